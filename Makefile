@@ -1,0 +1,44 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test worker lint typecheck migrations-check install clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Serve the product on http://127.0.0.1:8000 on embedded defaults (SQLite, in-process tasks,
+## sandbox mail); DATABASE_URL, CELERY_BROKER_URL and EMAIL_BACKEND switch to the real services.
+run: $(STAMP)
+	mkdir -p var
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+	DEBUG=$${DEBUG:-1} $(PY) manage.py bootstrap_demo
+	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000
+
+## Run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise).
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## A Celery worker with the periodic sweeps (beat) for one-machine setups.
+worker: $(STAMP)
+	$(VENV)/bin/celery -A sendook worker -B --loglevel=INFO
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy .
+
+migrations-check: $(STAMP)
+	$(PY) manage.py makemigrations --check --dry-run
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class InboxesConfig(AppConfig):
+    name = "inboxes"
+    verbose_name = "Tenancy and inboxes"

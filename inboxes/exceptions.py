@@ -1,0 +1,46 @@
+from sendook.exceptions import Conflict, NotFound, Unprocessable
+
+
+class OrganizationNotFound(NotFound):
+    code = "organization_not_found"
+    message = "Organization not found"
+
+
+class ApiKeyNotFound(NotFound):
+    code = "api_key_not_found"
+    message = "API key not found"
+
+
+class DomainNotFound(NotFound):
+    code = "domain_not_found"
+    message = "Domain not found"
+
+
+class InboxNotFound(NotFound):
+    code = "inbox_not_found"
+    message = "Inbox not found"
+
+
+class DomainTaken(Conflict):
+    code = "domain_taken"
+    message = "This domain is verified by another organization"
+
+
+class DomainExists(Conflict):
+    code = "domain_exists"
+    message = "This organization already has this domain"
+
+
+class DomainInUse(Conflict):
+    code = "domain_in_use"
+    message = "Delete the domain's inboxes first"
+
+
+class InboxAddressTaken(Conflict):
+    code = "inbox_exists"
+    message = "An inbox with this address already exists"
+
+
+class DomainNotVerified(Unprocessable):
+    code = "domain_not_verified"
+    message = "The inbox's domain is not a verified domain of this organization"

@@ -1,0 +1,143 @@
+"""Tenancy: organizations, their members, API keys, sending domains and inboxes."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+from sendook.fields import PublicIdField
+
+
+class Organization(models.Model):
+    public_id = PublicIdField(prefix="org")
+    name = models.CharField(max_length=200)
+    # Per-organization overrides of SENDOOK_SEND_RATE_LIMIT ("100/h") and SENDOOK_DAILY_SEND_CAP.
+    send_rate_limit = models.CharField(max_length=32, blank=True)
+    daily_send_cap = models.PositiveIntegerField(null=True, blank=True)
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Membership", related_name="organizations"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.public_id})"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        MEMBER = "member"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "user"], name="membership_unique_user_per_org")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organization.name} ({self.role})"
+
+
+class ApiKey(models.Model):
+    public_id = PublicIdField(prefix="key")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=200, blank=True)
+    # The secret itself is never stored: only its SHA-256 (keys are 256-bit random, so a fast
+    # hash is enough) and a visible prefix so people can tell keys apart.
+    prefix = models.CharField(max_length=16)
+    key_hash = models.CharField(max_length=64, unique=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "API key"
+        indexes = [models.Index(fields=["organization", "-id"], name="apikey_org_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or 'unnamed'})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class Domain(models.Model):
+    public_id = PublicIdField(prefix="dom")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="domains")
+    name = models.CharField(max_length=253)
+    verified = models.BooleanField(default=False)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    # The records to publish, each {type, name, value, priority?, status}; status is
+    # "pending", "verified" or "failed" after the last check.
+    records = models.JSONField(default=list, blank=True)
+    last_checked_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                "organization", Lower("name"), name="domain_unique_name_per_org"
+            ),
+            # Once verified, a name belongs to one organization.
+            models.UniqueConstraint(
+                Lower("name"), condition=models.Q(verified=True), name="domain_verified_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "-id"], name="domain_org_newest")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Inbox(models.Model):
+    public_id = PublicIdField(prefix="inbox")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="inboxes")
+    domain = models.ForeignKey(
+        Domain, on_delete=models.PROTECT, null=True, blank=True, related_name="inboxes"
+    )
+    # Stored lower-cased; the unique constraint makes addresses unique case-insensitively.
+    email = models.CharField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "inboxes"
+        constraints = [models.UniqueConstraint(Lower("email"), name="inbox_unique_email")]
+        indexes = [models.Index(fields=["organization", "-id"], name="inbox_org_newest")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def domain_name(self) -> str:
+        return self.email.rsplit("@", 1)[1]
+
+
+class IdempotencyRecord(models.Model):
+    """The stored response of a send-type POST, replayed for a repeated Idempotency-Key."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "key"], name="idempotency_unique_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.status_code}"

@@ -1,0 +1,46 @@
+"""Organization-scoped reads. Another organization's id is indistinguishable from a missing one."""
+
+from django.db.models import QuerySet
+
+from inboxes.exceptions import ApiKeyNotFound, DomainNotFound, InboxNotFound
+from inboxes.models import ApiKey, Domain, Inbox, Organization
+
+
+def list_api_keys(organization: Organization) -> QuerySet[ApiKey]:
+    return ApiKey.objects.filter(organization=organization, revoked_at__isnull=True)
+
+
+def get_api_key(organization: Organization, key_id: str) -> ApiKey:
+    try:
+        return list_api_keys(organization).get(public_id=key_id)
+    except ApiKey.DoesNotExist:
+        raise ApiKeyNotFound() from None
+
+
+def list_domains(organization: Organization) -> QuerySet[Domain]:
+    return Domain.objects.filter(organization=organization)
+
+
+def get_domain(organization: Organization, name_or_id: str) -> Domain:
+    rows = list_domains(organization)
+    lookup = {"public_id": name_or_id} if name_or_id.startswith("dom_") else {"name__iexact": name_or_id}
+    try:
+        return rows.get(**lookup)
+    except Domain.DoesNotExist:
+        raise DomainNotFound() from None
+
+
+def list_inboxes(organization: Organization) -> QuerySet[Inbox]:
+    return Inbox.objects.filter(organization=organization)
+
+
+def get_inbox(organization: Organization, inbox_id: str) -> Inbox:
+    try:
+        return list_inboxes(organization).get(public_id=inbox_id)
+    except Inbox.DoesNotExist:
+        raise InboxNotFound() from None
+
+
+def find_inbox_by_email(email: str) -> Inbox | None:
+    """Routing of mail (not of API requests): any organization's inbox at this address."""
+    return Inbox.objects.select_related("organization").filter(email__iexact=email).first()

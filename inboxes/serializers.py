@@ -1,0 +1,71 @@
+"""API shapes of tenancy objects (camelCase and ids come from sendook.api's base classes)."""
+
+from rest_framework import serializers
+
+from inboxes.models import ApiKey, Domain, Inbox
+from sendook.api import ApiModelSerializer, ApiSerializer, Text, validate_no_control_chars
+
+
+class ApiKeySerializer(ApiModelSerializer):
+    organization_id = serializers.CharField(source="organization.public_id", read_only=True)
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "_id", "organization_id", "name", "prefix", "last_used_at", "created_at", "updated_at"]
+
+
+class CreatedApiKeySerializer(ApiKeySerializer):
+    """The create response: the only time the secret is shown."""
+
+    key = serializers.CharField(read_only=True)
+
+    class Meta(ApiKeySerializer.Meta):
+        fields = [*ApiKeySerializer.Meta.fields, "key"]
+
+
+class ApiKeyCreateInput(ApiSerializer):
+    name = Text(max_length=200, required=False, allow_blank=True, default="")
+
+
+class DnsRecordSerializer(ApiSerializer):
+    type = serializers.CharField()
+    name = serializers.CharField()
+    value = serializers.CharField()
+    priority = serializers.IntegerField(required=False)
+    status = serializers.ChoiceField(choices=["pending", "verified", "failed"])
+
+
+class DomainSerializer(ApiModelSerializer):
+    organization_id = serializers.CharField(source="organization.public_id", read_only=True)
+    records = DnsRecordSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Domain
+        fields = [
+            "id", "_id", "organization_id", "name", "verified", "verified_at", "records",
+            "last_checked_at", "created_at", "updated_at",
+        ]
+
+
+class DomainCreateInput(ApiSerializer):
+    name = Text(max_length=253)
+
+
+class InboxSerializer(ApiModelSerializer):
+    organization_id = serializers.CharField(source="organization.public_id", read_only=True)
+    domain_id = serializers.CharField(source="domain.public_id", read_only=True, default=None)
+
+    class Meta:
+        model = Inbox
+        fields = ["id", "_id", "organization_id", "domain_id", "name", "email", "created_at", "updated_at"]
+
+
+class InboxCreateInput(ApiSerializer):
+    name = Text(
+        max_length=200, required=False, allow_blank=True, default="", validators=[validate_no_control_chars]
+    )
+    email = Text(max_length=254, required=False, allow_blank=True, allow_null=True)
+
+
+class InboxUpdateInput(ApiSerializer):
+    name = Text(max_length=200, allow_blank=True, validators=[validate_no_control_chars])

@@ -1,0 +1,230 @@
+"""Writes for tenancy: organizations, API keys, domains, inboxes."""
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from inboxes import dns, ses
+from inboxes.exceptions import (
+    DomainExists,
+    DomainInUse,
+    DomainNotVerified,
+    DomainTaken,
+    InboxAddressTaken,
+)
+from inboxes.models import ApiKey, Domain, Inbox, Membership, Organization
+from sendook.api import generate_api_key_secret
+from sendook.exceptions import ValidationFailed
+from webhooks.models import EventType
+from webhooks.services import record_event
+
+_LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+@dataclass
+class CreatedApiKey:
+    api_key: ApiKey
+    secret: str
+
+
+# --- organizations and keys -----------------------------------------------------------------
+
+
+@transaction.atomic
+def create_organization(
+    name: str, *, owner_email: str | None = None, owner_password: str | None = None
+) -> tuple[Organization, CreatedApiKey, AbstractBaseUser | None]:
+    organization = Organization.objects.create(name=name)
+    user = None
+    if owner_email:
+        user = _get_or_create_user(owner_email, owner_password)
+        Membership.objects.create(organization=organization, user=user, role=Membership.Role.OWNER)
+    created = create_api_key(organization, name="default")
+    return organization, created, user
+
+
+def _get_or_create_user(email: str, password: str | None) -> AbstractBaseUser:
+    user_model = get_user_model()
+    email = email.strip().lower()
+    user = user_model.objects.filter(email__iexact=email).first()
+    if user is None:
+        user = user_model.objects.create_user(username=email, email=email, password=password)
+    elif password:
+        user.set_password(password)
+        user.save(update_fields=["password"])
+    return user
+
+
+def create_api_key(organization: Organization, *, name: str = "") -> CreatedApiKey:
+    secret, prefix, key_hash = generate_api_key_secret()
+    api_key = ApiKey.objects.create(
+        organization=organization, name=name, prefix=prefix, key_hash=key_hash
+    )
+    return CreatedApiKey(api_key=api_key, secret=secret)
+
+
+def revoke_api_key(api_key: ApiKey) -> ApiKey:
+    api_key.revoked_at = timezone.now()
+    api_key.save(update_fields=["revoked_at", "updated_at"])
+    return api_key
+
+
+# --- domains --------------------------------------------------------------------------------
+
+
+def normalize_domain_name(raw: str) -> str:
+    name = raw.strip().rstrip(".").lower()
+    try:
+        name = name.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValidationFailed.for_field("name", "Not a valid domain name.") from None
+    labels = name.split(".")
+    if len(name) > 253 or len(labels) < 2 or not all(_LABEL_RE.match(label) for label in labels):
+        raise ValidationFailed.for_field("name", "Not a valid domain name.")
+    if labels[-1].isdigit():
+        raise ValidationFailed.for_field("name", "Not a valid domain name.")
+    if name == settings.SENDOOK_DEFAULT_DOMAIN:
+        raise ValidationFailed.for_field("name", "The default domain cannot be added.")
+    return name
+
+
+def build_dns_records(name: str, dkim_tokens: list[str]) -> list[dict]:
+    records = [
+        {"type": "MX", "name": name, "value": settings.SENDOOK_INBOUND_MX, "priority": 10},
+        {"type": "TXT", "name": name, "value": f"v=spf1 include:{settings.SENDOOK_SPF_INCLUDE} ~all"},
+        {"type": "TXT", "name": f"_dmarc.{name}", "value": settings.SENDOOK_DMARC_POLICY},
+    ]
+    records += [
+        {"type": "CNAME", "name": f"{token}._domainkey.{name}", "value": f"{token}.dkim.amazonses.com"}
+        for token in dkim_tokens
+    ]
+    return [{**record, "status": "pending"} for record in records]
+
+
+def create_domain(organization: Organization, *, name: str) -> Domain:
+    name = normalize_domain_name(name)
+    if Domain.objects.filter(name__iexact=name, organization=organization).exists():
+        raise DomainExists()
+    if Domain.objects.filter(name__iexact=name, verified=True).exclude(organization=organization).exists():
+        raise DomainTaken()
+    dkim_tokens = ses.register_domain_identity(name) if settings.SENDOOK_SES_IDENTITIES else []
+    try:
+        with transaction.atomic():
+            return Domain.objects.create(
+                organization=organization, name=name, records=build_dns_records(name, dkim_tokens)
+            )
+    except IntegrityError:
+        raise DomainExists() from None
+
+
+def verify_domain(domain: Domain) -> Domain:
+    """Look every record up in DNS, record each one's status, and mark the domain verified."""
+    records = [{**record, "status": dns.check_record(record)} for record in domain.records]
+    domain.records = records
+    domain.last_checked_at = timezone.now()
+    all_verified = bool(records) and all(record["status"] == "verified" for record in records)
+    if all_verified and not domain.verified:
+        taken = Domain.objects.filter(name__iexact=domain.name, verified=True).exclude(pk=domain.pk)
+        if taken.exists():
+            raise DomainTaken()
+        domain.verified_at = timezone.now()
+    domain.verified = all_verified
+    try:
+        with transaction.atomic():
+            domain.save(update_fields=["records", "last_checked_at", "verified", "verified_at", "updated_at"])
+    except IntegrityError:
+        raise DomainTaken() from None
+    return domain
+
+
+def delete_domain(domain: Domain) -> Domain:
+    if domain.inboxes.exists():
+        raise DomainInUse()
+    if settings.SENDOOK_SES_IDENTITIES:
+        ses.delete_domain_identity(domain.name)
+    domain.delete()
+    return domain
+
+
+# --- inboxes --------------------------------------------------------------------------------
+
+
+def _inbox_payload(inbox: Inbox) -> dict:
+    from inboxes.serializers import InboxSerializer
+
+    return dict(InboxSerializer(inbox).data)
+
+
+def normalize_inbox_email(raw: str) -> str:
+    email = raw.strip().lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise ValidationFailed.for_field("email", "Enter a valid email address.") from None
+    if "+" in email.split("@")[0]:
+        # name+tag@ is routed to name@ with the label "tag", so it cannot be an inbox itself.
+        raise ValidationFailed.for_field("email", "Inbox addresses cannot contain '+'.")
+    return email
+
+
+def create_inbox(organization: Organization, *, name: str = "", email: str | None = None) -> Inbox:
+    domain = None
+    if email:
+        email = normalize_inbox_email(email)
+        domain_name = email.rsplit("@", 1)[1]
+        if domain_name != settings.SENDOOK_DEFAULT_DOMAIN:
+            domain = Domain.objects.filter(
+                organization=organization, name__iexact=domain_name, verified=True
+            ).first()
+            if domain is None:
+                raise DomainNotVerified(fields={"email": [DomainNotVerified.message]})
+    else:
+        stem = slugify(name)[:30].strip("-") or "inbox"
+        email = f"{stem}-{secrets.token_hex(4)}@{settings.SENDOOK_DEFAULT_DOMAIN}"
+    if Inbox.objects.filter(email__iexact=email).exists():
+        raise InboxAddressTaken(fields={"email": [InboxAddressTaken.message]})
+    try:
+        with transaction.atomic():
+            inbox = Inbox.objects.create(organization=organization, name=name, email=email, domain=domain)
+            record_event(
+                organization,
+                event_type=EventType.INBOX_CREATED,
+                payload=_inbox_payload(inbox),
+                inbox_id=inbox.public_id,
+            )
+    except IntegrityError:
+        raise InboxAddressTaken(fields={"email": [InboxAddressTaken.message]}) from None
+    return inbox
+
+
+@transaction.atomic
+def update_inbox(inbox: Inbox, *, name: str | None = None) -> Inbox:
+    if name is not None and name != inbox.name:
+        inbox.name = name
+        inbox.save(update_fields=["name", "updated_at"])
+        record_event(
+            inbox.organization,
+            event_type=EventType.INBOX_UPDATED,
+            payload=_inbox_payload(inbox),
+            inbox_id=inbox.public_id,
+        )
+    return inbox
+
+
+@transaction.atomic
+def delete_inbox(inbox: Inbox) -> Inbox:
+    payload = _inbox_payload(inbox)
+    record_event(
+        inbox.organization, event_type=EventType.INBOX_DELETED, payload=payload, inbox_id=inbox.public_id
+    )
+    inbox.delete()
+    return inbox

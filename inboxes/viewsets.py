@@ -1,0 +1,80 @@
+"""/v1/api_keys, /v1/domains, /v1/inboxes."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from inboxes import selectors, services
+from inboxes.serializers import (
+    ApiKeyCreateInput,
+    ApiKeySerializer,
+    CreatedApiKeySerializer,
+    DnsRecordSerializer,
+    DomainCreateInput,
+    DomainSerializer,
+    InboxCreateInput,
+    InboxSerializer,
+    InboxUpdateInput,
+)
+from sendook.api import OrgScopedViewSet
+
+
+class ApiKeyViewSet(OrgScopedViewSet):
+    serializer_class = ApiKeySerializer
+    list_rows = staticmethod(selectors.list_api_keys)
+    get_row = staticmethod(selectors.get_api_key)
+
+    @extend_schema(request=ApiKeyCreateInput, responses={201: CreatedApiKeySerializer})
+    def create(self, request: Request) -> Response:
+        data = self.validated(ApiKeyCreateInput)
+        created = services.create_api_key(self.organization, name=data["name"])
+        created.api_key.key = created.secret
+        return self.respond(created.api_key, 201, serializer_class=CreatedApiKeySerializer)
+
+    def destroy(self, request: Request, id: str) -> Response:
+        return self.respond(services.revoke_api_key(self.get_object()))
+
+
+class DomainViewSet(OrgScopedViewSet):
+    serializer_class = DomainSerializer
+    list_rows = staticmethod(selectors.list_domains)
+    get_row = staticmethod(selectors.get_domain)
+
+    @extend_schema(request=DomainCreateInput, responses={201: DomainSerializer})
+    def create(self, request: Request) -> Response:
+        data = self.validated(DomainCreateInput)
+        return self.respond(services.create_domain(self.organization, name=data["name"]), 201)
+
+    def destroy(self, request: Request, id: str) -> Response:
+        return self.respond(services.delete_domain(self.get_object()))
+
+    @extend_schema(responses={200: DnsRecordSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def dns(self, request: Request, id: str) -> Response:
+        return Response(DnsRecordSerializer(self.get_object().records, many=True).data)
+
+    @extend_schema(request=None, responses={200: DomainSerializer})
+    @action(detail=True, methods=["post"])
+    def verify(self, request: Request, id: str) -> Response:
+        return self.respond(services.verify_domain(self.get_object()))
+
+
+class InboxViewSet(OrgScopedViewSet):
+    serializer_class = InboxSerializer
+    list_rows = staticmethod(lambda organization: selectors.list_inboxes(organization).select_related("domain", "organization"))
+    get_row = staticmethod(selectors.get_inbox)
+
+    @extend_schema(request=InboxCreateInput, responses={201: InboxSerializer})
+    def create(self, request: Request) -> Response:
+        data = self.validated(InboxCreateInput)
+        inbox = services.create_inbox(self.organization, name=data["name"], email=data.get("email"))
+        return self.respond(inbox, 201)
+
+    @extend_schema(request=InboxUpdateInput, responses={200: InboxSerializer})
+    def partial_update(self, request: Request, id: str) -> Response:
+        data = self.validated(InboxUpdateInput, partial=True)
+        return self.respond(services.update_inbox(self.get_object(), name=data.get("name")))
+
+    def destroy(self, request: Request, id: str) -> Response:
+        return self.respond(services.delete_inbox(self.get_object()))

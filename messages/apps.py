@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class MailConfig(AppConfig):
+    # django.contrib.messages already owns the label "messages".
+    name = "messages"
+    label = "mail"
+    verbose_name = "Mail"

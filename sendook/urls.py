@@ -1,0 +1,44 @@
+"""Where a request goes: /v1 (JSON API), /health, /admin, /webhooks (providers), / (staff UI)."""
+
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+import sendook.openapi  # noqa: F401  (registers the API-key auth scheme with drf-spectacular)
+from inboxes.viewsets import ApiKeyViewSet, DomainViewSet, InboxViewSet
+from sendook import views
+
+
+
+class OptionalSlashRouter(SimpleRouter):
+    """`/v1/inboxes` and `/v1/inboxes/` both work: SDKs of the original Sendook differ."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trailing_slash = "/?"
+
+
+router = OptionalSlashRouter()
+router.register("api_keys", ApiKeyViewSet, basename="api-key")
+router.register("domains", DomainViewSet, basename="domain")
+router.register("inboxes", InboxViewSet, basename="inbox")
+
+api_urlpatterns = [
+    path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
+    path("", include(router.urls)),
+    # Anything else under /v1 is a JSON 404, never Django's HTML page.
+    re_path(r"^.*$", views.api_not_found),
+]
+
+urlpatterns = [
+    path("health", views.health, name="health"),
+    path("v1/", include(api_urlpatterns)),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "sendook.views.bad_request"
+handler403 = "sendook.views.permission_denied"
+handler404 = "sendook.views.page_not_found"
+handler500 = "sendook.views.server_error"

@@ -1,0 +1,71 @@
+"""Project-level views: the health probe and JSON error pages for /v1."""
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
+
+from sendook.api import json_error
+
+logger = logging.getLogger(__name__)
+
+
+def health(request: HttpRequest) -> JsonResponse:
+    """For load balancers and probes: the database must answer; the broker when one is set."""
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # a probe reports, it never raises
+        logger.warning("health: database: %s", exc)
+        checks["database"] = "unavailable"
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        checks["broker"] = "in-process"
+    else:
+        from sendook.celery import app
+
+        try:
+            with app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=0, timeout=2)
+            checks["broker"] = "ok"
+        except Exception as exc:
+            logger.warning("health: broker: %s", exc)
+            checks["broker"] = "unavailable"
+    healthy = all(value in ("ok", "in-process") for value in checks.values())
+    return JsonResponse({"healthy": healthy, **checks}, status=200 if healthy else 503)
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    return json_error("Not found", "not_found", 404)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/v1/") or request.path == "/v1"
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return json_error("Bad request", "bad_request", 400)
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return json_error("Forbidden", "forbidden", 403)
+    return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return json_error("Not found", "not_found", 404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return json_error("Internal server error", "internal_error", 500)
+    return defaults.server_error(request)

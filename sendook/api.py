@@ -396,10 +396,11 @@ class SendRateThrottle(OrgRateThrottle):
 
 
 class CursorPagination(BasePagination):
-    """Bare JSON arrays ordered by primary key (creation order), with an opaque cursor.
+    """Bare JSON arrays in a stable order, with an opaque keyset cursor.
 
-    Views list newest first; a view with `newest_first = False` (the event feed) lists
-    oldest first.
+    Views list newest first by primary key (creation order). A view may set
+    `ordering_field = "last_message_at"` to order by that column (ties broken by primary key),
+    or `newest_first = False` (the event feed) to list oldest first.
     """
 
     default_limit = 50
@@ -408,14 +409,26 @@ class CursorPagination(BasePagination):
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
         limit = self.get_limit(request)
         newest_first = getattr(view, "newest_first", True)
+        field = getattr(view, "ordering_field", None)
         cursor = request.query_params.get("cursor")
+        op = "lt" if newest_first else "gt"
         if cursor:
-            after_pk = decode_cursor(cursor)
-            queryset = queryset.filter(pk__lt=after_pk) if newest_first else queryset.filter(pk__gt=after_pk)
-        queryset = queryset.order_by("-pk" if newest_first else "pk")
-        rows = list(queryset[: limit + 1])
+            value, pk = decode_cursor(cursor)
+            if field:
+                queryset = queryset.filter(
+                    models.Q(**{f"{field}__{op}": value})
+                    | models.Q(**{field: value, f"pk__{op}": pk})
+                )
+            else:
+                queryset = queryset.filter(**{f"pk__{op}": pk})
+        sign = "-" if newest_first else ""
+        order = [f"{sign}{field}", f"{sign}pk"] if field else [f"{sign}pk"]
+        rows = list(queryset.order_by(*order)[: limit + 1])
         self.request = request
-        self.next_cursor = encode_cursor(rows[limit - 1].pk) if len(rows) > limit else None
+        self.next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            self.next_cursor = encode_cursor(getattr(last, field) if field else None, last.pk)
         return rows[:limit]
 
     def get_limit(self, request: Request) -> int:
@@ -463,17 +476,23 @@ class CursorPagination(BasePagination):
         ]
 
 
-def encode_cursor(pk: int) -> str:
-    return base64.urlsafe_b64encode(f"p{pk}".encode()).decode().rstrip("=")
+def encode_cursor(value: Any, pk: int) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    raw = json.dumps([value, pk], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> int:
+def decode_cursor(cursor: str) -> tuple[Any, int]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not raw.startswith("p"):
-            raise ValueError(raw)
-        return int(raw[1:])
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, pk = json.loads(raw)
+        if not isinstance(pk, int) or isinstance(pk, bool):
+            raise ValueError(pk)
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value, pk
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
         raise ValidationFailed.for_field("cursor", "Invalid cursor.", code="invalid_cursor") from None
 
 

@@ -1,0 +1,120 @@
+"""Threads, messages and attachments. Bytes (raw MIME, attachment content) live in Django's
+storage (local files by default, any storage backend in production), never in table rows."""
+
+from django.db import models
+
+from inboxes.models import Inbox, Organization
+from sendook.fields import PublicIdField
+
+
+class Thread(models.Model):
+    public_id = PublicIdField(prefix="thread")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="threads")
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="threads")
+    subject = models.TextField(blank=True)
+    # Subject without Re:/Fwd: prefixes, lower-cased: the fallback threading key.
+    normalized_subject = models.TextField(blank=True)
+    participants = models.JSONField(default=list, blank=True)
+    labels = models.JSONField(default=list, blank=True)
+    message_count = models.PositiveIntegerField(default=0)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    preview = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["inbox", "-last_message_at", "-id"], name="thread_inbox_activity"),
+            models.Index(fields=["organization", "-last_message_at", "-id"], name="thread_org_activity"),
+            models.Index(fields=["inbox", "normalized_subject"], name="thread_inbox_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return self.subject or self.public_id
+
+
+class Message(models.Model):
+    class Direction(models.TextChoices):
+        OUTBOUND = "outbound"
+        INBOUND = "inbound"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SENT = "sent"
+        DELIVERED = "delivered"
+        BOUNCED = "bounced"
+        COMPLAINED = "complained"
+        REJECTED = "rejected"
+        FAILED = "failed"
+        RECEIVED = "received"
+
+    public_id = PublicIdField(prefix="msg")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="messages")
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="messages")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=10, choices=Direction.choices)
+    status = models.CharField(max_length=12, choices=Status.choices)
+    # Why a message failed / bounced, and provider details (bounce type, diagnostic code).
+    status_reason = models.TextField(blank=True)
+    status_detail = models.JSONField(default=dict, blank=True)
+
+    from_inbox = models.ForeignKey(
+        Inbox, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    to_inbox = models.ForeignKey(
+        Inbox, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    from_email = models.CharField(max_length=320)
+    from_name = models.CharField(max_length=200, blank=True)
+    to = models.JSONField(default=list, blank=True)
+    cc = models.JSONField(default=list, blank=True)
+    bcc = models.JSONField(default=list, blank=True)
+    reply_to = models.JSONField(default=list, blank=True)
+    subject = models.TextField(blank=True)
+    text = models.TextField(blank=True)
+    html = models.TextField(blank=True)
+    extracted_text = models.TextField(blank=True)
+    labels = models.JSONField(default=list, blank=True)
+
+    # RFC 5322 identity and threading headers, with angle brackets: "<msg_…@domain>".
+    message_id = models.CharField(max_length=998, blank=True)
+    in_reply_to = models.CharField(max_length=998, blank=True)
+    references = models.JSONField(default=list, blank=True)
+    external_message_id = models.CharField(max_length=255, blank=True)
+
+    raw = models.FileField(upload_to="raw/%Y/%m/%d", max_length=255, blank=True)
+    send_attempts = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    is_read = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["inbox", "-id"], name="message_inbox_newest"),
+            models.Index(fields=["thread", "id"], name="message_thread_order"),
+            models.Index(fields=["organization", "message_id"], name="message_org_rfc_id"),
+            models.Index(fields=["external_message_id"], name="message_provider_id"),
+            models.Index(fields=["status", "updated_at"], name="message_status_sweep"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.subject[:50]}"
+
+
+class Attachment(models.Model):
+    public_id = PublicIdField(prefix="att")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=255, default="application/octet-stream")
+    size = models.PositiveBigIntegerField(default=0)
+    content_id = models.CharField(max_length=255, blank=True)
+    inline = models.BooleanField(default=False)
+    file = models.FileField(upload_to="attachments/%Y/%m/%d", max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["message", "id"], name="attachment_message_order")]
+
+    def __str__(self) -> str:
+        return self.filename

@@ -20,12 +20,21 @@ schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", application)
 @pytest.fixture
 def fuzz_settings(settings):
     # Domain verification must not wait on real DNS: answer from an empty loopback server.
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    # Like Django's test client: requests served in-process must not close the test's
+    # database connection (it holds the test transaction).
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     with loopback_dns() as server:
         settings.SENDOOK_DNS_RESOLVER = server.address
         settings.SENDOOK_DNS_TIMEOUT = 0.5
         settings.SENDOOK_API_RATE_LIMIT = "100000/m"
         settings.SENDOOK_SEND_RATE_LIMIT = "100000/h"
         yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()

@@ -9,9 +9,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from inboxes.tests.dns_server import loopback_dns
-
-
-from sendook.wsgi import application  # noqa: E402  (pytest-django has set Django up)
+from sendook.wsgi import application
 
 # Serving the schema touches no database, so it can be loaded at collection time.
 schema = schemathesis.openapi.from_wsgi("/v1/openapi.json", application)

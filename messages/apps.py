@@ -6,3 +6,6 @@ class MailConfig(AppConfig):
     name = "messages"
     label = "mail"
     verbose_name = "Mail"
+
+    def ready(self) -> None:
+        from messages.inbound import receivers  # noqa: F401  (connects the Anymail inbound signal)

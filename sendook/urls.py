@@ -36,6 +36,8 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("v1/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),
+    path("webhooks/anymail/", include("anymail.urls")),
+    path("webhooks/", include("messages.inbound.urls")),
 ]
 
 handler400 = "sendook.views.bad_request"

@@ -35,7 +35,7 @@ def test_a_received_message_stores_what_the_sender_wrote(inbox, receive):
         to="Support <support@sendook.localhost>",
         cc="bob@example.org",
         subject="Question about invoices",
-        text="Where is my invoice?\n\nOn Mon, Bob wrote:\n> old text\n",
+        text="Where is my invoice?\n\nOn Mon, Nov 16, 2026 at 10:00 AM Bob <bob@example.org> wrote:\n> old text\n",
         html="<p>Where is my <b>invoice</b>?</p>",
         message_id="<q1@example.org>",
         extra_headers={"Reply-To": "billing@example.org"},

@@ -1,0 +1,1 @@
+from messages.inbound.admin import InboundEmailAdmin  # noqa: F401  (registers it)

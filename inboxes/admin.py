@@ -39,7 +39,15 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ["prefix", "name", "organization", "last_used_at", "revoked_at", "created_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
     search_fields = ["prefix", "name", "public_id", "organization__name"]
-    fields = ["public_id", "organization", "name", "prefix", "last_used_at", "revoked_at", "created_at"]
+    fields = [
+        "public_id",
+        "organization",
+        "name",
+        "prefix",
+        "last_used_at",
+        "revoked_at",
+        "created_at",
+    ]
     readonly_fields = ["public_id", "organization", "prefix", "last_used_at", "created_at"]
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
@@ -66,4 +74,11 @@ class InboxAdmin(admin.ModelAdmin):
 class IdempotencyRecordAdmin(admin.ModelAdmin):
     list_display = ["key", "organization", "status_code", "created_at"]
     search_fields = ["key"]
-    readonly_fields = ["organization", "key", "fingerprint", "status_code", "response", "created_at"]
+    readonly_fields = [
+        "organization",
+        "key",
+        "fingerprint",
+        "status_code",
+        "response",
+        "created_at",
+    ]

@@ -31,14 +31,20 @@ class Membership(models.Model):
         OWNER = "owner"
         MEMBER = "member"
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organization", "user"], name="membership_unique_user_per_org")
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="membership_unique_user_per_org"
+            )
         ]
 
     def __str__(self) -> str:
@@ -47,7 +53,9 @@ class Membership(models.Model):
 
 class ApiKey(models.Model):
     public_id = PublicIdField(prefix="key")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_keys")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="api_keys"
+    )
     name = models.CharField(max_length=200, blank=True)
     # The secret itself is never stored: only its SHA-256 (keys are 256-bit random, so a fast
     # hash is enough) and a visible prefix so people can tell keys apart.

@@ -23,7 +23,9 @@ def list_domains(organization: Organization) -> QuerySet[Domain]:
 
 def get_domain(organization: Organization, name_or_id: str) -> Domain:
     rows = list_domains(organization)
-    lookup = {"public_id": name_or_id} if name_or_id.startswith("dom_") else {"name__iexact": name_or_id}
+    lookup = (
+        {"public_id": name_or_id} if name_or_id.startswith("dom_") else {"name__iexact": name_or_id}
+    )
     try:
         return rows.get(**lookup)
     except Domain.DoesNotExist:

@@ -11,7 +11,16 @@ class ApiKeySerializer(ApiModelSerializer):
 
     class Meta:
         model = ApiKey
-        fields = ["id", "_id", "organization_id", "name", "prefix", "last_used_at", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "_id",
+            "organization_id",
+            "name",
+            "prefix",
+            "last_used_at",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class CreatedApiKeySerializer(ApiKeySerializer):
@@ -42,8 +51,16 @@ class DomainSerializer(ApiModelSerializer):
     class Meta:
         model = Domain
         fields = [
-            "id", "_id", "organization_id", "name", "verified", "verified_at", "records",
-            "last_checked_at", "created_at", "updated_at",
+            "id",
+            "_id",
+            "organization_id",
+            "name",
+            "verified",
+            "verified_at",
+            "records",
+            "last_checked_at",
+            "created_at",
+            "updated_at",
         ]
 
 
@@ -57,12 +74,25 @@ class InboxSerializer(ApiModelSerializer):
 
     class Meta:
         model = Inbox
-        fields = ["id", "_id", "organization_id", "domain_id", "name", "email", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "_id",
+            "organization_id",
+            "domain_id",
+            "name",
+            "email",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class InboxCreateInput(ApiSerializer):
     name = Text(
-        max_length=200, required=False, allow_blank=True, default="", validators=[validate_no_control_chars]
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[validate_no_control_chars],
     )
     email = Text(max_length=254, required=False, allow_blank=True, allow_null=True)
 

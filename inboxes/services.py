@@ -100,11 +100,19 @@ def normalize_domain_name(raw: str) -> str:
 def build_dns_records(name: str, dkim_tokens: list[str]) -> list[dict]:
     records = [
         {"type": "MX", "name": name, "value": settings.SENDOOK_INBOUND_MX, "priority": 10},
-        {"type": "TXT", "name": name, "value": f"v=spf1 include:{settings.SENDOOK_SPF_INCLUDE} ~all"},
+        {
+            "type": "TXT",
+            "name": name,
+            "value": f"v=spf1 include:{settings.SENDOOK_SPF_INCLUDE} ~all",
+        },
         {"type": "TXT", "name": f"_dmarc.{name}", "value": settings.SENDOOK_DMARC_POLICY},
     ]
     records += [
-        {"type": "CNAME", "name": f"{token}._domainkey.{name}", "value": f"{token}.dkim.amazonses.com"}
+        {
+            "type": "CNAME",
+            "name": f"{token}._domainkey.{name}",
+            "value": f"{token}.dkim.amazonses.com",
+        }
         for token in dkim_tokens
     ]
     return [{**record, "status": "pending"} for record in records]
@@ -114,7 +122,11 @@ def create_domain(organization: Organization, *, name: str) -> Domain:
     name = normalize_domain_name(name)
     if Domain.objects.filter(name__iexact=name, organization=organization).exists():
         raise DomainExists()
-    if Domain.objects.filter(name__iexact=name, verified=True).exclude(organization=organization).exists():
+    if (
+        Domain.objects.filter(name__iexact=name, verified=True)
+        .exclude(organization=organization)
+        .exists()
+    ):
         raise DomainTaken()
     dkim_tokens = ses.register_domain_identity(name) if settings.SENDOOK_SES_IDENTITIES else []
     try:
@@ -140,7 +152,15 @@ def verify_domain(domain: Domain) -> Domain:
     domain.verified = all_verified
     try:
         with transaction.atomic():
-            domain.save(update_fields=["records", "last_checked_at", "verified", "verified_at", "updated_at"])
+            domain.save(
+                update_fields=[
+                    "records",
+                    "last_checked_at",
+                    "verified",
+                    "verified_at",
+                    "updated_at",
+                ]
+            )
     except IntegrityError:
         raise DomainTaken() from None
     return domain
@@ -194,7 +214,9 @@ def create_inbox(organization: Organization, *, name: str = "", email: str | Non
         raise InboxAddressTaken(fields={"email": [InboxAddressTaken.message]})
     try:
         with transaction.atomic():
-            inbox = Inbox.objects.create(organization=organization, name=name, email=email, domain=domain)
+            inbox = Inbox.objects.create(
+                organization=organization, name=name, email=email, domain=domain
+            )
             record_event(
                 organization,
                 event_type=EventType.INBOX_CREATED,
@@ -224,7 +246,10 @@ def update_inbox(inbox: Inbox, *, name: str | None = None) -> Inbox:
 def delete_inbox(inbox: Inbox) -> Inbox:
     payload = _inbox_payload(inbox)
     record_event(
-        inbox.organization, event_type=EventType.INBOX_DELETED, payload=payload, inbox_id=inbox.public_id
+        inbox.organization,
+        event_type=EventType.INBOX_DELETED,
+        payload=payload,
+        inbox_id=inbox.public_id,
     )
     inbox.delete()
     return inbox

@@ -62,7 +62,11 @@ class DomainViewSet(OrgScopedViewSet):
 
 class InboxViewSet(OrgScopedViewSet):
     serializer_class = InboxSerializer
-    list_rows = staticmethod(lambda organization: selectors.list_inboxes(organization).select_related("domain", "organization"))
+    list_rows = staticmethod(
+        lambda organization: selectors.list_inboxes(organization).select_related(
+            "domain", "organization"
+        )
+    )
     get_row = staticmethod(selectors.get_inbox)
 
     @extend_schema(request=InboxCreateInput, responses={201: InboxSerializer})

@@ -25,7 +25,9 @@ class Thread(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["inbox", "-last_message_at", "-id"], name="thread_inbox_activity"),
-            models.Index(fields=["organization", "-last_message_at", "-id"], name="thread_org_activity"),
+            models.Index(
+                fields=["organization", "-last_message_at", "-id"], name="thread_org_activity"
+            ),
             models.Index(fields=["inbox", "normalized_subject"], name="thread_inbox_subject"),
         ]
 
@@ -58,7 +60,9 @@ class Message(models.Model):
         RECEIVED = "received"
 
     public_id = PublicIdField(prefix="msg")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="messages")
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="messages"
+    )
     inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="messages")
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(max_length=10, choices=Direction.choices)

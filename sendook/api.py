@@ -42,7 +42,6 @@ from rest_framework.throttling import BaseThrottle
 from inboxes.models import ApiKey, IdempotencyRecord, Organization
 from sendook.exceptions import (
     Conflict,
-    RateLimited,
     SendookError,
     ServiceUnavailable,
     ValidationFailed,
@@ -280,7 +279,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if isinstance(exc, drf_exceptions.ParseError):
         return error_response(str(exc.detail), "malformed_request", 400, headers=headers)
     if isinstance(exc, (drf_exceptions.NotAuthenticated, drf_exceptions.AuthenticationFailed)):
-        message = "Missing API key" if isinstance(exc, drf_exceptions.NotAuthenticated) else str(exc.detail)
+        message = (
+            "Missing API key"
+            if isinstance(exc, drf_exceptions.NotAuthenticated)
+            else str(exc.detail)
+        )
         headers["WWW-Authenticate"] = 'Bearer realm="sendook"'
         return error_response(message, "unauthorized", 401, headers=headers)
     if isinstance(exc, drf_exceptions.MethodNotAllowed):
@@ -324,7 +327,7 @@ _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_rate(rate: str) -> tuple[int, int]:
-    """"100/h" → (100, 3600); "5/10m" → (5, 600)."""
+    """ "100/h" → (100, 3600); "5/10m" → (5, 600)."""
     match = _RATE_RE.match(rate)
     if not match:
         raise ValueError(f"Invalid rate {rate!r}")
@@ -448,8 +451,10 @@ class CursorPagination(BasePagination):
         if self.next_cursor:
             params = self.request.query_params.copy()
             params["cursor"] = self.next_cursor
-            url = self.request.build_absolute_uri(self.request.path) + "?" + urlencode(
-                list(params.lists()), doseq=True
+            url = (
+                self.request.build_absolute_uri(self.request.path)
+                + "?"
+                + urlencode(list(params.lists()), doseq=True)
             )
             headers["Link"] = f'<{url}>; rel="next"'
         return Response(data, headers=headers)
@@ -493,7 +498,9 @@ def decode_cursor(cursor: str) -> tuple[Any, int]:
             value = datetime.fromisoformat(value)
         return value, pk
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ValidationFailed.for_field("cursor", "Invalid cursor.", code="invalid_cursor") from None
+        raise ValidationFailed.for_field(
+            "cursor", "Invalid cursor.", code="invalid_cursor"
+        ) from None
 
 
 # --- idempotency ----------------------------------------------------------------------------
@@ -504,7 +511,9 @@ class IdempotencyKeyReused(Conflict):
     message = "This Idempotency-Key was used with a different request"
 
 
-def idempotent(request: Request, organization: Organization, handler: Callable[[], Response]) -> Response:
+def idempotent(
+    request: Request, organization: Organization, handler: Callable[[], Response]
+) -> Response:
     """Run `handler` once per Idempotency-Key; a replay gets the stored response.
 
     The key row is written in the same transaction as whatever the handler writes, so either
@@ -590,15 +599,22 @@ class OrgScopedViewSet(viewsets.GenericViewSet):
     def get_object(self) -> Any:
         return self.get_row(self.organization, self.kwargs[self.lookup_url_kwarg])
 
-    def respond(self, instance: Any, status_code: int = 200, *, serializer_class: Any = None) -> Response:
+    def respond(
+        self, instance: Any, status_code: int = 200, *, serializer_class: Any = None
+    ) -> Response:
         serializer_class = serializer_class or self.get_serializer_class()
-        return Response(serializer_class(instance, context=self.get_serializer_context()).data, status=status_code)
+        return Response(
+            serializer_class(instance, context=self.get_serializer_context()).data,
+            status=status_code,
+        )
 
     def validated(self, serializer_class: Any, *, partial: bool = False) -> dict[str, Any]:
         data = self.request.data
         if not isinstance(data, dict):
             raise ValidationFailed("Request body must be a JSON object", code="validation_error")
-        serializer = serializer_class(data=data, partial=partial, context=self.get_serializer_context())
+        serializer = serializer_class(
+            data=data, partial=partial, context=self.get_serializer_context()
+        )
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
@@ -610,7 +626,9 @@ class OrgScopedViewSet(viewsets.GenericViewSet):
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return self.respond(self.get_object())
 
-    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
         for header, value in getattr(request, "ratelimit_headers", {}).items():
             response.headers.setdefault(header, value)
         return super().finalize_response(request, response, *args, **kwargs)

@@ -9,7 +9,10 @@ ERROR_SCHEMA = {
     "properties": {
         "error": {"type": "string"},
         "code": {"type": "string"},
-        "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+        "fields": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
     },
     "required": ["error", "code"],
 }
@@ -36,7 +39,9 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer", "description": "An API key: `sk_…`"}
 
 
-def add_error_responses(result: dict[str, Any], generator: Any, request: Any, public: Any) -> dict[str, Any]:
+def add_error_responses(
+    result: dict[str, Any], generator: Any, request: Any, public: Any
+) -> dict[str, Any]:
     result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
     for path_item in result.get("paths", {}).values():
         for operation in path_item.values():
@@ -46,13 +51,19 @@ def add_error_responses(result: dict[str, Any], generator: Any, request: Any, pu
                     code,
                     {
                         "description": description,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
                     },
                 )
     return result
 
 
-def strip_trailing_slashes(result: dict[str, Any], generator: Any, request: Any, public: Any) -> dict[str, Any]:
+def strip_trailing_slashes(
+    result: dict[str, Any], generator: Any, request: Any, public: Any
+) -> dict[str, Any]:
     """Routes accept an optional trailing slash; the schema names the canonical form."""
-    result["paths"] = {path.rstrip("/") or "/": item for path, item in result.get("paths", {}).items()}
+    result["paths"] = {
+        path.rstrip("/") or "/": item for path, item in result.get("paths", {}).items()
+    }
     return result

@@ -136,7 +136,9 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {
-    "default": {"BACKEND": env("SENDOOK_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")},
+    "default": {
+        "BACKEND": env("SENDOOK_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
@@ -144,7 +146,9 @@ STORAGES = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("SENDOOK_MAX_REQUEST_BYTES", 40 * 1024 * 1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 2000
 
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SENDOOK_BEHIND_PROXY") else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("SENDOOK_BEHIND_PROXY") else None
+)
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
@@ -166,6 +170,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Unset optionals are omitted from responses, so read-only fields cannot all be required.
+    "COMPONENT_NO_READ_ONLY_REQUIRED": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "sendook.openapi.add_error_responses",

@@ -10,7 +10,6 @@ from inboxes.viewsets import ApiKeyViewSet, DomainViewSet, InboxViewSet
 from sendook import views
 
 
-
 class OptionalSlashRouter(SimpleRouter):
     """`/v1/inboxes` and `/v1/inboxes/` both work: SDKs of the original Sendook differ."""
 

@@ -44,7 +44,9 @@ class LoopbackDnsServer:
             self.queries.append((name, rtype))
             values = self.records.get((name, rtype))
             if values:
-                response.answer.append(dns.rrset.from_text_list(question.name, 300, "IN", rtype, values))
+                response.answer.append(
+                    dns.rrset.from_text_list(question.name, 300, "IN", rtype, values)
+                )
             elif not any(key[0] == name for key in self.records):
                 response.set_rcode(dns.rcode.NXDOMAIN)
             self.sock.sendto(response.to_wire(), peer)

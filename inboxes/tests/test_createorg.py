@@ -11,7 +11,15 @@ pytestmark = pytest.mark.django_db
 
 
 def test_createorg_json_prints_an_organization_and_a_working_key(capsys):
-    call_command("createorg", "Initech", "--email", "Boss@Initech.test", "--password", "s3cret-pass", "--json")
+    call_command(
+        "createorg",
+        "Initech",
+        "--email",
+        "Boss@Initech.test",
+        "--password",
+        "s3cret-pass",
+        "--json",
+    )
     result = json.loads(capsys.readouterr().out)
     organization = Organization.objects.get(public_id=result["organizationId"])
     assert organization.name == "Initech"

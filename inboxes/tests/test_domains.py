@@ -123,7 +123,18 @@ def test_another_organizations_domain_is_not_found(api_client, other_api_client)
 
 @pytest.mark.parametrize(
     "name",
-    ["", "localhost", "-bad.example.com", "exa mple.com", "a..b.com", "x" * 64 + ".com", "1.2.3.4", 7, None, "sendook.localhost"],
+    [
+        "",
+        "localhost",
+        "-bad.example.com",
+        "exa mple.com",
+        "a..b.com",
+        "x" * 64 + ".com",
+        "1.2.3.4",
+        7,
+        None,
+        "sendook.localhost",
+    ],
 )
 def test_invalid_domain_names_are_rejected(api_client, name):
     response = api_client.post("/v1/domains", {"name": name}, format="json")

@@ -25,7 +25,9 @@ def test_an_inbox_with_an_explicit_default_domain_address(api_client, settings):
     assert body["email"] == address.lower()
 
 
-def test_addresses_are_unique_case_insensitively_across_organizations(api_client, other_api_client, settings):
+def test_addresses_are_unique_case_insensitively_across_organizations(
+    api_client, other_api_client, settings
+):
     address = f"help@{settings.SENDOOK_DEFAULT_DOMAIN}"
     assert api_client.post("/v1/inboxes", {"email": address}, format="json").status_code == 201
     response = other_api_client.post("/v1/inboxes", {"email": address.upper()}, format="json")
@@ -64,10 +66,15 @@ def test_get_patch_delete_an_inbox_and_the_events_they_record(api_client):
     assert deleted.status_code == 200 and deleted.json()["id"] == created["id"]
     assert api_client.get(url).status_code == 404
     types = list(
-        Event.objects.filter(inbox_public_id=created["id"]).order_by("id").values_list("type", flat=True)
+        Event.objects.filter(inbox_public_id=created["id"])
+        .order_by("id")
+        .values_list("type", flat=True)
     )
     assert types == ["inbox.created", "inbox.updated", "inbox.deleted"]
-    assert Event.objects.get(type="inbox.updated", inbox_public_id=created["id"]).payload["name"] == "New"
+    assert (
+        Event.objects.get(type="inbox.updated", inbox_public_id=created["id"]).payload["name"]
+        == "New"
+    )
 
 
 def test_another_organizations_inbox_is_not_found_and_untouched(api_client, other_api_client):

@@ -47,11 +47,15 @@ def test_malformed_json_is_a_400(api_client):
     assert response.status_code == 400
     assert response.json()["code"] == "malformed_request"
     for body in ("NaN", '{"name": Infinity}', b"\xff\xfe{}"):
-        assert api_client.post("/v1/inboxes", body, content_type="application/json").status_code == 400
+        assert (
+            api_client.post("/v1/inboxes", body, content_type="application/json").status_code == 400
+        )
 
 
 def test_a_non_json_content_type_is_a_415(api_client):
-    response = api_client.post("/v1/inboxes", "name=x", content_type="application/x-www-form-urlencoded")
+    response = api_client.post(
+        "/v1/inboxes", "name=x", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 415
     assert response.json()["code"] == "unsupported_media_type"
 
@@ -90,7 +94,9 @@ def test_lists_are_bare_arrays_paginated_with_a_link_header(api_client, org):
     assert seen == sorted(seen, reverse=True)
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=abc", "limit=-5", "cursor=%%%", "cursor=bm9wZQ"])
+@pytest.mark.parametrize(
+    "query", ["limit=0", "limit=abc", "limit=-5", "cursor=%%%", "cursor=bm9wZQ"]
+)
 def test_bad_pagination_parameters_are_400s(api_client, query):
     response = api_client.get(f"/v1/inboxes?{query}")
     assert response.status_code == 400
@@ -102,7 +108,9 @@ def test_a_limit_above_the_maximum_is_capped(api_client, org):
     assert len(api_client.get("/v1/inboxes?limit=5000").json()) == 3
 
 
-def test_the_api_rate_limit_is_per_organization_with_headers(api_client, other_api_client, settings):
+def test_the_api_rate_limit_is_per_organization_with_headers(
+    api_client, other_api_client, settings
+):
     settings.SENDOOK_API_RATE_LIMIT = "3/m"
     for remaining in (2, 1, 0):
         response = api_client.get("/v1/inboxes")

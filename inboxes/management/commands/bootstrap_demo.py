@@ -22,7 +22,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(settings.VAR_DIR) / "demo.json"
         demo = json.loads(path.read_text()) if path.exists() else None
-        if demo is None or not Organization.objects.filter(public_id=demo["organizationId"]).exists():
+        if (
+            demo is None
+            or not Organization.objects.filter(public_id=demo["organizationId"]).exists()
+        ):
             password = secrets.token_urlsafe(12)
             organization, created, user = create_organization(
                 "Demo", owner_email="demo@example.com", owner_password=password

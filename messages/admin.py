@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.html import format_html
 
+from messages.inbound.admin import InboundEmailAdmin  # noqa: F401  (registers it)
 from messages.models import Attachment, Message, Suppression, Thread
 
 RAW_PREVIEW_BYTES = 200_000
@@ -63,3 +64,4 @@ class SuppressionAdmin(admin.ModelAdmin):
     list_filter = ["reason"]
     search_fields = ["email", "organization__name", "detail"]
     list_select_related = ["organization"]
+

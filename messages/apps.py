@@ -9,3 +9,4 @@ class MailConfig(AppConfig):
 
     def ready(self) -> None:
         from messages import receivers  # noqa: F401  (connects the Anymail signal receivers)
+        from messages.inbound import receivers as inbound_receivers  # noqa: F401  (inbound signal)

@@ -35,6 +35,15 @@ class Thread(models.Model):
         return self.subject or self.public_id
 
 
+class ThreadRule(models.TextChoices):
+    """How an inbound message found its thread."""
+
+    IN_REPLY_TO = "in_reply_to"
+    REFERENCES = "references"
+    SUBJECT = "subject"
+    NEW = "new"
+
+
 class Message(models.Model):
     class Direction(models.TextChoices):
         OUTBOUND = "outbound"
@@ -79,6 +88,13 @@ class Message(models.Model):
     html = models.TextField(blank=True)
     extracted_text = models.TextField(blank=True)
     labels = models.JSONField(default=list, blank=True)
+    # Inbound only: SPF/DKIM/DMARC/spam/virus verdicts the provider gave, e.g. {"spf": "pass"}.
+    verdicts = models.JSONField(default=dict, blank=True)
+    # Inbound only: which rule put the message in its thread (ThreadRule).
+    thread_rule = models.CharField(max_length=16, blank=True)
+    inbound_email = models.ForeignKey(
+        "InboundEmail", on_delete=models.SET_NULL, null=True, blank=True, related_name="messages"
+    )
 
     # RFC 5322 identity and threading headers, with angle brackets: "<msg_…@domain>".
     message_id = models.CharField(max_length=998, blank=True)
@@ -103,6 +119,15 @@ class Message(models.Model):
             models.Index(fields=["organization", "message_id"], name="message_org_rfc_id"),
             models.Index(fields=["external_message_id"], name="message_provider_id"),
             models.Index(fields=["status", "updated_at"], name="message_status_sweep"),
+        ]
+        constraints = [
+            # The same mail delivered twice (provider retries, two routes) is one message per
+            # inbox. Outbound rows are exempt: their Message-IDs are ours and already unique.
+            models.UniqueConstraint(
+                fields=["inbox", "message_id"],
+                condition=models.Q(direction="inbound") & ~models.Q(message_id=""),
+                name="message_inbound_unique_rfc_id",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -151,3 +176,50 @@ class Suppression(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.reason})"
+
+class InboundEmail(models.Model):
+    """A raw message as it arrived, stored before anything else so nothing is ever lost.
+
+    The pipeline parses it into one Message per hosted recipient inbox; a record that cannot be
+    parsed is quarantined (raw kept, reprocessable from the admin).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        PROCESSED = "processed"
+        QUARANTINED = "quarantined"
+        FAILED = "failed"
+
+    public_id = PublicIdField(prefix="inb")
+    # "ses_sns", "ses_s3", "anymail:<esp>", "smtp", "cli", "local".
+    source = models.CharField(max_length=40)
+    # The provider's id for this delivery (SNS MessageId, ...): redeliveries are deduplicated.
+    provider_notification_id = models.CharField(max_length=255, blank=True)
+    envelope_recipients = models.JSONField(default=list, blank=True)
+    raw = models.FileField(upload_to="inbound/%Y/%m/%d", max_length=255)
+    size = models.PositiveBigIntegerField(default=0)
+    # Provider-reported verdicts ({"spf": "pass", "spam": "fail"}), applied to the messages.
+    verdicts = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    quarantine_reason = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    unknown_recipients = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "inbound email"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider_notification_id"],
+                condition=~models.Q(provider_notification_id=""),
+                name="inbound_unique_notification_id",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-id"], name="inbound_status_newest"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} ({self.source}, {self.status})"

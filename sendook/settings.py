@@ -224,6 +224,25 @@ SENDOOK_SEND_MAX_RETRIES = env_int("SENDOOK_SEND_MAX_RETRIES", 6)
 # A message still queued this long after its last change is re-enqueued by the sweep.
 SENDOOK_REQUEUE_AFTER_SECONDS = env_int("SENDOOK_REQUEUE_AFTER_SECONDS", 60)
 
+# --- Inbound mail -------------------------------------------------------------------------------
+# Hard limits for parsing a received message; beyond them it is quarantined (raw kept).
+SENDOOK_INBOUND_MAX_BYTES = env_int("SENDOOK_INBOUND_MAX_BYTES", 40 * 1024 * 1024)
+SENDOOK_INBOUND_MAX_PARTS = env_int("SENDOOK_INBOUND_MAX_PARTS", 500)
+SENDOOK_INBOUND_MAX_DEPTH = env_int("SENDOOK_INBOUND_MAX_DEPTH", 20)
+SENDOOK_INBOUND_MAX_HEADERS = env_int("SENDOOK_INBOUND_MAX_HEADERS", 1000)
+SENDOOK_INBOUND_MAX_HEADER_BYTES = env_int("SENDOOK_INBOUND_MAX_HEADER_BYTES", 64 * 1024)
+SENDOOK_INBOUND_PARSE_SECONDS = float(env("SENDOOK_INBOUND_PARSE_SECONDS", "10"))
+# Subject-based threading only joins threads active within this many days.
+SENDOOK_THREAD_SUBJECT_WINDOW_DAYS = env_int("SENDOOK_THREAD_SUBJECT_WINDOW_DAYS", 30)
+# SES via SNS: accepted topics and S3 buckets (comma-separated); empty accepts nothing.
+SENDOOK_SES_TOPIC_ARNS = env_list("SENDOOK_SES_TOPIC_ARNS")
+SENDOOK_SES_S3_BUCKETS = env_list("SENDOOK_SES_S3_BUCKETS")
+# Largest /webhooks/ses body read (SNS messages are at most 256 KiB).
+SENDOOK_SNS_MAX_BODY_BYTES = env_int("SENDOOK_SNS_MAX_BODY_BYTES", 1024 * 1024)
+# Test-only: dial the SNS certificate host at this host:port and trust this CA bundle.
+SENDOOK_SNS_CERT_CONNECT_TO = env("SENDOOK_SNS_CERT_CONNECT_TO") or None
+SENDOOK_SNS_CA_BUNDLE = env("SENDOOK_SNS_CA_BUNDLE") or None
+
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 # Without a broker, tasks run in-process at enqueue time: the one-machine default.

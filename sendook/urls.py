@@ -37,6 +37,7 @@ urlpatterns = [
     path("v1/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),
     path("webhooks/anymail/", include("anymail.urls")),
+    path("webhooks/", include("messages.inbound.urls")),
 ]
 
 handler400 = "sendook.views.bad_request"

@@ -235,6 +235,13 @@ class CertificateFetcher:
                 if self._inflight.get(url) is url_lock:
                     del self._inflight[url]
 
+    def connection(self, host: str) -> http.client.HTTPSConnection:
+        """An HTTPS connection to an SNS host with this fetcher's trust store and dialing, for
+        the subscription confirmation GET (the caller validates the URL first)."""
+        return _DialingHTTPSConnection(
+            host, dial=self._dial or (host, 443), tls_context=self._tls_context, timeout=self._timeout
+        )
+
     def _get_cached(self, url: str) -> x509.Certificate | None:
         # Caller holds self._lock.
         certificate = self._cache.get(url)

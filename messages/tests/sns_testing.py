@@ -289,6 +289,14 @@ def serve_certificate(
                 self.send_header("Content-Length", str(len(pem)))
                 self.end_headers()
                 self.wfile.write(pem)
+            elif self.path.startswith("/?Action=ConfirmSubscription&"):
+                # What SNS answers to a subscription confirmation GET.
+                body = b"<ConfirmSubscriptionResponse><ConfirmSubscriptionResult/></ConfirmSubscriptionResponse>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
             else:
                 self.send_response(404)
                 self.send_header("Content-Length", "0")

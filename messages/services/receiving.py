@@ -1,0 +1,487 @@
+"""Receiving mail: store the raw bytes first, then parse, route, dedupe, thread and store.
+
+Every way in (SES via SNS or S3, Anymail inbound webhooks, the SMTP listener, the CLI) calls
+`receive_raw_email`, which commits the raw record before anything else and enqueues
+`process_inbound_email` on commit. Processing is safe to run again on the same record: messages
+are deduplicated per inbox by Message-ID (or by the record for mail without one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, timedelta
+from email.utils import formataddr
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from inboxes.models import Inbox
+from messages.exceptions import RawStorageFailed
+from messages.inbound.parsing import ParseError, ParseLimits, normalize_subject, parse_email
+from messages.models import Attachment, InboundEmail, Message, Thread, ThreadRule
+from webhooks.models import EventType
+from webhooks.services import record_event
+
+logger = logging.getLogger(__name__)
+
+# Provider verdicts that, when failing, also become a label a user can filter on.
+_VERDICT_LABELS = {"spam": "spam", "virus": "virus"}
+_FAILING_VERDICTS = {"fail", "failed", "spam", "infected", "true", "yes"}
+
+
+# --- storing the raw message ------------------------------------------------------------------
+
+
+def receive_raw_email(
+    raw: bytes,
+    *,
+    recipients: list[str],
+    source: str,
+    notification_id: str = "",
+    verdicts: dict[str, str] | None = None,
+) -> InboundEmail:
+    """Store `raw` durably and queue it for parsing; return the record.
+
+    A provider redelivery (same `notification_id`) returns the first record and stores nothing.
+    Raises RawStorageFailed when the bytes could not be stored, so the caller can make the
+    sender retry (SMTP 451, HTTP 503) instead of losing the message.
+    """
+    if notification_id:
+        existing = InboundEmail.objects.filter(provider_notification_id=notification_id).first()
+        if existing is not None:
+            return existing
+    record = InboundEmail(
+        source=source[:40],
+        provider_notification_id=notification_id[:255],
+        envelope_recipients=[r.strip() for r in recipients if r and r.strip()],
+        size=len(raw),
+        verdicts=verdicts or {},
+    )
+    try:
+        record.raw.save(f"{record.public_id}.eml", ContentFile(raw), save=False)
+    except Exception as exc:  # any storage backend failure: the sender must retry
+        logger.exception("inbound: could not store raw message from %s", source)
+        raise RawStorageFailed() from exc
+    try:
+        with transaction.atomic():
+            record.save()
+            transaction.on_commit(lambda: enqueue_processing(record.pk))
+    except IntegrityError:
+        # A concurrent delivery of the same notification won the race: keep its record.
+        record.raw.delete(save=False)
+        existing = InboundEmail.objects.filter(provider_notification_id=notification_id).first()
+        if existing is None:
+            raise RawStorageFailed() from None
+        return existing
+    except DatabaseError as exc:
+        record.raw.delete(save=False)
+        logger.exception("inbound: could not record raw message from %s", source)
+        raise RawStorageFailed() from exc
+    return record
+
+
+def enqueue_processing(inbound_id: int) -> None:
+    from messages.tasks import process_inbound_email_task
+
+    try:
+        process_inbound_email_task.delay(inbound_id)
+    except Exception:  # broker down: the raw record is committed and stays pending
+        logger.exception("inbound: could not enqueue processing of %s", inbound_id)
+
+
+def reprocess_inbound_email(record: InboundEmail) -> InboundEmail:
+    """Queue a quarantined or failed record (or any record) to run through the pipeline again."""
+    with transaction.atomic():
+        record.status = InboundEmail.Status.PENDING
+        record.error = ""
+        record.save(update_fields=["status", "error"])
+        transaction.on_commit(lambda: enqueue_processing(record.pk))
+    return record
+
+
+def mark_inbound_failed(record: InboundEmail, error: BaseException) -> InboundEmail:
+    record.status = InboundEmail.Status.FAILED
+    record.error = f"{type(error).__name__}: {error}"[:4000]
+    record.save(update_fields=["status", "error"])
+    return record
+
+
+# --- limits -----------------------------------------------------------------------------------
+
+
+def inbound_parse_limits() -> ParseLimits:
+    wanted: dict[str, Any] = {
+        "max_bytes": settings.SENDOOK_INBOUND_MAX_BYTES,
+        "max_parts": settings.SENDOOK_INBOUND_MAX_PARTS,
+        "max_depth": settings.SENDOOK_INBOUND_MAX_DEPTH,
+        "max_headers": settings.SENDOOK_INBOUND_MAX_HEADERS,
+        "max_header_length": settings.SENDOOK_INBOUND_MAX_HEADER_BYTES,
+        "max_seconds": settings.SENDOOK_INBOUND_PARSE_SECONDS,
+    }
+    known = {f.name for f in dataclasses.fields(ParseLimits)}
+    return ParseLimits(**{name: value for name, value in wanted.items() if name in known})
+
+
+# --- routing ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Route:
+    inbox: Inbox
+    labels: list[str] = field(default_factory=list)
+
+
+def split_address(address: str) -> tuple[str, str]:
+    """`Name+Tag@Example.com` → ("name@example.com", "tag"); ("", "") when not an address."""
+    address = address.strip().strip("<>").strip().lower()
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain:
+        return "", ""
+    base, _, tag = local.partition("+")
+    if not base:
+        return "", ""
+    return f"{base}@{domain}", tag
+
+
+def resolve_recipients(addresses: list[str]) -> tuple[list[Route], list[str]]:
+    """Hosted inboxes for the envelope recipients (case-insensitive, `+tag` → label), and the
+    addresses no inbox hosts."""
+    wanted: list[tuple[str, str, str]] = []
+    for address in addresses:
+        base, tag = split_address(address)
+        wanted.append((address, base, tag))
+    bases = {base for _, base, _ in wanted if base}
+    inboxes = {
+        inbox.lower_email: inbox
+        for inbox in Inbox.objects.select_related("organization")
+        .annotate(lower_email=Lower("email"))
+        .filter(lower_email__in=bases)
+    } if bases else {}
+    routes: dict[int, Route] = {}
+    unknown: list[str] = []
+    for address, base, tag in wanted:
+        inbox = inboxes.get(base)
+        if inbox is None:
+            if address not in unknown:
+                unknown.append(address)
+            continue
+        route = routes.setdefault(inbox.pk, Route(inbox))
+        if tag and tag not in route.labels:
+            route.labels.append(tag)
+    return list(routes.values()), unknown
+
+
+def is_hosted_address(address: str) -> bool:
+    routes, _ = resolve_recipients([address])
+    return bool(routes)
+
+
+# --- the pipeline -----------------------------------------------------------------------------
+
+
+class _AlreadyStored(Exception):
+    """A concurrent run stored this mail for this inbox first."""
+
+
+def process_inbound_email(record: InboundEmail, *, force: bool = False) -> list[Message]:
+    """Parse a stored raw message once and deliver it to every hosted recipient inbox.
+
+    Returns the messages created by this run (none for a redelivery or a quarantined record).
+    Storage and database errors propagate (the task retries them); ParseError quarantines.
+    """
+    if record.status == InboundEmail.Status.PROCESSED and not force:
+        return []
+    InboundEmail.objects.filter(pk=record.pk).update(attempts=record.attempts + 1)
+    record.attempts += 1
+
+    with record.raw.open("rb") as handle:
+        raw = handle.read()
+    try:
+        parsed = parse_email(raw, limits=inbound_parse_limits())
+    except ParseError as exc:
+        record.status = InboundEmail.Status.QUARANTINED
+        record.quarantine_reason = str(getattr(exc, "reason", "") or "unparseable")[:255]
+        record.error = str(exc)[:4000]
+        record.processed_at = timezone.now()
+        record.save(update_fields=["status", "quarantine_reason", "error", "processed_at"])
+        logger.info("inbound: quarantined %s: %s", record.public_id, record.quarantine_reason)
+        return []
+
+    recipients = record.envelope_recipients or [
+        _address(a)[0] for a in [*parsed.to, *parsed.cc] if _address(a)[0]
+    ]
+    routes, unknown = resolve_recipients(recipients)
+    created: list[Message] = []
+    for route in routes:
+        try:
+            message = _deliver(record, parsed, route)
+        except _AlreadyStored:
+            message = None
+        if message is not None:
+            created.append(message)
+
+    record.status = InboundEmail.Status.PROCESSED
+    record.quarantine_reason = ""
+    record.error = ""
+    record.unknown_recipients = unknown
+    record.processed_at = timezone.now()
+    record.save(
+        update_fields=["status", "quarantine_reason", "error", "unknown_recipients", "processed_at"]
+    )
+    return created
+
+
+def _deliver(record: InboundEmail, parsed: Any, route: Route) -> Message | None:
+    inbox = route.inbox
+    message_id = (parsed.message_id or "")[:998]
+    with transaction.atomic():
+        duplicates = Message.objects.filter(inbox=inbox, direction=Message.Direction.INBOUND)
+        if message_id:
+            duplicates = duplicates.filter(message_id=message_id)
+        else:
+            duplicates = duplicates.filter(inbound_email=record)
+        if duplicates.exists():
+            return None
+
+        from_email, from_name = _address(parsed.from_) if parsed.from_ else ("", "")
+        participants = _participants(parsed)
+        thread, rule = find_thread(inbox, parsed, participants=participants)
+        if thread is None:
+            thread = Thread.objects.create(
+                organization=inbox.organization,
+                inbox=inbox,
+                subject=parsed.subject or "",
+                normalized_subject=normalize_subject(parsed.subject or ""),
+            )
+        verdicts = {**(getattr(parsed, "verdicts", None) or {}), **(record.verdicts or {})}
+        message = Message(
+            organization=inbox.organization,
+            inbox=inbox,
+            thread=thread,
+            direction=Message.Direction.INBOUND,
+            status=Message.Status.RECEIVED,
+            from_inbox=_hosted_sender(inbox, from_email),
+            to_inbox=inbox,
+            from_email=from_email[:320],
+            from_name=from_name[:200],
+            to=[_address(a)[0] for a in parsed.to],
+            cc=[_address(a)[0] for a in parsed.cc],
+            reply_to=[_address(a)[0] for a in parsed.reply_to],
+            subject=parsed.subject or "",
+            text=parsed.text or "",
+            html=parsed.html or "",
+            extracted_text=parsed.extracted_text or "",
+            labels=_labels(route, verdicts),
+            verdicts=verdicts,
+            thread_rule=rule,
+            inbound_email=record,
+            message_id=message_id,
+            in_reply_to=(parsed.in_reply_to or "")[:998],
+            references=list(parsed.references or []),
+            sent_at=parsed.date,
+        )
+        message.raw.name = record.raw.name  # the same stored bytes; no copy
+        try:
+            with transaction.atomic():
+                message.save()
+        except IntegrityError:
+            raise _AlreadyStored() from None  # rolls back the thread created above too
+
+        for part in parsed.attachments:
+            _store_attachment(message, part)
+        _update_thread(thread, message, participants)
+        record_event(
+            inbox.organization,
+            event_type=EventType.MESSAGE_RECEIVED,
+            payload=message_payload(message),
+            inbox_id=inbox.public_id,
+            message_id=message.public_id,
+        )
+    return message
+
+
+# --- threading --------------------------------------------------------------------------------
+
+
+def find_thread(
+    inbox: Inbox, parsed: Any, *, participants: list[str]
+) -> tuple[Thread | None, str]:
+    """The thread this message continues, and the rule that matched.
+
+    Message-IDs are matched among messages this inbox sent or received (a thread belongs to one
+    inbox, and never crosses organizations); then the normalized subject among the inbox's
+    recent threads that the sender already takes part in.
+    """
+    known = Message.objects.filter(organization=inbox.organization, inbox=inbox)
+    if parsed.in_reply_to:
+        thread_id = (
+            known.filter(message_id=parsed.in_reply_to).values_list("thread_id", flat=True).first()
+        )
+        if thread_id:
+            return Thread.objects.get(pk=thread_id), ThreadRule.IN_REPLY_TO
+    references = [ref for ref in (parsed.references or []) if ref]
+    if references:
+        found = dict(
+            known.filter(message_id__in=references[-100:]).values_list("message_id", "thread_id")
+        )
+        for ref in reversed(references):  # the newest reference is the closest ancestor
+            if ref in found:
+                return Thread.objects.get(pk=found[ref]), ThreadRule.REFERENCES
+    normalized = normalize_subject(parsed.subject or "")
+    sender = _address(parsed.from_)[0].lower() if parsed.from_ else ""
+    if normalized and sender:
+        since = timezone.now() - timedelta(days=settings.SENDOOK_THREAD_SUBJECT_WINDOW_DAYS)
+        candidates = Thread.objects.filter(
+            inbox=inbox, normalized_subject=normalized, last_message_at__gte=since
+        ).order_by("-last_message_at")[:20]
+        for thread in candidates:
+            if sender in {p.lower() for p in thread.participants}:
+                return thread, ThreadRule.SUBJECT
+    return None, ThreadRule.NEW
+
+
+def _update_thread(thread: Thread, message: Message, participants: list[str]) -> None:
+    thread = Thread.objects.select_for_update().get(pk=thread.pk)
+    seen = {p.lower() for p in thread.participants}
+    for participant in participants:
+        if participant.lower() not in seen:
+            thread.participants.append(participant)
+            seen.add(participant.lower())
+    thread.message_count += 1
+    if thread.last_message_at is None or message.created_at >= thread.last_message_at:
+        thread.last_message_at = message.created_at
+        thread.preview = " ".join((message.extracted_text or message.text).split())[:200]
+    if not thread.subject and message.subject:
+        thread.subject = message.subject
+        thread.normalized_subject = normalize_subject(message.subject)
+    thread.save(
+        update_fields=[
+            "participants",
+            "message_count",
+            "last_message_at",
+            "preview",
+            "subject",
+            "normalized_subject",
+            "updated_at",
+        ]
+    )
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _address(value: Any) -> tuple[str, str]:
+    """(email, display name) from the parser's address objects (or a plain string/tuple)."""
+    if value is None:
+        return "", ""
+    if isinstance(value, str):
+        return value, ""
+    if isinstance(value, tuple):
+        name, email = value if len(value) == 2 else ("", value[0])
+        return str(email), str(name or "")
+    email = getattr(value, "email", None) or getattr(value, "addr_spec", None) or ""
+    name = getattr(value, "name", None) or getattr(value, "display_name", None) or ""
+    return str(email), str(name)
+
+
+def _participants(parsed: Any) -> list[str]:
+    result: list[str] = []
+    for value in [parsed.from_, *parsed.to, *parsed.cc]:
+        email = _address(value)[0].lower() if value is not None else ""
+        if email and email not in result:
+            result.append(email)
+    return result
+
+
+def _hosted_sender(inbox: Inbox, from_email: str) -> Inbox | None:
+    if not from_email:
+        return None
+    # Only the recipient's own organization: another tenant's inbox ids are not ours to show.
+    return (
+        Inbox.objects.annotate(lower_email=Lower("email"))
+        .filter(organization_id=inbox.organization_id, lower_email=from_email.lower())
+        .first()
+    )
+
+
+def _labels(route: Route, verdicts: dict[str, str]) -> list[str]:
+    labels = list(route.labels)
+    for name, label in _VERDICT_LABELS.items():
+        if str(verdicts.get(name, "")).lower() in _FAILING_VERDICTS and label not in labels:
+            labels.append(label)
+    return labels
+
+
+def _store_attachment(message: Message, part: Any) -> Attachment:
+    content: bytes = part.content if isinstance(part.content, bytes) else bytes(part.content)
+    attachment = Attachment(
+        message=message,
+        filename=(part.filename or "attachment")[:255],
+        content_type=(part.content_type or "application/octet-stream")[:255],
+        size=len(content),
+        content_id=(getattr(part, "content_id", "") or "")[:255],
+        inline=bool(getattr(part, "inline", False)),
+    )
+    attachment.file.save(f"{attachment.public_id}", ContentFile(content), save=False)
+    attachment.save()
+    return attachment
+
+
+def _timestamp(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{value.microsecond // 1000:03d}Z"
+    )
+
+
+def message_payload(message: Message) -> dict[str, Any]:
+    """The message object (API.md) for event payloads.
+
+    TODO(merge with send): use the messages serializer once both branches are on main.
+    """
+    payload: dict[str, Any] = {
+        "id": message.public_id,
+        "_id": message.public_id,
+        "organizationId": message.organization.public_id,
+        "inboxId": message.inbox.public_id,
+        "threadId": message.thread.public_id,
+        "fromInboxId": message.from_inbox.public_id if message.from_inbox else None,
+        "toInboxId": message.to_inbox.public_id if message.to_inbox else None,
+        "from": formataddr((message.from_name, message.from_email))
+        if message.from_name
+        else message.from_email,
+        "to": message.to,
+        "cc": message.cc,
+        "bcc": message.bcc,
+        "replyTo": message.reply_to or None,
+        "subject": message.subject,
+        "text": message.text,
+        "html": message.html,
+        "extractedText": message.extracted_text or None,
+        "labels": message.labels,
+        "attachments": [
+            {
+                "id": a.public_id,
+                "name": a.filename,
+                "contentType": a.content_type,
+                "size": a.size,
+                "contentId": a.content_id or None,
+                "inline": a.inline,
+            }
+            for a in message.attachments.all()
+        ],
+        "messageId": message.message_id,
+        "inReplyTo": message.in_reply_to or None,
+        "references": message.references,
+        "status": message.status,
+        "createdAt": _timestamp(message.created_at),
+        "updatedAt": _timestamp(message.updated_at),
+    }
+    return {key: value for key, value in payload.items() if value is not None}

@@ -1,0 +1,354 @@
+"""The receiving pipeline: raw first, then parse, route, dedupe, thread, store and emit."""
+
+from __future__ import annotations
+
+import pytest
+
+from inboxes.tests.factories import InboxFactory
+from messages.models import InboundEmail, Message, Thread, ThreadRule
+from messages.services import receiving
+from messages.services.receiving import receive_raw_email, reprocess_inbound_email
+from messages.tests.inbound.mail import build_email
+from webhooks.models import Event
+
+pytestmark = pytest.mark.django_db
+
+
+def test_the_raw_message_is_committed_before_it_is_parsed(inbox, django_capture_on_commit_callbacks):
+    raw = build_email(subject="Raw first")
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        record = receive_raw_email(raw, recipients=[inbox.email], source="local")
+
+    stored = InboundEmail.objects.get(pk=record.pk)
+    assert stored.status == InboundEmail.Status.PENDING
+    assert stored.raw.read() == raw
+    assert stored.size == len(raw)
+    assert stored.envelope_recipients == [inbox.email]
+    assert Message.objects.count() == 0
+    assert len(callbacks) == 1  # the parse task is queued on commit
+
+
+def test_a_received_message_stores_what_the_sender_wrote(inbox, receive):
+    raw = build_email(
+        sender="Ada Lovelace <ada@example.org>",
+        to="Support <support@sendook.localhost>",
+        cc="bob@example.org",
+        subject="Question about invoices",
+        text="Where is my invoice?\n\nOn Mon, Nov 16, 2026 at 10:00 AM Bob <bob@example.org> wrote:\n> old text\n",
+        html="<p>Where is my <b>invoice</b>?</p>",
+        message_id="<q1@example.org>",
+        extra_headers={"Reply-To": "billing@example.org"},
+    )
+
+    record = receive(raw)
+
+    assert record.status == InboundEmail.Status.PROCESSED
+    message = Message.objects.get()
+    assert message.direction == "inbound" and message.status == "received"
+    assert (message.from_email, message.from_name) == ("ada@example.org", "Ada Lovelace")
+    assert message.to == ["support@sendook.localhost"]
+    assert message.cc == ["bob@example.org"]
+    assert message.reply_to == ["billing@example.org"]
+    assert message.subject == "Question about invoices"
+    assert message.message_id == "<q1@example.org>"
+    assert "Where is my invoice?" in message.text
+    assert message.html.strip() == "<p>Where is my <b>invoice</b>?</p>"
+    assert message.extracted_text == "Where is my invoice?"
+    assert message.sent_at is not None and message.sent_at.year == 2026
+    assert message.raw.read() == raw
+    assert message.thread_rule == ThreadRule.NEW
+    assert message.inbound_email == record
+    thread = message.thread
+    assert thread.message_count == 1
+    assert thread.subject == "Question about invoices"
+    assert set(thread.participants) >= {"ada@example.org", "support@sendook.localhost"}
+    assert thread.preview == "Where is my invoice?"
+
+
+def test_message_received_is_emitted_with_the_message_object(inbox, receive):
+    receive(build_email(subject="Event please"))
+
+    message = Message.objects.get()
+    event = Event.objects.get(type="message.received")
+    assert event.organization == inbox.organization
+    assert event.inbox_public_id == inbox.public_id
+    assert event.message_public_id == message.public_id
+    assert event.payload["id"] == message.public_id
+    assert event.payload["subject"] == "Event please"
+    assert event.payload["threadId"] == message.thread.public_id
+
+
+def test_attachments_and_inline_images_are_stored_with_their_bytes(inbox, receive):
+    pdf = b"%PDF-1.4 fake pdf \x00\xff bytes"
+    png = b"\x89PNG\r\n\x1a\n fake image"
+    raw = build_email(
+        html='<p>logo: <img src="cid:logo123"></p>',
+        inline_images=[("logo123", png)],
+        attachments=[("report.pdf", "application/pdf", pdf)],
+    )
+
+    receive(raw)
+
+    message = Message.objects.get()
+    attachments = {a.filename: a for a in message.attachments.all()}
+    assert len(attachments) == 2
+    report = attachments["report.pdf"]
+    assert report.content_type == "application/pdf"
+    assert report.file.read() == pdf and report.size == len(pdf)
+    assert not report.inline
+    [image] = [a for a in attachments.values() if a.content_type == "image/png"]
+    assert image.file.read() == png
+    assert image.content_id == "logo123"
+    assert image.inline
+
+
+def test_recipients_are_matched_case_insensitively_and_plus_tags_become_labels(org, receive):
+    inbox = InboxFactory(organization=org, email="sales@sendook.localhost")
+
+    record = receive(
+        build_email(to="Sales+Leads@Sendook.Localhost"),
+        to=["Sales+Leads@Sendook.Localhost", "nobody@sendook.localhost"],
+    )
+
+    message = Message.objects.get()
+    assert message.inbox == inbox
+    assert "leads" in message.labels
+    assert record.unknown_recipients == ["nobody@sendook.localhost"]
+    assert record.status == InboundEmail.Status.PROCESSED
+
+
+def test_mail_for_nobody_hosted_is_recorded_not_an_error(db, receive):
+    record = receive(build_email(), to=["ghost@elsewhere.example"])
+
+    assert record.status == InboundEmail.Status.PROCESSED
+    assert record.unknown_recipients == ["ghost@elsewhere.example"]
+    assert Message.objects.count() == 0
+
+
+def test_the_same_mail_to_two_inboxes_is_one_message_in_each(org, other_org, receive):
+    first = InboxFactory(organization=org, email="a@sendook.localhost")
+    second = InboxFactory(organization=other_org, email="b@sendook.localhost")
+    raw = build_email(to="a@sendook.localhost, b@sendook.localhost", message_id="<two@example.org>")
+
+    receive(raw, to=["a@sendook.localhost", "b@sendook.localhost"], notification_id="n1")
+    receive(raw, to=["a@sendook.localhost", "b@sendook.localhost"], notification_id="n2")
+    receive(raw, to=["a@sendook.localhost"], notification_id="n3")
+
+    assert Message.objects.filter(inbox=first).count() == 1
+    assert Message.objects.filter(inbox=second).count() == 1
+    assert Thread.objects.count() == 2
+    assert Event.objects.filter(type="message.received").count() == 2
+    assert Message.objects.get(inbox=second).organization == other_org
+
+
+def test_a_redelivered_notification_stores_nothing_new(inbox, receive):
+    raw = build_email()
+
+    first = receive(raw, notification_id="sns-1")
+    again = receive(raw, notification_id="sns-1")
+
+    assert again.pk == first.pk
+    assert InboundEmail.objects.count() == 1
+    assert Message.objects.count() == 1
+
+
+def test_mail_without_message_id_is_still_stored_once_per_record(inbox, receive):
+    raw = build_email().replace(b"Message-ID:", b"X-Old-Message-ID:")
+
+    record = receive(raw)
+    receiving.process_inbound_email(record, force=True)
+
+    message = Message.objects.get()
+    assert message.message_id == ""
+
+
+def test_a_five_reply_chain_across_gmail_and_outlook_lands_in_one_thread(inbox, receive):
+    # Gmail replies carry In-Reply-To and the full References chain; Outlook often carries only
+    # a (sometimes truncated) References and its own Thread-Index, and "RE:" / "AW:" prefixes.
+    ids = [f"<chain{i}@{'mail.gmail.com' if i % 2 == 0 else 'outlook.com'}>" for i in range(6)]
+    receive(build_email(subject="Project kickoff", message_id=ids[0]))
+    for i in range(1, 6):
+        if i % 2 == 0:  # Gmail-style
+            raw = build_email(
+                subject="Re: Project kickoff",
+                message_id=ids[i],
+                in_reply_to=ids[i - 1],
+                references=" ".join(ids[:i]),
+                sender="Ada <ada@example.org>",
+            )
+        else:  # Outlook-style: no In-Reply-To, References with the first and the last only
+            raw = build_email(
+                subject="RE: Project kickoff" if i != 3 else "AW: Re: Project kickoff",
+                message_id=ids[i],
+                references=f"{ids[0]} {ids[i - 1]}",
+                sender="Bob <bob@example.org>",
+                extra_headers={"Thread-Index": "AdQ1234567890abcdef=="},
+            )
+        receive(raw)
+
+    assert Thread.objects.count() == 1
+    thread = Thread.objects.get()
+    assert thread.message_count == 6
+    rules = list(thread.messages.order_by("id").values_list("thread_rule", flat=True))
+    assert rules == ["new", "references", "in_reply_to", "references", "in_reply_to", "references"]
+    assert {"ada@example.org", "bob@example.org"} <= set(thread.participants)
+
+
+def test_a_reply_to_mail_we_sent_joins_the_sent_thread(inbox, receive):
+    thread = Thread.objects.create(organization=inbox.organization, inbox=inbox, subject="Offer")
+    Message.objects.create(
+        organization=inbox.organization,
+        inbox=inbox,
+        thread=thread,
+        direction="outbound",
+        status="sent",
+        from_email=inbox.email,
+        to=["ada@example.org"],
+        subject="Offer",
+        message_id="<msg_sent@sendook.localhost>",
+    )
+
+    receive(build_email(subject="Re: Offer", in_reply_to="<msg_sent@sendook.localhost>"))
+
+    reply = Message.objects.get(direction="inbound")
+    assert reply.thread == thread
+    assert reply.thread_rule == "in_reply_to"
+
+
+def test_a_reply_that_lost_its_headers_joins_by_subject_and_participants(inbox, receive):
+    receive(build_email(subject="Quarterly numbers", sender="ada@example.org"))
+    receive(build_email(subject="Re: Quarterly numbers", sender="ada@example.org"))
+    receive(build_email(subject="Re: Quarterly numbers", sender="mallory@example.net"))
+
+    first, second, stranger = Message.objects.order_by("id")
+    assert second.thread == first.thread and second.thread_rule == "subject"
+    assert stranger.thread != first.thread and stranger.thread_rule == "new"
+
+
+def test_subject_threading_stops_after_the_window(inbox, receive, settings):
+    receive(build_email(subject="Old topic", sender="ada@example.org"))
+    Thread.objects.update(last_message_at="2020-01-01T00:00:00Z")
+
+    receive(build_email(subject="Re: Old topic", sender="ada@example.org"))
+
+    assert Thread.objects.count() == 2
+
+
+def test_threading_never_crosses_organizations(org, other_org, receive):
+    InboxFactory(organization=org, email="support@sendook.localhost")
+    InboxFactory(organization=other_org, email="help@sendook.localhost")
+    receive(build_email(message_id="<root@example.org>"), to=["support@sendook.localhost"])
+
+    receive(build_email(in_reply_to="<root@example.org>"), to=["help@sendook.localhost"])
+
+    other = Message.objects.get(organization=other_org)
+    assert other.thread_rule == "new"
+    assert other.thread.organization == other_org
+
+
+def test_mail_from_a_hosted_inbox_names_it_as_from_inbox(org, receive):
+    sender = InboxFactory(organization=org, email="alerts@sendook.localhost")
+    InboxFactory(organization=org, email="support@sendook.localhost")
+
+    receive(build_email(sender="Alerts <alerts@sendook.localhost>"))
+
+    assert Message.objects.get().from_inbox == sender
+
+
+def test_provider_spam_and_virus_verdicts_become_fields_and_labels(inbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        receive_raw_email(
+            build_email(),
+            recipients=[inbox.email],
+            source="ses_sns",
+            verdicts={"spf": "pass", "spam": "fail", "virus": "fail"},
+        )
+
+    message = Message.objects.get()
+    assert message.verdicts["spf"] == "pass"
+    assert message.verdicts["spam"] == "fail"
+    assert {"spam", "virus"} <= set(message.labels)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"", id="empty"),
+        pytest.param(
+            b"From: a@example.org\r\nTo: support@sendook.localhost\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
+            + b"".join(b"--b\r\nContent-Type: text/plain\r\n\r\npart\r\n" for _ in range(2000))
+            + b"--b--\r\n",
+            id="thousands-of-parts",
+        ),
+        pytest.param(
+            b"From: a@example.org\r\nTo: support@sendook.localhost\r\n"
+            + b"".join(
+                f"Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n".encode()
+                for i in range(200)
+            ),
+            id="deep-nesting",
+        ),
+        pytest.param(
+            b"".join(f"X-H{i}: v\r\n".encode() for i in range(5000))
+            + b"From: a@example.org\r\n\r\nbody",
+            id="header-flood",
+        ),
+    ],
+)
+def test_mime_bombs_are_quarantined_with_a_reason_and_their_raw_bytes(inbox, receive, raw):
+    record = receive(raw)
+
+    assert record.status == InboundEmail.Status.QUARANTINED
+    assert record.quarantine_reason
+    assert record.raw.read() == raw
+    assert Message.objects.count() == 0
+
+
+def test_a_quarantined_record_can_be_reprocessed_after_limits_change(
+    inbox, receive, settings, django_capture_on_commit_callbacks
+):
+    settings.SENDOOK_INBOUND_MAX_PARTS = 2
+    raw = build_email(html="<p>hi</p>", attachments=[("a.txt", "text/plain", b"a")])
+    record = receive(raw)
+    assert record.status == InboundEmail.Status.QUARANTINED
+
+    settings.SENDOOK_INBOUND_MAX_PARTS = 500
+    with django_capture_on_commit_callbacks(execute=True):
+        reprocess_inbound_email(record)
+
+    record.refresh_from_db()
+    assert record.status == InboundEmail.Status.PROCESSED
+    assert record.attempts == 2
+    assert Message.objects.count() == 1
+
+
+def test_an_unexpected_error_marks_the_record_failed_and_keeps_it(inbox, receive, monkeypatch):
+    def explode(*args, **kwargs):
+        raise RuntimeError("bug in the pipeline")
+
+    monkeypatch.setattr(receiving, "find_thread", explode)
+
+    record = receive(build_email())
+
+    assert record.status == InboundEmail.Status.FAILED
+    assert "bug in the pipeline" in record.error
+    assert record.raw.read()
+    assert Message.objects.count() == 0 and Thread.objects.count() == 0
+
+    monkeypatch.undo()
+    receiving.process_inbound_email(record)
+    assert Message.objects.count() == 1
+
+
+def test_each_message_is_parsed_once_however_many_inboxes_it_reaches(org, receive, monkeypatch):
+    for name in ("a", "b", "c"):
+        InboxFactory(organization=org, email=f"{name}@sendook.localhost")
+    calls = []
+    real_parse = receiving.parse_email
+    monkeypatch.setattr(receiving, "parse_email", lambda *a, **k: calls.append(1) or real_parse(*a, **k))
+
+    receive(build_email(), to=["a@sendook.localhost", "b@sendook.localhost", "c@sendook.localhost"])
+
+    assert len(calls) == 1
+    assert Message.objects.count() == 3

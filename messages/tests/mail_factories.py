@@ -31,6 +31,22 @@ class MessageFactory(factory.django.DjangoModelFactory):
     subject = factory.SelfAttribute("thread.subject")
     text = "Hello"
 
+    @factory.post_generation
+    def update_thread(obj, create, extracted, **kwargs):
+        # What the sending and receiving services do: the thread shows its latest activity.
+        if not create:
+            return
+        thread = obj.thread
+        if thread.message_count == 0:
+            thread.subject = obj.subject
+            thread.normalized_subject = obj.subject.lower()
+        thread.message_count += 1
+        thread.last_message_at = obj.created_at
+        thread.preview = obj.text[:200]
+        if obj.from_email not in thread.participants:
+            thread.participants = [*thread.participants, obj.from_email]
+        thread.save()
+
 
 class AttachmentFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -36,7 +36,7 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("v1/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),
-    path("", include("messages.urls")),
+    path("", include("messages.ui_urls")),
 ]
 
 handler400 = "sendook.views.bad_request"

@@ -6,3 +6,6 @@ class MailConfig(AppConfig):
     name = "messages"
     label = "mail"
     verbose_name = "Mail"
+
+    def ready(self) -> None:
+        from messages import receivers  # noqa: F401  (connects the Anymail signal receivers)

@@ -85,12 +85,15 @@ class Message(models.Model):
 
     raw = models.FileField(upload_to="raw/%Y/%m/%d", max_length=255, blank=True)
     send_attempts = models.PositiveIntegerField(default=0)
+    # Set while a transient provider failure waits for its retry; the sweep leaves it alone
+    # until then.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     is_read = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Full-text search (messages/search.py). On PostgreSQL a trigger fills it and a GIN index
-    # serves it (migration 0002); on other backends it stays empty and search uses icontains.
+    # serves it (migration 0003); on other backends it stays empty and search uses icontains.
     search_vector = SearchVectorField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -122,3 +125,29 @@ class Attachment(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class Suppression(models.Model):
+    """An address this organization must not send to (hard bounce, complaint, or by hand)."""
+
+    class Reason(models.TextChoices):
+        BOUNCE = "bounce"
+        COMPLAINT = "complaint"
+        MANUAL = "manual"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="suppressions"
+    )
+    # Stored lower-cased.
+    email = models.CharField(max_length=320)
+    reason = models.CharField(max_length=12, choices=Reason.choices)
+    detail = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "email"], name="suppression_unique_email")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.reason})"

@@ -12,7 +12,7 @@ Free text follows websearch rules: words must all match, "quoted phrases" match 
 
 On PostgreSQL free text runs against `Message.search_vector`, a tsvector over subject (weight A),
 sender and recipients (B) and text (C) kept up to date by a database trigger (migration
-0002_message_search_vector), so every writer — API, inbound pipeline, admin, bulk updates — keeps
+0003_message_search_vector), so every writer — API, inbound pipeline, admin, bulk updates — keeps
 it right without calling anything. Results are ranked (ts_rank) when there is free text.
 Plain words (no quotes, no `-`, no `OR`) keep the meaning they had in the original Sendook: a
 case-insensitive substring match over subject, text, from, to, cc and labels. So on PostgreSQL a

@@ -208,6 +208,16 @@ ANYMAIL = {
     "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET") or None,
 }
 
+# --- Messages: limits on what one send may carry, and the outbound worker --------------------
+SENDOOK_MAX_RECIPIENTS = env_int("SENDOOK_MAX_RECIPIENTS", 50)
+SENDOOK_MAX_ATTACHMENTS = env_int("SENDOOK_MAX_ATTACHMENTS", 20)
+SENDOOK_MAX_ATTACHMENT_BYTES = env_int("SENDOOK_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024)
+# Bodies plus decoded attachments; SES refuses raw messages over 40 MB after base64.
+SENDOOK_MAX_MESSAGE_BYTES = env_int("SENDOOK_MAX_MESSAGE_BYTES", 25 * 1024 * 1024)
+SENDOOK_SEND_MAX_RETRIES = env_int("SENDOOK_SEND_MAX_RETRIES", 6)
+# A message still queued this long after its last change is re-enqueued by the sweep.
+SENDOOK_REQUEUE_AFTER_SECONDS = env_int("SENDOOK_REQUEUE_AFTER_SECONDS", 60)
+
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 # Without a broker, tasks run in-process at enqueue time: the one-machine default.
@@ -223,6 +233,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "purge-idempotency-keys": {"task": "inboxes.tasks.purge_idempotency_keys", "schedule": 3600},
+    "requeue-stuck-messages": {"task": "messages.tasks.requeue_stuck_messages", "schedule": 60},
 }
 
 # --- Logging --------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ api_urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
     path("", include(router.urls)),
+    path("", include("messages.urls")),
     # Anything else under /v1 is a JSON 404, never Django's HTML page.
     re_path(r"^.*$", views.api_not_found),
 ]
@@ -36,6 +37,7 @@ urlpatterns = [
     path("health", views.health, name="health"),
     path("v1/", include(api_urlpatterns)),
     path("admin/", admin.site.urls),
+    path("webhooks/anymail/", include("anymail.urls")),
     path("", include("messages.ui_urls")),
 ]
 

@@ -60,7 +60,7 @@ def backward(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('mail', '0001_threads_messages_attachments'),
+        ('mail', '0002_suppression_list_and_send_retry_time'),
     ]
 
     operations = [

@@ -1,0 +1,65 @@
+from django.contrib import admin
+from django.utils.html import format_html
+
+from messages.models import Attachment, Message, Suppression, Thread
+
+RAW_PREVIEW_BYTES = 200_000
+
+
+class AttachmentInline(admin.TabularInline):
+    model = Attachment
+    extra = 0
+    fields = ["public_id", "filename", "content_type", "size", "inline"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Thread)
+class ThreadAdmin(admin.ModelAdmin):
+    list_display = ["public_id", "subject", "inbox", "organization", "message_count", "last_message_at"]
+    search_fields = ["public_id", "subject", "inbox__email", "organization__name"]
+    list_filter = [("last_message_at", admin.DateFieldListFilter)]
+    readonly_fields = [f.name for f in Thread._meta.fields]
+    list_select_related = ["inbox", "organization"]
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin):
+    list_display = ["public_id", "subject", "from_email", "inbox", "direction", "status", "created_at"]
+    list_filter = ["status", "direction", ("created_at", admin.DateFieldListFilter)]
+    search_fields = [
+        "public_id", "subject", "from_email", "message_id", "external_message_id",
+        "inbox__email", "organization__name",
+    ]
+    list_select_related = ["inbox", "organization"]
+    readonly_fields = [f.name for f in Message._meta.fields] + ["raw_mime"]
+    exclude = ["raw"]
+    inlines = [AttachmentInline]
+
+    @admin.display(description="Raw MIME")
+    def raw_mime(self, message: Message) -> str:
+        if not message.raw:
+            return "(not sent yet)"
+        with message.raw.open("rb") as handle:
+            data = handle.read(RAW_PREVIEW_BYTES)
+        # format_html escapes the content: raw mail is untrusted.
+        return format_html(
+            '<pre style="white-space: pre-wrap; max-height: 40em; overflow: auto">{}</pre>',
+            data.decode("utf-8", errors="replace"),
+        )
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(admin.ModelAdmin):
+    list_display = ["public_id", "filename", "content_type", "size", "message", "created_at"]
+    search_fields = ["public_id", "filename", "message__public_id"]
+    list_filter = ["content_type", "inline"]
+    readonly_fields = [f.name for f in Attachment._meta.fields]
+
+
+@admin.register(Suppression)
+class SuppressionAdmin(admin.ModelAdmin):
+    list_display = ["email", "organization", "reason", "created_at"]
+    list_filter = ["reason"]
+    search_fields = ["email", "organization__name", "detail"]
+    list_select_related = ["organization"]

@@ -1,0 +1,246 @@
+"""API shapes of messages and threads (camelCase and ids come from sendook.api's base classes)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import mimetypes
+import re
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from messages.addresses import InvalidAddress, format_address, parse_address
+from messages.models import Attachment, Message, Thread
+from sendook.api import ApiModelSerializer, ApiSerializer, Text, validate_no_control_chars
+
+_CONTENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\Z")
+
+
+# --- input ----------------------------------------------------------------------------------
+
+
+class AddressField(Text):
+    """One mailbox; comes out as "addr" or "Name <addr>"."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("max_length", 400)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            return format_address(parse_address(value))
+        except InvalidAddress as exc:
+            raise serializers.ValidationError(str(exc)) from None
+
+
+class AddressList(serializers.ListField):
+    """A JSON array of addresses; a single string is accepted as a one-item list."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("child", AddressField())
+        kwargs.setdefault("max_length", settings.SENDOOK_MAX_RECIPIENTS)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        if isinstance(data, str):
+            data = [data]
+        return super().to_internal_value(data)
+
+
+class LabelList(serializers.ListField):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "child", Text(max_length=100, validators=[validate_no_control_chars])
+        )
+        kwargs.setdefault("max_length", 50)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> list[str]:
+        labels = super().to_internal_value(data)
+        return list(dict.fromkeys(label.strip() for label in labels if label.strip()))
+
+
+def validate_mime_type(value: str) -> None:
+    # (validate_<name> methods would not run for camelCased fields: validators do.)
+    if value and not _CONTENT_TYPE.match(value):
+        raise serializers.ValidationError("Must be a MIME type such as application/pdf.")
+
+
+class AttachmentInput(ApiSerializer):
+    content = Text(allow_blank=True, trim_whitespace=False)
+    name = Text(max_length=255, required=False, allow_blank=True, validators=[validate_no_control_chars])
+    content_type = Text(max_length=255, required=False, allow_blank=True, validators=[validate_mime_type])
+    content_id = Text(max_length=200, required=False, allow_blank=True, validators=[validate_no_control_chars])
+
+    def validate_content(self, value: str) -> bytes:
+        try:
+            return base64.b64decode("".join(value.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise serializers.ValidationError("Must be base64-encoded.") from None
+
+    def validate_name(self, value: str) -> str:
+        # A file name, never a path.
+        return value.replace("\\", "/").rsplit("/", 1)[-1].strip()
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        name = attrs.get("name") or "attachment"
+        attrs["name"] = name
+        attrs["content_type"] = attrs.get("content_type", "").lower()
+        if not attrs["content_type"]:
+            attrs["content_type"] = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        return attrs
+
+
+class _BodyInput(ApiSerializer):
+    cc = AddressList(required=False)
+    bcc = AddressList(required=False)
+    labels = LabelList(required=False)
+    text = Text(required=False, allow_blank=True, trim_whitespace=False)
+    html = Text(required=False, allow_blank=True, trim_whitespace=False)
+    attachments = AttachmentInput(many=True, required=False)
+
+    require_body = True
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.require_body and not (attrs.get("text") or attrs.get("html")):
+            raise serializers.ValidationError({"text": ["Provide text or html (or both)."]})
+        return attrs
+
+
+class SendInput(_BodyInput):
+    to = AddressList(min_length=1)
+    subject = Text(max_length=998, allow_blank=True, validators=[validate_no_control_chars])
+    reply_to = AddressList(required=False, max_length=10)
+
+
+class ReplyInput(_BodyInput):
+    reply_to = AddressList(required=False, max_length=10)
+
+
+class ForwardInput(_BodyInput):
+    to = AddressList(min_length=1)
+    require_body = False
+
+
+class LabelsInput(ApiSerializer):
+    add_labels = LabelList(required=False)
+    remove_labels = LabelList(required=False)
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+class Optional(serializers.ReadOnlyField):
+    """Empty strings and lists are "unset": omitted from the output like None."""
+
+    def to_representation(self, value: Any) -> Any:
+        return value or None
+
+
+class AttachmentSerializer(ApiModelSerializer):
+    name = serializers.CharField(source="filename")
+    content_id = Optional()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "_id", "name", "content_type", "size", "content_id", "inline"]
+
+
+class AttachmentWithContentSerializer(AttachmentSerializer):
+    content = serializers.SerializerMethodField(method_name="get_content")
+
+    class Meta(AttachmentSerializer.Meta):
+        fields = [*AttachmentSerializer.Meta.fields, "content"]
+
+    def get_content(self, attachment: Attachment) -> str:
+        with attachment.file.open("rb") as handle:
+            return base64.b64encode(handle.read()).decode()
+
+
+
+
+class MessageSerializer(ApiModelSerializer):
+    """The Message object of API.md (bodies included, attachment content not)."""
+
+    organization_id = serializers.CharField(source="organization.public_id", read_only=True)
+    inbox_id = serializers.CharField(source="inbox.public_id", read_only=True)
+    thread_id = serializers.CharField(source="thread.public_id", read_only=True)
+    from_inbox_id = serializers.CharField(source="from_inbox.public_id", default=None, read_only=True)
+    to_inbox_id = serializers.CharField(source="to_inbox.public_id", default=None, read_only=True)
+    from_name = Optional()
+    reply_to = Optional()
+    extracted_text = Optional()
+    in_reply_to = Optional()
+    external_message_id = Optional()
+    status_reason = Optional()
+    attachments = AttachmentSerializer(many=True, read_only=True)
+    body_fields = ["text", "html", "extracted_text"]
+
+    class Meta:
+        model = Message
+        fields = [
+            "id", "_id", "organization_id", "inbox_id", "thread_id", "from_inbox_id",
+            "to_inbox_id", "from_name", "to", "cc", "bcc", "reply_to", "subject", "text", "html",
+            "extracted_text", "labels", "attachments", "message_id", "in_reply_to", "references",
+            "external_message_id", "status", "status_reason", "direction", "sent_at",
+            "created_at", "updated_at",
+        ]
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        # `from` is a Python keyword, so it cannot be declared as a class attribute.
+        fields["from"] = serializers.CharField(source="from_email", read_only=True)
+        return fields
+
+
+
+
+
+
+
+
+class MessageDetailSerializer(MessageSerializer):
+    """The single-message GET and the send responses: attachments carry base64 `content`."""
+
+    attachments = AttachmentWithContentSerializer(many=True, read_only=True)
+
+
+class MessageListItemSerializer(MessageSerializer):
+    """List rows: no bodies, a preview instead."""
+
+    preview = serializers.SerializerMethodField(method_name="get_preview")
+
+    class Meta(MessageSerializer.Meta):
+        fields = [
+            *(f for f in MessageSerializer.Meta.fields if f not in ("text", "html", "extracted_text")),
+            "preview",
+        ]
+
+    def get_preview(self, message: Message) -> str:
+        from messages.services.threads import preview_of
+
+        return preview_of(message.text, message.html)
+
+
+class ThreadSerializer(ApiModelSerializer):
+    organization_id = serializers.CharField(source="organization.public_id", read_only=True)
+    inbox_id = serializers.CharField(source="inbox.public_id", read_only=True)
+    messages = serializers.SerializerMethodField(method_name="get_messages")
+
+    class Meta:
+        model = Thread
+        fields = [
+            "id", "_id", "organization_id", "inbox_id", "subject", "participants", "labels",
+            "message_count", "last_message_at", "preview", "messages", "created_at", "updated_at",
+        ]
+
+    def get_messages(self, thread: Thread) -> list[str]:
+        return [message.public_id for message in thread.messages.all()]
+
+
+class ThreadDetailSerializer(ThreadSerializer):
+    def get_messages(self, thread: Thread) -> list[dict[str, Any]]:
+        return MessageSerializer(thread.messages.all(), many=True, context=self.context).data

@@ -1,0 +1,108 @@
+"""Provider delivery events (SES event publishing → SNS → Anymail's tracking webhook)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import transaction
+
+from messages.models import Message, Suppression
+from webhooks.models import EventType
+from webhooks.services import record_event
+
+logger = logging.getLogger(__name__)
+
+STATUS_BY_EVENT = {
+    "delivered": Message.Status.DELIVERED,
+    "bounced": Message.Status.BOUNCED,
+    "complained": Message.Status.COMPLAINED,
+    "rejected": Message.Status.REJECTED,
+    "failed": Message.Status.FAILED,
+}
+EVENT_BY_STATUS = {
+    Message.Status.DELIVERED: EventType.MESSAGE_DELIVERED,
+    Message.Status.BOUNCED: EventType.MESSAGE_BOUNCED,
+    Message.Status.COMPLAINED: EventType.MESSAGE_COMPLAINED,
+    Message.Status.REJECTED: EventType.MESSAGE_REJECTED,
+    Message.Status.FAILED: EventType.MESSAGE_FAILED,
+}
+# With several recipients, the worst outcome is the message's status ("delivered" to one
+# recipient does not hide a bounce from another).
+RANK = {
+    Message.Status.QUEUED: 0,
+    Message.Status.SENT: 1,
+    Message.Status.DELIVERED: 2,
+    Message.Status.REJECTED: 3,
+    Message.Status.FAILED: 3,
+    Message.Status.BOUNCED: 4,
+    Message.Status.COMPLAINED: 5,
+}
+
+
+def apply_delivery_event(
+    *,
+    provider_message_id: str,
+    event_type: str,
+    recipient: str = "",
+    description: str = "",
+    mta_response: str = "",
+    esp_event: dict[str, Any] | None = None,
+) -> Message | None:
+    status = STATUS_BY_EVENT.get(event_type)
+    if status is None or not provider_message_id:
+        return None
+    esp_event = esp_event or {}
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update()
+            .filter(external_message_id=provider_message_id, direction=Message.Direction.OUTBOUND)
+            .first()
+        )
+        if message is None:
+            logger.info("delivery event %s for unknown message %s", event_type, provider_message_id)
+            return None
+        bounce = esp_event.get("bounce") or {}
+        detail = {
+            key: value
+            for key, value in {
+                "event": event_type,
+                "recipient": recipient,
+                "description": description,
+                "diagnostic": mta_response,
+                "bounceType": bounce.get("bounceType"),
+                "bounceSubType": bounce.get("bounceSubType"),
+                "complaintFeedbackType": (esp_event.get("complaint") or {}).get("complaintFeedbackType"),
+            }.items()
+            if value
+        }
+        recipients = dict(message.status_detail.get("recipients", {}))
+        recipients[recipient or "*"] = detail
+        message.status_detail = {**message.status_detail, "recipients": recipients, "last": detail}
+        changed = RANK.get(status, 0) >= RANK.get(message.status, 0) and status != message.status
+        if changed:
+            message.status = status
+            message.status_reason = (description or mta_response or "")[:1000]
+        message.save(update_fields=["status", "status_reason", "status_detail", "updated_at"])
+        hard_bounce = status == Message.Status.BOUNCED and bounce.get("bounceType") == "Permanent"
+        if recipient and (hard_bounce or status == Message.Status.COMPLAINED):
+            Suppression.objects.get_or_create(
+                organization_id=message.organization_id,
+                email=recipient.lower(),
+                defaults={
+                    "reason": Suppression.Reason.COMPLAINT
+                    if status == Message.Status.COMPLAINED
+                    else Suppression.Reason.BOUNCE,
+                    "detail": (mta_response or description)[:1000],
+                },
+            )
+        from messages.services.sending import message_payload
+
+        record_event(
+            message.organization,
+            event_type=EVENT_BY_STATUS[status],
+            payload={**message_payload(message), "recipient": recipient, "detail": detail},
+            inbox_id=message.inbox.public_id,
+            message_id=message.public_id,
+        )
+    return message

@@ -1,0 +1,131 @@
+import email
+import email.policy
+import socket
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from inboxes.tests.factories import InboxFactory
+from messages import tasks
+from messages.models import Message
+from messages.services import outbound, sending
+from messages.tests import backends
+from messages.tests.factories import MessageFactory, ThreadFactory
+from webhooks.models import Event
+
+pytestmark = pytest.mark.django_db
+
+
+def queued(inbox, **kwargs):
+    """A queued message, stored like the API stores it, without running the worker."""
+    fields = {"to": ["a@example.com"], "subject": "s", "text": "t", **kwargs}
+    return outbound.send_message(inbox, **fields)
+
+
+def test_running_the_task_twice_sends_once(inbox, sandbox):
+    message = queued(inbox)
+    tasks.send_message.apply(args=[message.pk])
+    tasks.send_message.apply(args=[message.pk])
+    assert len(sandbox()) == 1
+    message.refresh_from_db()
+    assert message.status == "sent" and message.send_attempts == 1 and message.sent_at
+    assert Event.objects.filter(type="message.sent").count() == 1
+
+
+def test_transient_failures_retry_then_send(inbox, settings):
+    settings.EMAIL_BACKEND = "messages.tests.backends.FlakyBackend"
+    backends.calls.update(count=0, fail_first=2)
+    message = queued(inbox)
+    tasks.send_message.apply(args=[message.pk])
+    message.refresh_from_db()
+    assert message.status == "sent" and message.external_message_id == "flaky-3"
+    assert backends.calls["count"] == 3
+
+
+def test_a_provider_that_stays_down_fails_the_message_visibly(inbox, settings):
+    with socket.socket() as sock:  # a port nobody listens on: connection refused, for real
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 1
+    settings.SENDOOK_SEND_MAX_RETRIES = 2
+    message = queued(inbox)
+    tasks.send_message.apply(args=[message.pk])
+    message.refresh_from_db()
+    assert message.status == "failed" and "Gave up after 3 attempts" in message.status_reason
+    assert Event.objects.filter(type="message.failed", message_public_id=message.public_id).count() == 1
+
+
+def test_a_permanent_rejection_fails_without_retrying(inbox, settings, aws):
+    # moto refuses a sender identity that was never verified: SES's MessageRejected (HTTP 400).
+    settings.EMAIL_BACKEND = "anymail.backends.amazon_ses.EmailBackend"
+    message = queued(inbox)
+    tasks.send_message.apply(args=[message.pk])
+    message.refresh_from_db()
+    assert message.status == "failed" and "authority" in message.status_reason.lower()
+    assert message.send_attempts == 1
+    assert Event.objects.filter(type="message.failed").count() == 1
+
+
+def test_the_sweep_re_enqueues_messages_left_queued(inbox, sandbox):
+    stuck = queued(inbox)
+    fresh = queued(inbox)
+    Message.objects.filter(pk=stuck.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
+    assert tasks.requeue_stuck_messages.apply().get() == 1
+    stuck.refresh_from_db()
+    fresh.refresh_from_db()
+    assert stuck.status == "sent" and fresh.status == "queued"
+    assert len(sandbox()) == 1
+
+
+def test_the_sweep_leaves_a_message_waiting_for_its_retry(inbox):
+    waiting = queued(inbox)
+    Message.objects.filter(pk=waiting.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=5),
+        next_attempt_at=timezone.now() + timedelta(minutes=5),
+    )
+    assert tasks.requeue_stuck_messages.apply().get() == 0
+
+
+def test_mime_has_threading_headers_reply_to_and_no_bcc(inbox):
+    parent = MessageFactory(inbox=inbox, thread=ThreadFactory(inbox=inbox), message_id="<p@example.com>", references=[f"<r{i}@x>" for i in range(30)])
+    reply = outbound.reply_to_message(parent, text="t", bcc=["hidden@example.com"], reply_to=["Team <team@example.com>"])
+    mime = email.message_from_bytes(sending.render_mime(sending.build_mime(reply)), policy=email.policy.default)
+    references = mime["References"].split()
+    assert len(references) == 20 and references[0] == "<r0@x>" and references[-1] == "<p@example.com>"
+    assert mime["In-Reply-To"] == "<p@example.com>" and mime["Reply-To"] == "Team <team@example.com>"
+    assert "Bcc" not in mime and mime["Subject"] == "Re: Hello"
+
+
+def test_local_delivery_lands_in_the_hosted_inbox_with_the_plus_tag_as_label(inbox, other_org, send, api_client, other_api_client, sandbox):
+    theirs = InboxFactory(organization=other_org, name="Theirs", email="theirs@sendook.localhost")
+    sent = send(
+        f"/v1/inboxes/{inbox.public_id}/messages/send",
+        {"to": ["Theirs <theirs+billing@sendook.localhost>"], "bcc": ["outside@example.com"], "subject": "Hello", "text": "hi", "attachments": [{"content": "aGk=", "name": "hi.txt"}]},
+    ).json()
+    # The outside recipient goes through the provider; the hosted one does not leave the machine.
+    [(_, envelope, _)] = sandbox()
+    assert envelope["recipients"] == ["outside@example.com"]
+    sent_row = Message.objects.get(public_id=sent["id"])
+    assert sent_row.status == "sent" and sent_row.to_inbox == theirs
+
+    [received] = other_api_client.get(f"/v1/inboxes/{theirs.public_id}/messages").json()
+    assert received["status"] == "received" and received["direction"] == "inbound"
+    assert received["labels"] == ["billing"] and received["from"] == inbox.email
+    assert received["fromInboxId"] == inbox.public_id and received["toInboxId"] == theirs.public_id
+    assert received["bcc"] == [] and received["attachments"][0]["name"] == "hi.txt"
+    assert Event.objects.filter(organization=other_org, type="message.received").count() == 1
+    detail = other_api_client.get(f"/v1/inboxes/{theirs.public_id}/messages/{received['id']}").json()
+    assert detail["attachments"][0]["content"] == "aGk="
+
+    # The recipient replies: the reply lands back in the sender's original thread.
+    with_commit = other_api_client.post(f"/v1/inboxes/{theirs.public_id}/messages/{received['id']}/reply", {"text": "thanks"}, format="json")
+    assert with_commit.status_code == 202
+    reply = Message.objects.get(public_id=with_commit.json()["id"])
+    assert reply.to == [f"Support Bot <{inbox.email}>"]
+    tasks.send_message.apply(args=[reply.pk])
+    back = Message.objects.get(inbox=inbox, direction="inbound")
+    assert back.thread.public_id == sent["threadId"] and back.in_reply_to == sent["messageId"]
+    thread = api_client.get(f"/v1/inboxes/{inbox.public_id}/threads/{sent['threadId']}").json()
+    assert thread["messageCount"] == 2

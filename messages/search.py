@@ -253,28 +253,39 @@ def search_messages(
 ) -> QuerySet[Message]:
     """The organization's messages matching `query` (in `inbox` if given): best matches first
     when there is free text on PostgreSQL, newest first otherwise."""
-    parsed = parse_query(query or "")
     rows = Message.objects.filter(organization=organization)
     if inbox is not None:
         rows = rows.filter(inbox=inbox)
+    return filter_messages(rows, query)
+
+
+def filter_messages(
+    rows: QuerySet[Message], query: str, *, ranked: bool = True
+) -> QuerySet[Message]:
+    """`rows` narrowed to those matching `query`. With `ranked`, ordered best match first
+    (PostgreSQL, free text) or newest first; without, the caller's ordering is kept (the API
+    paginates by its own keyset)."""
+    parsed = parse_query(query or "")
     for operator in parsed.operators:
         rows = rows.filter(_operator_filter(operator))
+    newest = ("-created_at", "-id")
     if not parsed.groups:
-        return rows.order_by("-created_at", "-id")
-    if connection.vendor != "postgresql":
-        return rows.filter(_text_filter_fallback(parsed)).order_by("-created_at", "-id")
+        return rows.order_by(*newest) if ranked else rows
+    if connection.vendor != "postgresql" or not parsed.has_text:
+        # Elsewhere: substring matching. On PostgreSQL too when there are only exclusions
+        # ("-spam"), which websearch_to_tsquery cannot express as "everything but".
+        rows = rows.filter(_text_filter_fallback(parsed))
+        return rows.order_by(*newest) if ranked else rows
 
     from django.contrib.postgres.search import SearchQuery, SearchRank
 
-    if not parsed.has_text:
-        # Only exclusions ("-spam"): websearch_to_tsquery cannot express "everything but".
-        return rows.filter(_text_filter_fallback(parsed)).order_by("-created_at", "-id")
     tsquery = SearchQuery(parsed.websearch_text(), search_type="websearch", config=SEARCH_CONFIG)
     condition = Q(search_vector=tsquery)
     if parsed.plain_words:
         condition |= _text_filter_fallback(parsed)
-    return (
-        rows.filter(condition)
-        .annotate(search_rank=SearchRank("search_vector", tsquery))
-        .order_by("-search_rank", "-created_at", "-id")
+    rows = rows.filter(condition)
+    if not ranked:
+        return rows
+    return rows.annotate(search_rank=SearchRank("search_vector", tsquery)).order_by(
+        "-search_rank", *newest
     )

@@ -1,6 +1,7 @@
 """Threads, messages and attachments. Bytes (raw MIME, attachment content) live in Django's
 storage (local files by default, any storage backend in production), never in table rows."""
 
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 
 from inboxes.models import Inbox, Organization
@@ -111,6 +112,9 @@ class Message(models.Model):
     is_read = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Full-text search (messages/search.py). On PostgreSQL a trigger fills it and a GIN index
+    # serves it (migration 0003); on other backends it stays empty and search uses icontains.
+    search_vector = SearchVectorField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [

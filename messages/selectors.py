@@ -15,6 +15,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from inboxes.models import Inbox, Organization
 from messages.exceptions import AttachmentNotFound, MessageNotFound, ThreadNotFound
 from messages.models import Attachment, Message, Suppression, Thread
+from messages.search import filter_messages
 
 
 def _messages_of(inbox: Inbox) -> QuerySet[Message]:
@@ -42,16 +43,10 @@ def list_messages(
         Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
     )
     if query:
-        # A plain case-insensitive substring match: the query is data, never a pattern.
-        rows = rows.filter(
-            Q(subject__icontains=query)
-            | Q(text__icontains=query)
-            | Q(from_email__icontains=query)
-            | Q(from_name__icontains=query)
-            | Q(to__icontains=query)
-            | Q(cc__icontains=query)
-            | Q(labels__icontains=query)
-        )
+        # The search language shared with the staff UI (messages/search.py): plain words keep
+        # their substring meaning; operators, phrases, -term and OR narrow further. The API
+        # paginates by its own keyset, so no ranking here.
+        rows = filter_messages(rows, query, ranked=False)
     for label in labels or []:
         rows = rows.filter(_has_label(label))
     if before is not None:

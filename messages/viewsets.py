@@ -95,7 +95,12 @@ class MessageViewSet(InboxNestedViewSet):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("query", OpenApiTypes.STR, description="Case-insensitive substring of subject, text, from, to, cc or labels."),
+            OpenApiParameter("query", OpenApiTypes.STR, description=(
+                "Search: plain words are case-insensitive substrings of subject, text, from, to, "
+                "cc or labels; \"phrases\", -word, OR, and the operators from:, to:, subject:, "
+                "label:, has:attachment, before:/after: (YYYY-MM-DD), is:sent, is:received, "
+                "is:read, is:unread. Unknown operators and bad dates: 400 invalid_query."
+            )),
             OpenApiParameter("labels", OpenApiTypes.STR, description="Comma-separated; messages carrying all of them."),
             OpenApiParameter("before", OpenApiTypes.DATETIME),
             OpenApiParameter("after", OpenApiTypes.DATETIME),

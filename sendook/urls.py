@@ -38,6 +38,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("webhooks/anymail/", include("anymail.urls")),
     path("webhooks/", include("messages.inbound.urls")),
+
+    path("", include("messages.ui_urls")),
 ]
 
 handler400 = "sendook.views.bad_request"

@@ -1,0 +1,151 @@
+"""Reads and small writes behind the staff inbox UI, scoped to an organization the user belongs
+to. The API's selectors and sending services live elsewhere; this module only adds what a mail
+client needs on top: memberships, unread state, thread pages, labels and read marks."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.http import Http404
+
+from inboxes.models import Inbox, Organization
+from messages.models import Attachment, Message, Thread
+
+THREADS_PER_PAGE = 50
+MAX_LABEL_LENGTH = 100
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def organizations_for(user: User) -> QuerySet[Organization]:
+    if not user.is_authenticated:
+        return Organization.objects.none()
+    return Organization.objects.filter(memberships__user=user).order_by("name", "id")
+
+
+def pick_organization(user: User, wanted_id: str | None) -> Organization | None:
+    """The organization the user asked for if they belong to it, else their first one."""
+    rows = organizations_for(user)
+    if wanted_id:
+        chosen = rows.filter(public_id=wanted_id).first()
+        if chosen is not None:
+            return chosen
+    return rows.first()
+
+
+def _unread(thread_ref: str = "pk") -> Exists:
+    return Exists(
+        Message.objects.filter(
+            thread=OuterRef(thread_ref), is_read=False, direction=Message.Direction.INBOUND
+        )
+    )
+
+
+def list_inboxes_with_unread(organization: Organization) -> QuerySet[Inbox]:
+    unread = Q(threads__messages__is_read=False) & Q(
+        threads__messages__direction=Message.Direction.INBOUND
+    )
+    return (
+        Inbox.objects.filter(organization=organization)
+        .annotate(unread_threads=Count("threads", filter=unread, distinct=True))
+        .order_by("email")
+    )
+
+
+def get_inbox(organization: Organization, inbox_id: str) -> Inbox:
+    inbox = Inbox.objects.filter(organization=organization, public_id=inbox_id).first()
+    if inbox is None:
+        raise Http404("Inbox not found")
+    return inbox
+
+
+def list_threads(organization: Organization, *, inbox: Inbox | None = None) -> QuerySet[Thread]:
+    """Newest activity first, with the unread and attachment marks the list shows."""
+    rows = Thread.objects.filter(organization=organization)
+    if inbox is not None:
+        rows = rows.filter(inbox=inbox)
+    files = Attachment.objects.filter(message__thread=OuterRef("pk"), inline=False)
+    return (
+        rows.select_related("inbox")
+        .annotate(unread=_unread(), has_attachments=Exists(files))
+        .order_by(F("last_message_at").desc(nulls_last=True), "-id")
+    )
+
+
+def page_of(rows: QuerySet, page: int, per_page: int = THREADS_PER_PAGE) -> tuple[list, bool]:
+    """One page and whether there is a next one, without counting the whole table."""
+    start = (page - 1) * per_page
+    items = list(rows[start : start + per_page + 1])
+    return items[:per_page], len(items) > per_page
+
+
+def get_thread(organization: Organization, thread_id: str) -> Thread:
+    thread = (
+        Thread.objects.select_related("inbox")
+        .filter(organization=organization, public_id=thread_id)
+        .first()
+    )
+    if thread is None:
+        raise Http404("Thread not found")
+    return thread
+
+
+def thread_messages(thread: Thread) -> list[Message]:
+    files = Attachment.objects.order_by("id")
+    return list(
+        thread.messages.order_by("created_at", "id")
+        .defer("search_vector")
+        .prefetch_related(Prefetch("attachments", queryset=files))
+    )
+
+
+def get_attachment(organization: Organization, attachment_id: str) -> Attachment:
+    attachment = (
+        Attachment.objects.select_related("message")
+        .filter(message__organization=organization, public_id=attachment_id)
+        .first()
+    )
+    if attachment is None:
+        raise Http404("Attachment not found")
+    return attachment
+
+
+def mark_thread(thread: Thread, *, read: bool) -> None:
+    """Read marks every message; unread marks the latest inbound one, as mail clients do."""
+    messages = thread.messages.filter(direction=Message.Direction.INBOUND)
+    if read:
+        messages.filter(is_read=False).update(is_read=True)
+        return
+    latest = messages.order_by("-created_at", "-id").first()
+    if latest is not None and latest.is_read:
+        Message.objects.filter(pk=latest.pk).update(is_read=False)
+
+
+def clean_label(label: str) -> str:
+    label = " ".join(label.split())
+    if not label:
+        raise ValueError("A label cannot be empty.")
+    if len(label) > MAX_LABEL_LENGTH:
+        raise ValueError(f"A label has at most {MAX_LABEL_LENGTH} characters.")
+    return label
+
+
+def change_thread_labels(thread: Thread, *, add: list[str], remove: list[str]) -> Thread:
+    """Labels shown on a thread are also set on its messages, so `label:` search finds them."""
+    add = [clean_label(label) for label in add]
+    remove = [clean_label(label) for label in remove]
+
+    def apply(labels: list[str]) -> list[str]:
+        kept = [label for label in labels if label not in remove]
+        return kept + [label for label in add if label not in kept]
+
+    with transaction.atomic():
+        thread = Thread.objects.select_for_update().get(pk=thread.pk)
+        thread.labels = apply(list(thread.labels))
+        thread.save(update_fields=["labels", "updated_at"])
+        for message in thread.messages.select_for_update().only("id", "labels"):
+            labels = apply(list(message.labels))
+            if labels != message.labels:
+                Message.objects.filter(pk=message.pk).update(labels=labels)
+    return thread

@@ -1,0 +1,291 @@
+"""One search language for the API (`GET …/messages?query=`) and the staff UI.
+
+A query is free text plus operators:
+
+    from:alice  to:bob (to or cc)  subject:"quarterly report"  label:urgent  has:attachment
+    before:2026-01-31  after:2026-01-01  is:sent  is:received  is:read  is:unread
+    in:support@acme.test  (an inbox address: narrows a search across all inboxes)
+
+Values may be quoted ("…"). An operator prefixed with `-` is negated (`-label:spam`).
+Free text follows websearch rules: words must all match, "quoted phrases" match as a phrase,
+`-word` excludes, `OR` between words gives alternatives.
+
+On PostgreSQL free text runs against `Message.search_vector`, a tsvector over subject (weight A),
+sender and recipients (B) and text (C) kept up to date by a database trigger (migration
+0003_message_search_vector), so every writer — API, inbound pipeline, admin, bulk updates — keeps
+it right without calling anything. Results are ranked (ts_rank) when there is free text.
+Plain words (no quotes, no `-`, no `OR`) keep the meaning they had in the original Sendook: a
+case-insensitive substring match over subject, text, from, to, cc and labels. So on PostgreSQL a
+plain-word query matches rows whose tsvector matches OR which contain every word as a substring
+("invoice" finds "invoices" by stemming and "alice" finds "alice@example.com" by substring).
+
+On SQLite (and any other backend) the same syntax runs through icontains: each word or phrase is
+a substring match over those fields, `-term` excludes, `OR` alternates; there is no ranking.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import and_, or_
+
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from inboxes.models import Inbox, Organization
+from messages.models import Attachment, Message
+from sendook.exceptions import SendookError
+
+SEARCH_CONFIG = "english"
+MAX_QUERY_LENGTH = 1000
+OPERATORS = ("from", "to", "subject", "label", "has", "before", "after", "is", "in")
+# The fields a plain word is matched against, as in the original Sendook.
+TEXT_FIELDS = ("subject", "text", "from_email", "from_name", "to", "cc", "labels")
+
+
+class InvalidSearchQuery(SendookError):
+    status_code = 400
+    code = "invalid_query"
+    message = "Invalid search query"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, fields={"query": [message]})
+
+
+@dataclass(frozen=True)
+class Term:
+    """A piece of free text: a word or a quoted phrase, maybe negated."""
+
+    text: str
+    phrase: bool = False
+    negated: bool = False
+
+    @property
+    def is_plain(self) -> bool:
+        return not self.phrase and not self.negated
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    value: str
+    negated: bool = False
+
+
+@dataclass
+class ParsedQuery:
+    # Free text in disjunctive normal form: groups joined by OR, terms in a group joined by AND.
+    groups: list[list[Term]] = field(default_factory=list)
+    operators: list[Operator] = field(default_factory=list)
+
+    @property
+    def terms(self) -> list[Term]:
+        return [term for group in self.groups for term in group]
+
+    @property
+    def has_text(self) -> bool:
+        return any(not term.negated for term in self.terms)
+
+    @property
+    def plain_words(self) -> bool:
+        """Only plain words: the original Sendook meaning (substring match) applies."""
+        return len(self.groups) == 1 and all(term.is_plain for term in self.groups[0])
+
+    def websearch_text(self) -> str:
+        """The free text rebuilt for PostgreSQL's websearch_to_tsquery."""
+        parts = []
+        for group in self.groups:
+            words = []
+            for term in group:
+                text = term.text.replace('"', " ")
+                text = f'"{text}"' if term.phrase else text
+                words.append(f"-{text}" if term.negated else text)
+            parts.append(" ".join(words))
+        return " or ".join(parts)
+
+
+# One token: an optional "-", then either `name:value`, `name:"quoted value"`, a "quoted
+# phrase" or a bare word. A word made only of letters followed by ":" is an operator name.
+_TOKEN = re.compile(
+    r"""
+    (?P<neg>-)?
+    (?:
+        (?P<op>[A-Za-z_]+):(?:"(?P<opquoted>[^"]*)"?|(?P<opvalue>[^\s"]*))
+      | "(?P<phrase>[^"]*)"?
+      | (?P<word>[^\s"]+)
+    )
+    """,
+    re.VERBOSE,
+)
+
+
+def parse_query(query: str) -> ParsedQuery:
+    if len(query) > MAX_QUERY_LENGTH:
+        raise InvalidSearchQuery(f"The query is longer than {MAX_QUERY_LENGTH} characters.")
+    parsed = ParsedQuery()
+    group: list[Term] = []
+    position = 0
+    while True:
+        while position < len(query) and query[position].isspace():
+            position += 1
+        if position >= len(query):
+            break
+        match = _TOKEN.match(query, position)
+        if match is None:  # pragma: no cover - the word alternative matches any non-space run
+            raise InvalidSearchQuery(f"Cannot read the query at {query[position:]!r}.")
+        position = match.end()
+        negated = bool(match.group("neg"))
+        name = match.group("op")
+        # `http://…` and the like are text, not operators.
+        if name is not None and (match.group("opvalue") or "").startswith("//"):
+            name = None
+            word = match.group(0).lstrip("-")
+            group.append(Term(word, negated=negated))
+            continue
+        if name is not None:
+            value = match.group("opquoted")
+            if value is None:
+                value = match.group("opvalue") or ""
+            parsed.operators.append(_operator(name.lower(), value.strip(), negated))
+        elif match.group("phrase") is not None:
+            phrase = " ".join(match.group("phrase").split())
+            if phrase:
+                group.append(Term(phrase, phrase=" " in phrase, negated=negated))
+        else:
+            word = match.group("word")
+            if word == "OR" and not negated:
+                if group:
+                    parsed.groups.append(group)
+                    group = []
+                continue
+            if negated and word == "":
+                continue
+            group.append(Term(word, negated=negated))
+    if group:
+        parsed.groups.append(group)
+    return parsed
+
+
+def _operator(name: str, value: str, negated: bool) -> Operator:
+    if name not in OPERATORS:
+        known = ", ".join(f"{op}:" for op in OPERATORS)
+        raise InvalidSearchQuery(f"Unknown search operator '{name}:'. Known operators: {known}.")
+    if not value:
+        raise InvalidSearchQuery(f"The operator '{name}:' needs a value.")
+    if name in ("before", "after"):
+        _parse_date(name, value)
+    elif name == "has" and value.lower() not in ("attachment", "attachments"):
+        raise InvalidSearchQuery(f"Unknown value 'has:{value}'. Use has:attachment.")
+    elif name == "is" and value.lower() not in ("sent", "received", "read", "unread"):
+        raise InvalidSearchQuery(
+            f"Unknown value 'is:{value}'. Use is:sent, is:received, is:read or is:unread."
+        )
+    return Operator(name, value, negated)
+
+
+def _parse_date(name: str, value: str) -> dt.datetime:
+    try:
+        day = dt.date.fromisoformat(value) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise InvalidSearchQuery(f"'{name}:{value}' is not a date; use YYYY-MM-DD.")
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _any_field_contains(text: str) -> Q:
+    return reduce(or_, (Q(**{f"{name}__icontains": text}) for name in TEXT_FIELDS))
+
+
+def _json_string(value: str) -> str:
+    # How a string appears inside a stored JSON list: PostgreSQL's jsonb::text keeps non-ASCII
+    # characters, Django's JSON encoding on other backends escapes them.
+    return json.dumps(value, ensure_ascii=connection.vendor != "postgresql")
+
+
+def _operator_filter(operator: Operator) -> Q:
+    name, value = operator.name, operator.value
+    if name == "from":
+        condition = Q(from_email__icontains=value) | Q(from_name__icontains=value)
+    elif name == "to":
+        condition = Q(to__icontains=value) | Q(cc__icontains=value)
+    elif name == "subject":
+        condition = Q(subject__icontains=value)
+    elif name == "label":
+        condition = Q(labels__icontains=_json_string(value))
+    elif name == "has":
+        files = Attachment.objects.filter(message=OuterRef("pk"), inline=False)
+        condition = Q(Exists(files))
+    elif name == "before":
+        condition = Q(created_at__lt=_parse_date(name, value))
+    elif name == "after":
+        condition = Q(created_at__gte=_parse_date(name, value))
+    elif name == "is":
+        condition = {
+            "sent": Q(direction=Message.Direction.OUTBOUND),
+            "received": Q(direction=Message.Direction.INBOUND),
+            "read": Q(is_read=True),
+            "unread": Q(is_read=False),
+        }[value.lower()]
+    else:  # "in"
+        condition = Q(inbox__email__iexact=value)
+    return ~condition if operator.negated else condition
+
+
+def _text_filter_fallback(parsed: ParsedQuery) -> Q:
+    """Free text as substring matches: groups ORed, terms in a group ANDed."""
+    alternatives = []
+    for group in parsed.groups:
+        conditions = [
+            ~_any_field_contains(term.text) if term.negated else _any_field_contains(term.text)
+            for term in group
+        ]
+        alternatives.append(reduce(and_, conditions))
+    return reduce(or_, alternatives)
+
+
+def search_messages(
+    organization: Organization, query: str, *, inbox: Inbox | None = None
+) -> QuerySet[Message]:
+    """The organization's messages matching `query` (in `inbox` if given): best matches first
+    when there is free text on PostgreSQL, newest first otherwise."""
+    rows = Message.objects.filter(organization=organization)
+    if inbox is not None:
+        rows = rows.filter(inbox=inbox)
+    return filter_messages(rows, query)
+
+
+def filter_messages(
+    rows: QuerySet[Message], query: str, *, ranked: bool = True
+) -> QuerySet[Message]:
+    """`rows` narrowed to those matching `query`. With `ranked`, ordered best match first
+    (PostgreSQL, free text) or newest first; without, the caller's ordering is kept (the API
+    paginates by its own keyset)."""
+    parsed = parse_query(query or "")
+    for operator in parsed.operators:
+        rows = rows.filter(_operator_filter(operator))
+    newest = ("-created_at", "-id")
+    if not parsed.groups:
+        return rows.order_by(*newest) if ranked else rows
+    if connection.vendor != "postgresql" or not parsed.has_text:
+        # Elsewhere: substring matching. On PostgreSQL too when there are only exclusions
+        # ("-spam"), which websearch_to_tsquery cannot express as "everything but".
+        rows = rows.filter(_text_filter_fallback(parsed))
+        return rows.order_by(*newest) if ranked else rows
+
+    from django.contrib.postgres.search import SearchQuery, SearchRank
+
+    tsquery = SearchQuery(parsed.websearch_text(), search_type="websearch", config=SEARCH_CONFIG)
+    condition = Q(search_vector=tsquery)
+    if parsed.plain_words:
+        condition |= _text_filter_fallback(parsed)
+    rows = rows.filter(condition)
+    if not ranked:
+        return rows
+    return rows.annotate(search_rank=SearchRank("search_vector", tsquery)).order_by(
+        "-search_rank", *newest
+    )

@@ -1,0 +1,244 @@
+"""The staff UI in a real browser: Playwright driving Debian's Chromium (never a downloaded one).
+
+Run with `pytest -m browser`; skipped when /usr/bin/chromium is missing.
+"""
+
+import os
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+
+from inboxes.tests.factories import InboxFactory, MembershipFactory, OrganizationFactory
+from messages.tests.mail_factories import MessageFactory
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
+# (fixtures, assertions) are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = Path("/usr/bin/chromium")
+PASSWORD = "correct horse battery"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def screenshots():
+    folder = Path(django_settings.BASE_DIR) / "var" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def tracker():
+    """A second loopback server standing in for the outside world: it records every request."""
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/gif")
+            self.end_headers()
+            self.wfile.write(b"GIF89a\x01\x00\x01\x00\x00\x00\x00;")
+
+        do_POST = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.hits = hits
+    server.url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def member(org):
+    return MembershipFactory(organization=org).user
+
+
+@pytest.fixture
+def inbox(org):
+    return InboxFactory(organization=org, email="support@acme.test", name="Support")
+
+
+def log_in(page, live_server, user):
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def test_log_in_open_an_inbox_search_with_an_operator_and_open_a_thread(
+    page, live_server, member, inbox, screenshots
+):
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="Lunch plans", text="Tacos?")
+    MessageFactory(
+        inbox=inbox, thread__inbox=inbox, subject="Invoice 42", text="Please pay the invoice.",
+        from_email="alice@vendor.test",
+    )
+    MessageFactory(
+        inbox=inbox, thread__inbox=inbox, subject="Invoice reminder", text="Pay now",
+        from_email="bob@vendor.test",
+    )
+
+    page.goto(f"{live_server.url}/login")
+    page.screenshot(path=screenshots / "login.png")
+    log_in(page, live_server, member)
+    assert page.get_by_text("support@acme.test").first.is_visible()
+    page.screenshot(path=screenshots / "inboxes.png")
+
+    page.get_by_role("link", name="support@acme.test").click()
+    page.wait_for_url(f"**/inboxes/{inbox.public_id}")
+    rows = page.locator(".thread-list .row")
+    assert rows.count() == 3
+    assert rows.first.locator(".subject").inner_text() == "Invoice reminder"
+    page.screenshot(path=screenshots / "thread-list.png")
+
+    page.keyboard.press("/")
+    page.keyboard.type("invoice from:alice")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?**")
+    results = page.locator(".result-list .row")
+    assert results.count() == 1
+    assert page.locator(".result-list mark").first.inner_text().lower() in ("invoice", "alice")
+    page.screenshot(path=screenshots / "search.png")
+
+    page.keyboard.press("j")
+    page.keyboard.press("o")
+    page.wait_for_url("**/threads/thread_*")
+    assert page.locator("h1").inner_text() == "Invoice 42"
+    assert "Please pay the invoice." in page.locator(".message .body-text").first.inner_text()
+    page.screenshot(path=screenshots / "thread.png", full_page=True)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{live_server.url}/inboxes/{inbox.public_id}")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, "the thread list fits a phone screen without sideways scrolling"
+    page.screenshot(path=screenshots / "thread-list-phone.png", full_page=True)
+
+
+HOSTILE = """
+<html><head>
+<meta http-equiv="refresh" content="0;url={t}/meta-refresh">
+<link rel="stylesheet" href="{t}/stylesheet.css">
+<style>body {{ background: url({t}/style-bg.png) }} @import url({t}/import.css);</style>
+<script>document.title = 'pwned'; window.parent.document.title = 'pwned';
+        new Image().src = '{t}/script';</script>
+</head><body>
+<h2 id="hello">Quarterly numbers</h2>
+<img src="{t}/remote-image.png" alt="pixel">
+<img src="x" onerror="new Image().src='{t}/onerror'">
+<svg onload="new Image().src='{t}/svg'"><image href="{t}/svg-image.png"/></svg>
+<a id="js-link" href="javascript:new Image().src='{t}/javascript-link'">click me</a>
+<div style="background-image:url({t}/inline-css.png); position:fixed; top:0">overlay</div>
+<iframe src="{t}/iframe"></iframe>
+<object data="{t}/object"></object>
+<form action="{t}/form" method="post"><input name="q"><button>go</button></form>
+<body onload="new Image().src='{t}/body-onload'">
+</body></html>
+"""
+
+
+def test_hostile_html_runs_no_script_and_reaches_no_outside_server(
+    page, live_server, member, inbox, tracker, screenshots
+):
+    message = MessageFactory(
+        inbox=inbox, thread__inbox=inbox, subject="Hostile", text="",
+        html=HOSTILE.format(t=tracker.url),
+    )
+    log_in(page, live_server, member)
+
+    page.goto(f"{live_server.url}/threads/{message.thread.public_id}")
+    frame = page.frame_locator("iframe.body-frame")
+    assert frame.locator("h2").inner_text() == "Quarterly numbers"  # the mail does render
+    frame.get_by_text("click me").click()
+    page.wait_for_timeout(1000)
+
+    assert page.title() == "Hostile · Sendook"
+    assert page.evaluate("document.title") != "pwned"
+    assert tracker.hits == [], f"requests left the page: {tracker.hits}"
+    assert page.get_by_text("Remote images are hidden").is_visible()
+    page.screenshot(path=screenshots / "hostile-thread.png", full_page=True)
+
+    # The reader asks for images: only then does the remote image load (and still no script).
+    page.get_by_role("link", name="Show images").click()
+    page.wait_for_url("**?images=1")
+    page.wait_for_timeout(1000)
+    assert "/remote-image.png" in tracker.hits
+    assert not {"/script", "/onerror", "/svg", "/javascript-link", "/body-onload"} & set(tracker.hits)
+    assert page.title() == "Hostile · Sendook"
+
+
+def test_another_organizations_thread_url_answers_404(page, live_server, member, other_org):
+    theirs = InboxFactory(organization=other_org)
+    foreign = MessageFactory(inbox=theirs, thread__inbox=theirs, subject="Globex secret")
+    log_in(page, live_server, member)
+
+    response = page.goto(f"{live_server.url}/threads/{foreign.thread.public_id}")
+    assert response.status == 404
+    assert "Globex secret" not in page.content()
+
+
+def test_organization_switcher_changes_what_the_user_sees(page, live_server, member, inbox):
+    second = OrganizationFactory(name="Initech")
+    MembershipFactory(organization=second, user=member)
+    InboxFactory(organization=second, email="ops@initech.test")
+    log_in(page, live_server, member)
+
+    page.get_by_label("Organization").select_option(label="Initech")
+    page.wait_for_load_state()
+    page.wait_for_selector("text=ops@initech.test")
+    assert page.get_by_text("support@acme.test").count() == 0
+
+
+def test_sandbox_and_csp_hold_even_if_the_sanitizer_let_everything_through(
+    page, live_server, member, inbox, tracker, monkeypatch
+):
+    # Defence in depth: with nh3 taken out of the way, the iframe's sandbox and CSP alone must
+    # still stop scripts and outside requests (the live server runs in this process).
+    from messages import rendering
+
+    monkeypatch.setattr(rendering, "sanitize_html", lambda html, **kwargs: (html, 0))
+    message = MessageFactory(
+        inbox=inbox, thread__inbox=inbox, subject="Unsanitized", text="",
+        html=HOSTILE.format(t=tracker.url),
+    )
+    log_in(page, live_server, member)
+
+    page.goto(f"{live_server.url}/threads/{message.thread.public_id}")
+    page.wait_for_timeout(1500)
+    assert page.title() == "Unsanitized · Sendook"
+    assert tracker.hits == [], f"requests left the page: {tracker.hits}"

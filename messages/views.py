@@ -1,0 +1,294 @@
+"""The staff inbox UI: server-rendered pages for people who belong to an organization.
+
+Every view resolves the organization from the signed-in user's memberships (the one chosen in
+the switcher, kept in the session) and looks rows up through messages.mailbox, so another
+organization's ids answer 404. Pages carry a strict Content-Security-Policy; message bodies are
+rendered by messages.rendering into sandboxed iframes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_POST
+
+from messages import mailbox, rendering
+from messages.models import Attachment, Message
+from messages.search import InvalidSearchQuery, parse_query, search_messages
+
+ORG_SESSION_KEY = "sendook_org"
+ATTACHMENT_SALT = "sendook.ui.attachment"
+ATTACHMENT_LINK_MAX_AGE = 3600
+INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+
+
+def page_csp(*, remote_images: bool = False) -> str:
+    # Message bodies live in srcdoc iframes, which inherit this policy on top of their own.
+    images = "'self' data:" + (" https: http:" if remote_images else "")
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        f"img-src {images}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "connect-src 'self'"
+    )
+
+
+def staff_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Signed-in members only; sets request.organization and the page's CSP."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        organization = mailbox.pick_organization(request.user, request.session.get(ORG_SESSION_KEY))
+        if organization is None:
+            response = render(request, "mail/no_organization.html", status=403)
+        else:
+            request.organization = organization  # type: ignore[attr-defined]
+            response = view(request, *args, **kwargs)
+        if "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = page_csp()
+        response["Referrer-Policy"] = "same-origin"
+        return response
+
+    return wrapper
+
+
+def _render(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    base = {
+        "organization": organization,
+        "organizations": list(mailbox.organizations_for(request.user)),
+        "inboxes": list(mailbox.list_inboxes_with_unread(organization)),
+    }
+    return render(request, template, {**base, **context}, status=status)
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return max(1, min(int(request.GET.get("page", "1")), 10_000))
+    except ValueError:
+        return 1
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def get_form(self, form_class: Any = None) -> Any:
+        form = super().get_form(form_class)
+        form.fields["username"].label = "Email"
+        form.fields["username"].widget.attrs.update({"type": "email", "autocomplete": "email"})
+        return form
+
+
+class LogoutView(auth_views.LogoutView):
+    next_page = "/login"
+
+
+@require_POST
+@staff_page
+def switch_organization(request: HttpRequest) -> HttpResponse:
+    chosen = mailbox.pick_organization(request.user, request.POST.get("organization"))
+    if chosen is not None:
+        request.session[ORG_SESSION_KEY] = chosen.public_id
+    return redirect("mail:home")
+
+
+@require_GET
+@staff_page
+def home(request: HttpRequest) -> HttpResponse:
+    return _render(request, "mail/inboxes.html", {})
+
+
+@require_GET
+@staff_page
+def thread_list(request: HttpRequest, inbox_id: str | None = None) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    inbox = mailbox.get_inbox(organization, inbox_id) if inbox_id else None
+    page = _page_number(request)
+    threads, has_next = mailbox.page_of(mailbox.list_threads(organization, inbox=inbox), page)
+    return _render(
+        request,
+        "mail/threads.html",
+        {"inbox": inbox, "threads": threads, "page": page, "has_next": has_next, "view_all": inbox is None},
+    )
+
+
+def _highlight_words(query: str) -> list[str]:
+    try:
+        parsed = parse_query(query)
+    except InvalidSearchQuery:
+        return []
+    words = [term.text for term in parsed.terms if not term.negated]
+    words += [op.value for op in parsed.operators if op.name in ("from", "to", "subject") and not op.negated]
+    return words
+
+
+@require_GET
+@staff_page
+def search(request: HttpRequest) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    query = request.GET.get("q", "").strip()
+    inbox_id = request.GET.get("inbox") or None
+    inbox = mailbox.get_inbox(organization, inbox_id) if inbox_id else None
+    page = _page_number(request)
+    context: dict[str, Any] = {"query": query, "inbox": inbox, "page": page, "results": []}
+    if not query:
+        return _render(request, "mail/search.html", context)
+    try:
+        rows = search_messages(organization, query, inbox=inbox).select_related("thread", "inbox")
+        messages, has_next = mailbox.page_of(rows.defer("search_vector", "html"), page)
+    except InvalidSearchQuery as error:
+        context["error"] = error.message
+        return _render(request, "mail/search.html", context, status=400)
+    words = _highlight_words(query)
+    context["results"] = [
+        {
+            "message": message,
+            "subject": rendering.highlight(message.subject or "(no subject)", words),
+            "sender": rendering.highlight(message.from_name or message.from_email, words),
+            "snippet": rendering.highlight(rendering.snippet(message.text, words), words),
+        }
+        for message in messages
+    ]
+    context["has_next"] = has_next
+    return _render(request, "mail/search.html", context)
+
+
+def _attachment_link(request: HttpRequest, attachment: Attachment) -> str:
+    """An absolute URL that works inside a sandboxed frame (no cookies): signed for this user."""
+    token = signing.dumps({"u": request.user.pk, "a": attachment.public_id}, salt=ATTACHMENT_SALT)
+    path = reverse("mail:attachment", args=[attachment.public_id])
+    return request.build_absolute_uri(f"{path}?sig={token}")
+
+
+def _present(request: HttpRequest, message: Message, *, remote_images: bool) -> dict[str, Any]:
+    attachments = list(message.attachments.all())
+    by_cid = {a.content_id.strip("<>"): a for a in attachments if a.content_id}
+    used_cids: set[str] = set()
+
+    def resolve_cid(content_id: str) -> str | None:
+        attachment = by_cid.get(content_id)
+        if attachment is None or attachment.content_type.lower() not in INLINE_IMAGE_TYPES:
+            return None
+        used_cids.add(content_id)
+        return _attachment_link(request, attachment)
+
+    item: dict[str, Any] = {"message": message}
+    if message.html.strip():
+        origin = request.build_absolute_uri("/").rstrip("/")
+        rendered = rendering.render_html(
+            message.html, origin=origin, resolve_cid=resolve_cid, remote_images=remote_images
+        )
+        item["srcdoc"] = rendered.srcdoc
+        item["blocked_images"] = rendered.blocked_images
+    else:
+        item["text"], item["quoted"] = rendering.split_quoted(message.text)
+    item["files"] = [
+        a for a in attachments if not (a.inline and a.content_id.strip("<>") in used_cids)
+    ]
+    return item
+
+
+@require_GET
+@staff_page
+def thread_detail(request: HttpRequest, thread_id: str) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    thread = mailbox.get_thread(organization, thread_id)
+    remote_images = request.GET.get("images") == "1"
+    messages = mailbox.thread_messages(thread)
+    items = [_present(request, message, remote_images=remote_images) for message in messages]
+    mailbox.mark_thread(thread, read=True)
+    response = _render(
+        request,
+        "mail/thread.html",
+        {
+            "thread": thread,
+            "inbox": thread.inbox,
+            "items": items,
+            "remote_images": remote_images,
+            "blocked_images": sum(item.get("blocked_images", 0) for item in items),
+        },
+    )
+    response["Content-Security-Policy"] = page_csp(remote_images=remote_images)
+    return response
+
+
+def _back(request: HttpRequest, default: str) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect(default)
+
+
+@require_POST
+@staff_page
+def mark_read(request: HttpRequest, thread_id: str) -> HttpResponse:
+    thread = mailbox.get_thread(request.organization, thread_id)  # type: ignore[attr-defined]
+    read = request.POST.get("read") == "1"
+    mailbox.mark_thread(thread, read=read)
+    default = reverse("mail:inbox", args=[thread.inbox.public_id])
+    return _back(request, default)
+
+
+@require_POST
+@staff_page
+def change_labels(request: HttpRequest, thread_id: str) -> HttpResponse:
+    thread = mailbox.get_thread(request.organization, thread_id)  # type: ignore[attr-defined]
+    add = [label for label in request.POST.getlist("add") if label.strip()]
+    remove = [label for label in request.POST.getlist("remove") if label.strip()]
+    try:
+        mailbox.change_thread_labels(thread, add=add, remove=remove)
+    except ValueError as error:
+        items = [_present(request, m, remote_images=False) for m in mailbox.thread_messages(thread)]
+        context = {"thread": thread, "inbox": thread.inbox, "items": items, "label_error": str(error)}
+        return _render(request, "mail/thread.html", context, status=400)
+    return redirect("mail:thread", thread_id=thread.public_id)
+
+
+def attachment(request: HttpRequest, attachment_id: str) -> HttpResponse:
+    """Attachment bytes for a member of the owning organization: by session, or by a signed
+    link (inline images inside a sandboxed frame are fetched without cookies)."""
+    user_id = request.user.pk if request.user.is_authenticated else None
+    token = request.GET.get("sig")
+    if token:
+        try:
+            payload = signing.loads(token, salt=ATTACHMENT_SALT, max_age=ATTACHMENT_LINK_MAX_AGE)
+        except signing.BadSignature:
+            raise Http404("Attachment not found") from None
+        if payload.get("a") != attachment_id:
+            raise Http404("Attachment not found")
+        user_id = payload.get("u")
+    if user_id is None:
+        return redirect(f"{reverse('mail:login')}?next={request.path}")
+    row = (
+        Attachment.objects.filter(
+            public_id=attachment_id, message__organization__memberships__user_id=user_id
+        )
+        .select_related("message")
+        .first()
+    )
+    if row is None or not row.file:
+        raise Http404("Attachment not found")
+    content_type = row.content_type.lower()
+    inline = content_type in INLINE_IMAGE_TYPES
+    response = FileResponse(
+        row.file.open("rb"),
+        as_attachment=not inline,
+        filename=row.filename or "attachment",
+        content_type=content_type if inline else "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["Cache-Control"] = "private, max-age=3600"
+    # Loaded as <img> from the opaque origin of a sandboxed frame.
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response

@@ -139,16 +139,29 @@ class LabelsInput(ApiSerializer):
 # --- output ---------------------------------------------------------------------------------
 
 
-class Optional(serializers.ReadOnlyField):
-    """Empty strings and lists are "unset": omitted from the output like None."""
+class OptionalText(serializers.CharField):
+    """An empty string is "unset": omitted from the output like None."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
 
     def to_representation(self, value: Any) -> Any:
         return value or None
 
 
+class OptionalList(serializers.ListField):
+    """An empty list is "unset" (for lists that are optional in API.md, such as replyTo)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.CharField(), read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return list(value) or None
+
+
 class AttachmentSerializer(ApiModelSerializer):
     name = serializers.CharField(source="filename")
-    content_id = Optional()
+    content_id = OptionalText()
 
     class Meta:
         model = Attachment
@@ -186,23 +199,23 @@ class MessageSerializer(ApiSerializer):
     thread_id = serializers.CharField(source="thread.public_id", read_only=True)
     from_inbox_id = serializers.CharField(source="from_inbox.public_id", default=None, read_only=True)
     to_inbox_id = serializers.CharField(source="to_inbox.public_id", default=None, read_only=True)
-    from_name = Optional()
+    from_name = OptionalText()
     to = _strings()
     cc = _strings()
     bcc = _strings()
-    reply_to = Optional()
+    reply_to = OptionalList()
     subject = serializers.CharField(read_only=True)
     text = serializers.CharField(read_only=True)
     html = serializers.CharField(read_only=True)
-    extracted_text = Optional()
+    extracted_text = OptionalText()
     labels = _strings()
     attachments = AttachmentSerializer(many=True, read_only=True)
     message_id = serializers.CharField(read_only=True)
-    in_reply_to = Optional()
+    in_reply_to = OptionalText()
     references = _strings()
-    external_message_id = Optional()
+    external_message_id = OptionalText()
     status = serializers.ChoiceField(choices=Message.Status.choices, read_only=True)
-    status_reason = Optional()
+    status_reason = OptionalText()
     direction = serializers.ChoiceField(choices=Message.Direction.choices, read_only=True)
     sent_at = Timestamp(read_only=True)
     created_at = Timestamp(read_only=True)
@@ -224,9 +237,10 @@ class MessageDetailSerializer(MessageSerializer):
 class MessageListItemSerializer(MessageSerializer):
     """List rows: no bodies, a preview instead."""
 
-    text = None
-    html = None
-    extracted_text = None
+    # None removes a field declared on the parent serializer.
+    text = None  # type: ignore[assignment]
+    html = None  # type: ignore[assignment]
+    extracted_text = None  # type: ignore[assignment]
     preview = serializers.SerializerMethodField(method_name="get_preview")
 
     def get_preview(self, message: Message) -> str:
@@ -252,5 +266,5 @@ class ThreadSerializer(ApiModelSerializer):
 
 
 class ThreadDetailSerializer(ThreadSerializer):
-    def get_messages(self, thread: Thread) -> list[dict[str, Any]]:
+    def get_messages(self, thread: Thread) -> Any:
         return MessageSerializer(thread.messages.all(), many=True, context=self.context).data

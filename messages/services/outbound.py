@@ -101,7 +101,7 @@ def prefetch_rows(instance: Message, relation: str, rows: list[Attachment]) -> N
     queryset = getattr(instance, relation).all()
     queryset._result_cache = rows
     queryset._prefetch_done = True
-    instance._prefetched_objects_cache = {relation: queryset}
+    instance._prefetched_objects_cache = {relation: queryset}  # type: ignore[attr-defined]
 
 
 def _enqueue(message_pk: int) -> None:

@@ -8,5 +8,10 @@ class MailConfig(AppConfig):
     verbose_name = "Mail"
 
     def ready(self) -> None:
-        from messages import receivers  # noqa: F401  (connects the Anymail signal receivers)
+        from django.core import checks
+
+        from messages import receivers  # noqa: F401  (connects the Anymail tracking receivers)
+        from messages.checks import check_tracking_webhook_secret
         from messages.inbound import receivers as inbound_receivers  # noqa: F401  (inbound signal)
+
+        checks.register(check_tracking_webhook_secret, checks.Tags.security, deploy=True)

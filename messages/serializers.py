@@ -13,7 +13,13 @@ from rest_framework import serializers
 
 from messages.addresses import InvalidAddress, format_address, parse_address
 from messages.models import Attachment, Message, Thread
-from sendook.api import ApiModelSerializer, ApiSerializer, Text, validate_no_control_chars
+from sendook.api import (
+    ApiModelSerializer,
+    ApiSerializer,
+    Text,
+    Timestamp,
+    validate_no_control_chars,
+)
 
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\Z")
 
@@ -133,16 +139,29 @@ class LabelsInput(ApiSerializer):
 # --- output ---------------------------------------------------------------------------------
 
 
-class Optional(serializers.ReadOnlyField):
-    """Empty strings and lists are "unset": omitted from the output like None."""
+class OptionalText(serializers.CharField):
+    """An empty string is "unset": omitted from the output like None."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
 
     def to_representation(self, value: Any) -> Any:
         return value or None
 
 
+class OptionalList(serializers.ListField):
+    """An empty list is "unset" (for lists that are optional in API.md, such as replyTo)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.CharField(), read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return list(value) or None
+
+
 class AttachmentSerializer(ApiModelSerializer):
     name = serializers.CharField(source="filename")
-    content_id = Optional()
+    content_id = OptionalText()
 
     class Meta:
         model = Attachment
@@ -162,44 +181,51 @@ class AttachmentWithContentSerializer(AttachmentSerializer):
 
 
 
-class MessageSerializer(ApiModelSerializer):
-    """The Message object of API.md (bodies included, attachment content not)."""
+def _strings() -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(), read_only=True)
 
+
+class MessageSerializer(ApiSerializer):
+    """The Message object of API.md (bodies included, attachment content not).
+
+    Declared field by field rather than as a ModelSerializer: it is rendered on every send,
+    and building a ModelSerializer's fields from the model each time costs more than the rest.
+    """
+
+    id = serializers.CharField(source="public_id", read_only=True)
+    _id = serializers.CharField(source="public_id", read_only=True)
     organization_id = serializers.CharField(source="organization.public_id", read_only=True)
     inbox_id = serializers.CharField(source="inbox.public_id", read_only=True)
     thread_id = serializers.CharField(source="thread.public_id", read_only=True)
     from_inbox_id = serializers.CharField(source="from_inbox.public_id", default=None, read_only=True)
     to_inbox_id = serializers.CharField(source="to_inbox.public_id", default=None, read_only=True)
-    from_name = Optional()
-    reply_to = Optional()
-    extracted_text = Optional()
-    in_reply_to = Optional()
-    external_message_id = Optional()
-    status_reason = Optional()
+    from_name = OptionalText()
+    to = _strings()
+    cc = _strings()
+    bcc = _strings()
+    reply_to = OptionalList()
+    subject = serializers.CharField(read_only=True)
+    text = serializers.CharField(read_only=True)
+    html = serializers.CharField(read_only=True)
+    extracted_text = OptionalText()
+    labels = _strings()
     attachments = AttachmentSerializer(many=True, read_only=True)
-    body_fields = ["text", "html", "extracted_text"]
-
-    class Meta:
-        model = Message
-        fields = [
-            "id", "_id", "organization_id", "inbox_id", "thread_id", "from_inbox_id",
-            "to_inbox_id", "from_name", "to", "cc", "bcc", "reply_to", "subject", "text", "html",
-            "extracted_text", "labels", "attachments", "message_id", "in_reply_to", "references",
-            "external_message_id", "status", "status_reason", "direction", "sent_at",
-            "created_at", "updated_at",
-        ]
+    message_id = serializers.CharField(read_only=True)
+    in_reply_to = OptionalText()
+    references = _strings()
+    external_message_id = OptionalText()
+    status = serializers.ChoiceField(choices=Message.Status.choices, read_only=True)
+    status_reason = OptionalText()
+    direction = serializers.ChoiceField(choices=Message.Direction.choices, read_only=True)
+    sent_at = Timestamp(read_only=True)
+    created_at = Timestamp(read_only=True)
+    updated_at = Timestamp(read_only=True)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         # `from` is a Python keyword, so it cannot be declared as a class attribute.
         fields["from"] = serializers.CharField(source="from_email", read_only=True)
         return fields
-
-
-
-
-
-
 
 
 class MessageDetailSerializer(MessageSerializer):
@@ -211,13 +237,11 @@ class MessageDetailSerializer(MessageSerializer):
 class MessageListItemSerializer(MessageSerializer):
     """List rows: no bodies, a preview instead."""
 
+    # None removes a field declared on the parent serializer.
+    text = None  # type: ignore[assignment]
+    html = None  # type: ignore[assignment]
+    extracted_text = None  # type: ignore[assignment]
     preview = serializers.SerializerMethodField(method_name="get_preview")
-
-    class Meta(MessageSerializer.Meta):
-        fields = [
-            *(f for f in MessageSerializer.Meta.fields if f not in ("text", "html", "extracted_text")),
-            "preview",
-        ]
 
     def get_preview(self, message: Message) -> str:
         from messages.services.threads import preview_of
@@ -242,5 +266,5 @@ class ThreadSerializer(ApiModelSerializer):
 
 
 class ThreadDetailSerializer(ThreadSerializer):
-    def get_messages(self, thread: Thread) -> list[dict[str, Any]]:
+    def get_messages(self, thread: Thread) -> Any:
         return MessageSerializer(thread.messages.all(), many=True, context=self.context).data

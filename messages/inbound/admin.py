@@ -65,9 +65,14 @@ class InboundEmailAdmin(admin.ModelAdmin):
     @admin.display(description="Messages")
     def resulting_messages(self, obj: InboundEmail) -> str:
         rows = obj.messages.select_related("inbox").order_by("id")
-        return format_html_join(
-            "", "<div>{} in {} ({})</div>", ((m.public_id, m.inbox.email, m.thread_rule) for m in rows)
-        ) or "—"
+        return (
+            format_html_join(
+                "",
+                "<div>{} in {} ({})</div>",
+                ((m.public_id, m.inbox.email, m.thread_rule) for m in rows),
+            )
+            or "—"
+        )
 
     @admin.action(description="Reprocess selected inbound emails")
     def reprocess(self, request: HttpRequest, queryset: QuerySet[InboundEmail]) -> None:
@@ -75,7 +80,9 @@ class InboundEmailAdmin(admin.ModelAdmin):
         for record in queryset:
             reprocess_inbound_email(record)
             count += 1
-        self.message_user(request, f"Queued {count} inbound email(s) for processing.", messages.SUCCESS)
+        self.message_user(
+            request, f"Queued {count} inbound email(s) for processing.", messages.SUCCESS
+        )
 
     def get_urls(self):  # type: ignore[no-untyped-def]
         view = self.admin_site.admin_view(self.download_raw)

@@ -11,7 +11,9 @@ from messages.services.receiving import receive_raw_email
 
 
 @receiver(inbound, dispatch_uid="sendook.receive_anymail_inbound")
-def receive_anymail_inbound(sender: Any, event: AnymailInboundEvent, esp_name: str, **kwargs: Any) -> None:
+def receive_anymail_inbound(
+    sender: Any, event: AnymailInboundEvent, esp_name: str, **kwargs: Any
+) -> None:
     message = event.message
     if message is None:
         return

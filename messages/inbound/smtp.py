@@ -35,7 +35,12 @@ def _store(raw: bytes, recipients: list[str]) -> str:
 
 class SendookSmtpHandler:
     async def handle_RCPT(
-        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
     ) -> str:
         try:
             hosted = await sync_to_async(_is_hosted, thread_sensitive=False)(address)
@@ -47,9 +52,7 @@ class SendookSmtpHandler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(
-        self, server: SMTP, session: Session, envelope: Envelope
-    ) -> str:
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
         try:
             public_id = await sync_to_async(_store, thread_sensitive=False)(

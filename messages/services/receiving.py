@@ -52,16 +52,17 @@ def receive_raw_email(
     Raises RawStorageFailed when the bytes could not be stored, so the caller can make the
     sender retry (SMTP 451, HTTP 503) instead of losing the message.
     """
+    notification_id = _clean(notification_id)[:255]
     if notification_id:
         existing = InboundEmail.objects.filter(provider_notification_id=notification_id).first()
         if existing is not None:
             return existing
     record = InboundEmail(
-        source=source[:40],
-        provider_notification_id=notification_id[:255],
-        envelope_recipients=[r.strip() for r in recipients if r and r.strip()],
+        source=_clean(source)[:40],
+        provider_notification_id=notification_id,
+        envelope_recipients=[_clean(r).strip() for r in recipients if r and r.strip()],
         size=len(raw),
-        verdicts=verdicts or {},
+        verdicts={_clean(k): _clean(v) for k, v in (verdicts or {}).items()},
     )
     try:
         record.raw.save(f"{record.public_id}.eml", ContentFile(raw), save=False)
@@ -157,12 +158,16 @@ def resolve_recipients(addresses: list[str]) -> tuple[list[Route], list[str]]:
         base, tag = split_address(address)
         wanted.append((address, base, tag))
     bases = {base for _, base, _ in wanted if base}
-    inboxes = {
-        inbox.lower_email: inbox
-        for inbox in Inbox.objects.select_related("organization")
-        .annotate(lower_email=Lower("email"))
-        .filter(lower_email__in=bases)
-    } if bases else {}
+    inboxes = (
+        {
+            inbox.lower_email: inbox
+            for inbox in Inbox.objects.select_related("organization")
+            .annotate(lower_email=Lower("email"))
+            .filter(lower_email__in=bases)
+        }
+        if bases
+        else {}
+    )
     routes: dict[int, Route] = {}
     unknown: list[str] = []
     for address, base, tag in wanted:
@@ -239,7 +244,7 @@ def process_inbound_email(record: InboundEmail, *, force: bool = False) -> list[
 
 def _deliver(record: InboundEmail, parsed: Any, route: Route) -> Message | None:
     inbox = route.inbox
-    message_id = (parsed.message_id or "")[:998]
+    message_id = _clean(parsed.message_id)[:998]
     with transaction.atomic():
         duplicates = Message.objects.filter(inbox=inbox, direction=Message.Direction.INBOUND)
         if message_id:
@@ -256,8 +261,8 @@ def _deliver(record: InboundEmail, parsed: Any, route: Route) -> Message | None:
             thread = Thread.objects.create(
                 organization=inbox.organization,
                 inbox=inbox,
-                subject=parsed.subject or "",
-                normalized_subject=normalize_subject(parsed.subject or ""),
+                subject=_clean(parsed.subject),
+                normalized_subject=normalize_subject(_clean(parsed.subject)),
             )
         verdicts = {**(getattr(parsed, "verdicts", None) or {}), **(record.verdicts or {})}
         message = Message(
@@ -268,22 +273,22 @@ def _deliver(record: InboundEmail, parsed: Any, route: Route) -> Message | None:
             status=Message.Status.RECEIVED,
             from_inbox=_hosted_sender(inbox, from_email),
             to_inbox=inbox,
-            from_email=from_email[:320],
-            from_name=from_name[:200],
-            to=[_address(a)[0] for a in parsed.to],
-            cc=[_address(a)[0] for a in parsed.cc],
-            reply_to=[_address(a)[0] for a in parsed.reply_to],
-            subject=parsed.subject or "",
-            text=parsed.text or "",
-            html=parsed.html or "",
-            extracted_text=parsed.extracted_text or "",
+            from_email=_clean(from_email)[:320],
+            from_name=_clean(from_name)[:200],
+            to=[_clean(_address(a)[0]) for a in parsed.to],
+            cc=[_clean(_address(a)[0]) for a in parsed.cc],
+            reply_to=[_clean(_address(a)[0]) for a in parsed.reply_to],
+            subject=_clean(parsed.subject),
+            text=_clean(parsed.text),
+            html=_clean(parsed.html),
+            extracted_text=_clean(parsed.extracted_text),
             labels=_labels(route, verdicts),
             verdicts=verdicts,
             thread_rule=rule,
             inbound_email=record,
             message_id=message_id,
-            in_reply_to=(parsed.in_reply_to or "")[:998],
-            references=list(parsed.references or []),
+            in_reply_to=_clean(parsed.in_reply_to)[:998],
+            references=[_clean(ref) for ref in parsed.references or []],
             sent_at=parsed.date,
         )
         message.raw.name = record.raw.name  # the same stored bytes; no copy
@@ -309,9 +314,7 @@ def _deliver(record: InboundEmail, parsed: Any, route: Route) -> Message | None:
 # --- threading --------------------------------------------------------------------------------
 
 
-def find_thread(
-    inbox: Inbox, parsed: Any, *, participants: list[str]
-) -> tuple[Thread | None, str]:
+def find_thread(inbox: Inbox, parsed: Any, *, participants: list[str]) -> tuple[Thread | None, str]:
     """The thread this message continues, and the rule that matched.
 
     Message-IDs are matched among messages this inbox sent or received (a thread belongs to one
@@ -376,6 +379,11 @@ def _update_thread(thread: Thread, message: Message, participants: list[str]) ->
 # --- helpers ----------------------------------------------------------------------------------
 
 
+def _clean(value: str | None) -> str:
+    """PostgreSQL text and jsonb cannot hold NUL; hostile mail can."""
+    return (value or "").replace("\x00", "\ufffd")
+
+
 def _address(value: Any) -> tuple[str, str]:
     """(email, display name) from the parser's address objects (or a plain string/tuple)."""
     if value is None:
@@ -393,7 +401,7 @@ def _address(value: Any) -> tuple[str, str]:
 def _participants(parsed: Any) -> list[str]:
     result: list[str] = []
     for value in [parsed.from_, *parsed.to, *parsed.cc]:
-        email = _address(value)[0].lower() if value is not None else ""
+        email = _clean(_address(value)[0]).lower() if value is not None else ""
         if email and email not in result:
             result.append(email)
     return result
@@ -422,10 +430,10 @@ def _store_attachment(message: Message, part: Any) -> Attachment:
     content: bytes = part.content if isinstance(part.content, bytes) else bytes(part.content)
     attachment = Attachment(
         message=message,
-        filename=(part.filename or "attachment")[:255],
-        content_type=(part.content_type or "application/octet-stream")[:255],
+        filename=_clean(part.filename or "attachment")[:255],
+        content_type=_clean(part.content_type or "application/octet-stream")[:255],
         size=len(content),
-        content_id=(getattr(part, "content_id", "") or "")[:255],
+        content_id=_clean(getattr(part, "content_id", ""))[:255],
         inline=bool(getattr(part, "inline", False)),
     )
     attachment.file.save(f"{attachment.public_id}", ContentFile(content), save=False)

@@ -34,9 +34,7 @@ def handle_ses_event(event: SesEvent) -> Message | None:
         message = (
             Message.objects.select_for_update()
             .select_related("organization", "inbox")
-            .filter(
-                external_message_id=event.ses_message_id, direction=Message.Direction.OUTBOUND
-            )
+            .filter(external_message_id=event.ses_message_id, direction=Message.Direction.OUTBOUND)
             .first()
         )
         if message is None:
@@ -57,7 +55,11 @@ def handle_ses_event(event: SesEvent) -> Message | None:
         record_event(
             message.organization,
             event_type=event_type,
-            payload={"messageId": message.public_id, "type": event.event_type, "detail": event.detail},
+            payload={
+                "messageId": message.public_id,
+                "type": event.event_type,
+                "detail": event.detail,
+            },
             inbox_id=message.inbox.public_id,
             message_id=message.public_id,
         )

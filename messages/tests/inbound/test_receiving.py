@@ -14,7 +14,9 @@ from webhooks.models import Event
 pytestmark = pytest.mark.django_db
 
 
-def test_the_raw_message_is_committed_before_it_is_parsed(inbox, django_capture_on_commit_callbacks):
+def test_the_raw_message_is_committed_before_it_is_parsed(
+    inbox, django_capture_on_commit_callbacks
+):
     raw = build_email(subject="Raw first")
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -256,7 +258,9 @@ def test_mail_from_a_hosted_inbox_names_it_as_from_inbox(org, receive):
     assert Message.objects.get().from_inbox == sender
 
 
-def test_provider_spam_and_virus_verdicts_become_fields_and_labels(inbox, django_capture_on_commit_callbacks):
+def test_provider_spam_and_virus_verdicts_become_fields_and_labels(
+    inbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         receive_raw_email(
             build_email(),
@@ -346,9 +350,26 @@ def test_each_message_is_parsed_once_however_many_inboxes_it_reaches(org, receiv
         InboxFactory(organization=org, email=f"{name}@sendook.localhost")
     calls = []
     real_parse = receiving.parse_email
-    monkeypatch.setattr(receiving, "parse_email", lambda *a, **k: calls.append(1) or real_parse(*a, **k))
+    monkeypatch.setattr(
+        receiving, "parse_email", lambda *a, **k: calls.append(1) or real_parse(*a, **k)
+    )
 
     receive(build_email(), to=["a@sendook.localhost", "b@sendook.localhost", "c@sendook.localhost"])
 
     assert len(calls) == 1
     assert Message.objects.count() == 3
+
+
+def test_nul_bytes_in_hostile_mail_do_not_stop_it_being_stored(inbox, receive):
+    raw = (
+        b"From: evil\x00@example.org\r\nTo: support@sendook.localhost\r\n"
+        b"Subject: nul \x00 here\r\nMessage-ID: <nul\x00@example.org>\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n\r\nbody \x00 with nul\r\n"
+    )
+
+    record = receive(raw, notification_id="nul\x00id")
+
+    assert record.status == InboundEmail.Status.PROCESSED, record.error
+    message = Message.objects.get()
+    assert "\x00" not in message.subject + message.text
+    assert message.text.startswith("body")

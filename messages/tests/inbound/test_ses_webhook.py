@@ -111,7 +111,9 @@ def test_a_signed_inline_notification_stores_and_delivers_the_mail(
 def test_a_signed_s3_notification_fetches_the_mail_from_the_bucket(
     client, pki, sns, inbox, aws, django_capture_on_commit_callbacks
 ):
-    raw = build_email(subject="Via S3", attachments=[("a.bin", "application/octet-stream", b"\x00" * 10)])
+    raw = build_email(
+        subject="Via S3", attachments=[("a.bin", "application/octet-stream", b"\x00" * 10)]
+    )
     s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=aws)
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key="mail/abc", Body=raw)
@@ -245,7 +247,9 @@ def test_ses_delivery_events_update_the_sent_message(client, pki, sns, inbox):
 
 
 @pytest.mark.django_db
-def test_a_redelivery_storm_stores_one_message(client, pki, sns, inbox, django_capture_on_commit_callbacks):
+def test_a_redelivery_storm_stores_one_message(
+    client, pki, sns, inbox, django_capture_on_commit_callbacks
+):
     body = signed_notification(pki, ses_received(build_email(), recipients=[inbox.email]))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -265,9 +269,7 @@ def test_a_concurrent_redelivery_storm_stores_one_message_per_inbox(pki, sns, or
     raw = build_email(to="a@sendook.localhost, b@sendook.localhost")
     recipients = ["a@sendook.localhost", "b@sendook.localhost"]
     # Two SNS notifications (two receipt rules) for the same mail, each redelivered many times.
-    bodies = [
-        signed_notification(pki, ses_received(raw, recipients=recipients)) for _ in range(2)
-    ]
+    bodies = [signed_notification(pki, ses_received(raw, recipients=recipients)) for _ in range(2)]
     barrier = threading.Barrier(8)
 
     def storm(i: int) -> list[int]:

@@ -120,9 +120,7 @@ def test_the_cli_reports_a_quarantine_and_succeeds(org, monkeypatch, settings):
     InboxFactory(organization=org, email="support@sendook.localhost")
     settings.SENDOOK_INBOUND_MAX_PARTS = 1
 
-    output = run_cli(
-        monkeypatch, build_email(html="<p>x</p>"), "--to", "support@sendook.localhost"
-    )
+    output = run_cli(monkeypatch, build_email(html="<p>x</p>"), "--to", "support@sendook.localhost")
 
     assert output["quarantined"] is True
     assert output["reason"]

@@ -132,20 +132,14 @@ def clean_label(label: str) -> str:
 
 
 def change_thread_labels(thread: Thread, *, add: list[str], remove: list[str]) -> Thread:
-    """Labels shown on a thread are also set on its messages, so `label:` search finds them."""
+    """A thread's labels are the union of its messages' labels (messages.services.threads), so
+    the UI adds or removes a label on every message of the thread through the API's service."""
+    from messages.services.threads import update_labels
+
     add = [clean_label(label) for label in add]
     remove = [clean_label(label) for label in remove]
-
-    def apply(labels: list[str]) -> list[str]:
-        kept = [label for label in labels if label not in remove]
-        return kept + [label for label in add if label not in kept]
-
     with transaction.atomic():
-        thread = Thread.objects.select_for_update().get(pk=thread.pk)
-        thread.labels = apply(list(thread.labels))
-        thread.save(update_fields=["labels", "updated_at"])
-        for message in thread.messages.select_for_update().only("id", "labels"):
-            labels = apply(list(message.labels))
-            if labels != message.labels:
-                Message.objects.filter(pk=message.pk).update(labels=labels)
+        for message in thread.messages.order_by("id"):
+            update_labels(message, add=add, remove=remove)
+    thread.refresh_from_db()
     return thread

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 
 from inboxes.models import Inbox, Organization
@@ -42,15 +42,21 @@ def _unread(thread_ref: str = "pk") -> Exists:
     )
 
 
-def list_inboxes_with_unread(organization: Organization) -> QuerySet[Inbox]:
-    unread = Q(threads__messages__is_read=False) & Q(
-        threads__messages__direction=Message.Direction.INBOUND
+def list_inboxes_with_unread(organization: Organization) -> list[Inbox]:
+    """The organization's inboxes, each with `unread_threads` (threads holding unread
+    received mail), counted from the small partial index of unread messages."""
+    counts = dict(
+        Message.objects.filter(
+            organization=organization, is_read=False, direction=Message.Direction.INBOUND
+        )
+        .values_list("inbox_id")
+        .annotate(threads=Count("thread_id", distinct=True))
+        .order_by()
     )
-    return (
-        Inbox.objects.filter(organization=organization)
-        .annotate(unread_threads=Count("threads", filter=unread, distinct=True))
-        .order_by("email")
-    )
+    inboxes = list(Inbox.objects.filter(organization=organization).order_by("email"))
+    for inbox in inboxes:
+        inbox.unread_threads = counts.get(inbox.pk, 0)  # type: ignore[attr-defined]
+    return inboxes
 
 
 def get_inbox(organization: Organization, inbox_id: str) -> Inbox:
@@ -132,20 +138,14 @@ def clean_label(label: str) -> str:
 
 
 def change_thread_labels(thread: Thread, *, add: list[str], remove: list[str]) -> Thread:
-    """Labels shown on a thread are also set on its messages, so `label:` search finds them."""
+    """A thread's labels are the union of its messages' labels (messages.services.threads), so
+    the UI adds or removes a label on every message of the thread through the API's service."""
+    from messages.services.threads import update_labels
+
     add = [clean_label(label) for label in add]
     remove = [clean_label(label) for label in remove]
-
-    def apply(labels: list[str]) -> list[str]:
-        kept = [label for label in labels if label not in remove]
-        return kept + [label for label in add if label not in kept]
-
     with transaction.atomic():
-        thread = Thread.objects.select_for_update().get(pk=thread.pk)
-        thread.labels = apply(list(thread.labels))
-        thread.save(update_fields=["labels", "updated_at"])
-        for message in thread.messages.select_for_update().only("id", "labels"):
-            labels = apply(list(message.labels))
-            if labels != message.labels:
-                Message.objects.filter(pk=message.pk).update(labels=labels)
+        for message in thread.messages.order_by("id"):
+            update_labels(message, add=add, remove=remove)
+    thread.refresh_from_db()
     return thread

@@ -123,6 +123,18 @@ class Message(models.Model):
             models.Index(fields=["organization", "message_id"], name="message_org_rfc_id"),
             models.Index(fields=["external_message_id"], name="message_provider_id"),
             models.Index(fields=["status", "updated_at"], name="message_status_sweep"),
+            # Unread state in the staff UI (per-inbox counts, the thread list's unread mark):
+            # partial, so they stay small as mail gets read.
+            models.Index(
+                fields=["organization", "inbox", "thread"],
+                condition=models.Q(is_read=False, direction="inbound"),
+                name="message_unread_by_inbox",
+            ),
+            models.Index(
+                fields=["thread"],
+                condition=models.Q(is_read=False, direction="inbound"),
+                name="message_unread_by_thread",
+            ),
         ]
         constraints = [
             # The same mail delivered twice (provider retries, two routes) is one message per

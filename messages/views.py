@@ -19,11 +19,12 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from messages import mailbox, rendering
+from messages import mailbox, rendering, ui_sending
 from messages.models import Attachment, Message
 from messages.search import InvalidSearchQuery, parse_query, search_messages
+from sendook.exceptions import SendookError
 
 ORG_SESSION_KEY = "sendook_org"
 ATTACHMENT_SALT = "sendook.ui.attachment"
@@ -207,19 +208,84 @@ def thread_detail(request: HttpRequest, thread_id: str) -> HttpResponse:
     messages = mailbox.thread_messages(thread)
     items = [_present(request, message, remote_images=remote_images) for message in messages]
     mailbox.mark_thread(thread, read=True)
-    response = _render(
-        request,
-        "mail/thread.html",
-        {
-            "thread": thread,
-            "inbox": thread.inbox,
-            "items": items,
-            "remote_images": remote_images,
-            "blocked_images": sum(item.get("blocked_images", 0) for item in items),
-        },
-    )
+    context = {
+        "thread": thread,
+        "inbox": thread.inbox,
+        "items": items,
+        "remote_images": remote_images,
+        "blocked_images": sum(item.get("blocked_images", 0) for item in items),
+        **_reply_context(messages),
+    }
+    response = _render(request, "mail/thread.html", context)
     response["Content-Security-Policy"] = page_csp(remote_images=remote_images)
     return response
+
+
+def _reply_context(messages: list[Message], **overrides: Any) -> dict[str, Any]:
+    """What the reply and forward forms need: the message they answer (the latest received
+    one, else the latest) and a fresh idempotency key for each form."""
+    received = [m for m in messages if m.direction == Message.Direction.INBOUND]
+    parent = (received or messages or [None])[-1]
+    return {
+        "parent": parent,
+        "reply_key": ui_sending.new_form_key(),
+        "forward_key": ui_sending.new_form_key(),
+        **overrides,
+    }
+
+
+@require_POST
+@staff_page
+def send_from_thread(request: HttpRequest, thread_id: str, action: str) -> HttpResponse:
+    """Reply, reply-all or forward, through the API's services."""
+    organization = request.organization  # type: ignore[attr-defined]
+    thread = mailbox.get_thread(organization, thread_id)
+    parent = thread.messages.filter(public_id=request.POST.get("parent", "")).first()
+    if parent is None:
+        raise Http404("Message not found")
+    form = {name: request.POST.get(name, "") for name in ("text", "to", "mode")}
+    key_field = "forward_key" if action == "forward" else "reply_key"
+    key = request.POST.get("idempotency_key", "")
+    try:
+        if action == "forward":
+            send = ui_sending.forward(parent, form)
+        else:
+            send = ui_sending.reply(parent, form, reply_all=form["mode"] == "reply-all")
+        fingerprint = {"action": action, "parent": parent.public_id, **form}
+        message = ui_sending.send_once(request, organization, key, fingerprint, send)
+    except SendookError as error:
+        messages = mailbox.thread_messages(thread)
+        items = [_present(request, m, remote_images=False) for m in messages]
+        context = {
+            "thread": thread, "inbox": thread.inbox, "items": items,
+            **_reply_context(messages, **{key_field: key}),
+            f"{action}_error": error.message, f"{action}_form": form,
+        }
+        return _render(request, "mail/thread.html", context, status=error.status_code)
+    target = reverse("mail:thread", args=[message.thread.public_id])
+    return redirect(f"{target}#{message.public_id}")
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page
+def compose(request: HttpRequest) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    boxes = list(mailbox.list_inboxes_with_unread(organization))
+    if request.method == "POST":
+        form = {name: request.POST.get(name, "") for name in ("inbox", "to", "cc", "subject", "text")}
+        key = request.POST.get("idempotency_key", "")
+        try:
+            inbox = mailbox.get_inbox(organization, form["inbox"])
+            send = ui_sending.compose(organization, inbox, form)
+            message = ui_sending.send_once(request, organization, key, {"action": "compose", **form}, send)
+        except SendookError as error:
+            context = {"form": form, "form_key": key, "error": error.message, "from_inboxes": boxes}
+            return _render(request, "mail/compose.html", context, status=error.status_code)
+        target = reverse("mail:thread", args=[message.thread.public_id])
+        return redirect(f"{target}#{message.public_id}")
+    form = {"inbox": request.GET.get("inbox", "")}
+    context = {"form": form, "form_key": ui_sending.new_form_key(), "from_inboxes": boxes}
+    return _render(request, "mail/compose.html", context)
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
@@ -248,8 +314,12 @@ def change_labels(request: HttpRequest, thread_id: str) -> HttpResponse:
     try:
         mailbox.change_thread_labels(thread, add=add, remove=remove)
     except ValueError as error:
-        items = [_present(request, m, remote_images=False) for m in mailbox.thread_messages(thread)]
-        context = {"thread": thread, "inbox": thread.inbox, "items": items, "label_error": str(error)}
+        messages = mailbox.thread_messages(thread)
+        items = [_present(request, m, remote_images=False) for m in messages]
+        context = {
+            "thread": thread, "inbox": thread.inbox, "items": items, "label_error": str(error),
+            **_reply_context(messages),
+        }
         return _render(request, "mail/thread.html", context, status=400)
     return redirect("mail:thread", thread_id=thread.public_id)
 

@@ -242,3 +242,31 @@ def test_sandbox_and_csp_hold_even_if_the_sanitizer_let_everything_through(
     page.wait_for_timeout(1500)
     assert page.title() == "Unsanitized · Sendook"
     assert tracker.hits == [], f"requests left the page: {tracker.hits}"
+
+
+def test_reply_from_the_thread_and_see_it_in_the_thread(page, live_server, member, inbox, screenshots):
+    from messages.models import Message
+    from messages.tests.factories import MessageFactory as ReceivedFactory
+    from messages.tests.factories import ThreadFactory
+
+    parent = ReceivedFactory(
+        inbox=inbox, thread=ThreadFactory(inbox=inbox, subject="Order 7"), subject="Order 7",
+        text="Where is my order?",
+    )
+    log_in(page, live_server, member)
+    page.goto(f"{live_server.url}/threads/{parent.thread.public_id}")
+
+    page.keyboard.press("r")
+    page.keyboard.type("It ships tomorrow.")
+    page.get_by_role("button", name="Reply", exact=True).click()
+    page.wait_for_url(f"**/threads/{parent.thread.public_id}#msg_*")
+
+    bodies = page.locator(".message .body-text")
+    assert bodies.count() == 2
+    assert bodies.nth(1).inner_text() == "It ships tomorrow."
+    reply = Message.objects.get(direction="outbound")
+    assert reply.in_reply_to == parent.message_id
+    page.screenshot(path=screenshots / "thread-after-reply.png", full_page=True)
+
+    page.goto(f"{live_server.url}/compose?inbox={inbox.public_id}")
+    page.screenshot(path=screenshots / "compose.png")

@@ -211,3 +211,17 @@ class TestPostgresFullText:
 
         assert subjects(search_messages(org, "car -blue")) == ["red cars"]
         assert subjects(search_messages(org, "cars OR bike")) == ["blue cars", "green bikes", "red cars"]
+
+    def test_substring_search_can_use_the_trigram_index(self, org, inbox):
+        from messages.search import fulltext_expression
+
+        MessageFactory(inbox=inbox, thread__inbox=inbox, subject="x", from_email="billing-bot@v.test")
+        rows = Message.objects.alias(search_fulltext=fulltext_expression()).filter(
+            search_fulltext__icontains="bot"
+        )
+        with connection.cursor() as cursor:
+            # A handful of rows: make the planner show it could use the index at all.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL enable_indexscan = off")
+            assert "mail_message_fulltext_trgm" in rows.explain()
+        assert [m.from_email for m in search_messages(org, "bot")] == ["billing-bot@v.test"]

@@ -1,0 +1,145 @@
+"""Reply, reply-all, forward and compose from the staff UI go through the API's send path."""
+
+import re
+
+import pytest
+
+from messages.models import Message
+from messages.tests.factories import MessageFactory, ThreadFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def parent(inbox):
+    return MessageFactory(
+        inbox=inbox, thread=ThreadFactory(inbox=inbox, subject="Order 7"), subject="Order 7",
+        text="Where is my order?", cc=["Dana <dana@example.com>"],
+    )
+
+
+@pytest.fixture
+def post(staff_client, django_capture_on_commit_callbacks):
+    """POST with on-commit callbacks run, so the eager worker sends before this returns."""
+
+    def submit(url, data):
+        with django_capture_on_commit_callbacks(execute=True):
+            return staff_client.post(url, data)
+
+    return submit
+
+
+def form_key(staff_client, url, name="idempotency_key"):
+    page = staff_client.get(url).content.decode()
+    return re.search(rf'name="{name}" value="([^"]+)"', page).group(1)
+
+
+def test_reply_from_the_thread_sends_with_threading_headers(staff_client, post, parent, sandbox):
+    thread_url = f"/threads/{parent.thread.public_id}"
+    key = form_key(staff_client, thread_url)
+
+    response = post(f"{thread_url}/reply", {
+        "parent": parent.public_id, "idempotency_key": key, "mode": "reply", "text": "On its way.",
+    })
+    reply = Message.objects.get(direction="outbound")
+    assert response.status_code == 302
+    assert response["Location"] == f"{thread_url}#{reply.public_id}"
+    assert reply.thread_id == parent.thread_id
+    assert reply.in_reply_to == parent.message_id
+    assert reply.to == ["Carol Customer <customer@example.com>"] and reply.cc == []
+    (mail, _envelope, _raw), = sandbox()
+    assert mail["In-Reply-To"] == parent.message_id
+    assert mail["Subject"] == "Re: Order 7"
+
+    page = staff_client.get(thread_url).content.decode()
+    assert "On its way." in page
+
+
+def test_reply_all_copies_the_other_recipients(staff_client, post, parent):
+    thread_url = f"/threads/{parent.thread.public_id}"
+    post(f"{thread_url}/reply", {
+        "parent": parent.public_id, "idempotency_key": form_key(staff_client, thread_url),
+        "mode": "reply-all", "text": "Looping Dana in.",
+    })
+    assert Message.objects.get(direction="outbound").cc == ["Dana <dana@example.com>"]
+
+
+def test_the_same_form_submitted_twice_sends_once(staff_client, post, parent):
+    thread_url = f"/threads/{parent.thread.public_id}"
+    data = {
+        "parent": parent.public_id, "idempotency_key": form_key(staff_client, thread_url),
+        "mode": "reply", "text": "Once only",
+    }
+    first = post(f"{thread_url}/reply", data)
+    second = post(f"{thread_url}/reply", data)
+    assert first["Location"] == second["Location"]
+    assert Message.objects.filter(direction="outbound").count() == 1
+
+
+def test_forward_needs_a_valid_recipient(staff_client, post, parent):
+    thread_url = f"/threads/{parent.thread.public_id}"
+    key = form_key(staff_client, thread_url, "idempotency_key")
+    response = post(f"{thread_url}/forward", {
+        "parent": parent.public_id, "idempotency_key": key, "to": "not an address",
+    })
+    assert response.status_code == 400
+    assert 'role="alert"' in response.content.decode()
+    assert not Message.objects.filter(direction="outbound").exists()
+
+    response = post(f"{thread_url}/forward", {
+        "parent": parent.public_id, "idempotency_key": key, "to": "boss@example.com", "text": "FYI",
+    })
+    forwarded = Message.objects.get(direction="outbound")
+    assert response.status_code == 302
+    assert forwarded.subject == "Fwd: Order 7" and forwarded.to == ["boss@example.com"]
+    assert "Where is my order?" in forwarded.text
+
+
+def test_compose_starts_a_new_thread(staff_client, post, inbox, sandbox):
+    key = form_key(staff_client, f"/compose?inbox={inbox.public_id}")
+    response = post("/compose", {
+        "idempotency_key": key, "inbox": inbox.public_id, "to": "ann@example.com, bob@example.com",
+        "cc": "", "subject": "Hello there", "text": "First contact",
+    })
+    message = Message.objects.get(direction="outbound")
+    assert response.status_code == 302
+    assert response["Location"].startswith(f"/threads/{message.thread.public_id}")
+    assert message.to == ["ann@example.com", "bob@example.com"]
+    assert message.from_email == inbox.email
+    assert len(sandbox()) == 1
+
+
+def test_compose_from_another_organizations_inbox_is_404(staff_client, post, other_inbox):
+    response = post("/compose", {
+        "idempotency_key": "k" * 20, "inbox": other_inbox.public_id, "to": "a@example.com",
+        "subject": "x", "text": "y",
+    })
+    assert response.status_code == 404
+    assert not Message.objects.filter(direction="outbound").exists()
+
+
+def test_replying_in_another_organizations_thread_is_404(staff_client, post, other_inbox):
+    theirs = MessageFactory(inbox=other_inbox, thread=ThreadFactory(inbox=other_inbox))
+    response = post(f"/threads/{theirs.thread.public_id}/reply", {
+        "parent": theirs.public_id, "idempotency_key": "k" * 20, "mode": "reply", "text": "hi",
+    })
+    assert response.status_code == 404
+
+
+def test_the_organizations_send_budget_applies_to_the_ui(staff_client, post, parent, org):
+    org.send_rate_limit = "1/h"
+    org.save()
+    thread_url = f"/threads/{parent.thread.public_id}"
+    for expected in (302, 429):
+        response = post(f"{thread_url}/reply", {
+            "parent": parent.public_id, "idempotency_key": form_key(staff_client, thread_url),
+            "mode": "reply", "text": "again",
+        })
+        assert response.status_code == expected
+    assert "sending budget" in response.content.decode()
+    assert Message.objects.filter(direction="outbound").count() == 1

@@ -244,6 +244,28 @@ SENDOOK_SNS_MAX_BODY_BYTES = env_int("SENDOOK_SNS_MAX_BODY_BYTES", 1024 * 1024)
 SENDOOK_SNS_CERT_CONNECT_TO = env("SENDOOK_SNS_CERT_CONNECT_TO") or None
 SENDOOK_SNS_CA_BUNDLE = env("SENDOOK_SNS_CA_BUNDLE") or None
 
+# --- Customer webhooks ----------------------------------------------------------------------
+# Loopback and private-network receivers are refused unless this is on (development, tests, a
+# receiver on the same LAN). Link-local, metadata, multicast and non-http(s) stay refused.
+SENDOOK_WEBHOOK_ALLOW_PRIVATE = env_bool("SENDOOK_WEBHOOK_ALLOW_PRIVATE", False)
+# Seconds to wait after each failed attempt; one more failure after the last one is final.
+# The default backs off exponentially for about a day (27.7 h over 10 attempts).
+SENDOOK_WEBHOOK_RETRY_SCHEDULE = [
+    float(item) for item in env_list(
+        "SENDOOK_WEBHOOK_RETRY_SCHEDULE", "30,120,600,1800,3600,7200,14400,28800,43200"
+    )
+]
+# Each retry waits its scheduled time stretched by up to this fraction at random.
+SENDOOK_WEBHOOK_RETRY_JITTER = float(env("SENDOOK_WEBHOOK_RETRY_JITTER", "0.2"))
+SENDOOK_WEBHOOK_CONNECT_TIMEOUT = float(env("SENDOOK_WEBHOOK_CONNECT_TIMEOUT", "5"))
+SENDOOK_WEBHOOK_TIMEOUT = float(env("SENDOOK_WEBHOOK_TIMEOUT", "10"))  # whole request
+SENDOOK_WEBHOOK_MAX_RESPONSE_BYTES = env_int("SENDOOK_WEBHOOK_MAX_RESPONSE_BYTES", 65536)
+# A queued delivery that no worker finished within this many seconds (lost message, killed
+# worker) is picked up again by the sweep, which runs every SENDOOK_WEBHOOK_SWEEP_INTERVAL.
+SENDOOK_WEBHOOK_CLAIM_SECONDS = float(env("SENDOOK_WEBHOOK_CLAIM_SECONDS", "120"))
+SENDOOK_WEBHOOK_SWEEP_INTERVAL = float(env("SENDOOK_WEBHOOK_SWEEP_INTERVAL", "15"))
+SENDOOK_WEBHOOK_SWEEP_BATCH = env_int("SENDOOK_WEBHOOK_SWEEP_BATCH", 500)
+
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 # Without a broker, tasks run in-process at enqueue time: the one-machine default.
@@ -260,6 +282,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "purge-idempotency-keys": {"task": "inboxes.tasks.purge_idempotency_keys", "schedule": 3600},
     "requeue-stuck-messages": {"task": "messages.tasks.requeue_stuck_messages", "schedule": 60},
+
+    "sweep-webhook-deliveries": {
+        "task": "webhooks.tasks.sweep_webhook_deliveries",
+        "schedule": SENDOOK_WEBHOOK_SWEEP_INTERVAL,
+    },
 }
 
 # --- Logging --------------------------------------------------------------------------------

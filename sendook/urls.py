@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 import sendook.openapi  # noqa: F401  (registers the API-key auth scheme with drf-spectacular)
 from inboxes.viewsets import ApiKeyViewSet, DomainViewSet, InboxViewSet
 from sendook import views
+from webhooks.viewsets import EventViewSet, WebhookViewSet
 
 
 class OptionalSlashRouter(SimpleRouter):
@@ -22,6 +23,8 @@ router = OptionalSlashRouter()
 router.register("api_keys", ApiKeyViewSet, basename="api-key")
 router.register("domains", DomainViewSet, basename="domain")
 router.register("inboxes", InboxViewSet, basename="inbox")
+router.register("events", EventViewSet, basename="event")
+router.register("webhooks", WebhookViewSet, basename="webhook")
 
 api_urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),

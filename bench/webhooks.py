@@ -1,0 +1,182 @@
+"""Webhook delivery throughput: the delivery service against a bare keep-alive HTTP loop.
+
+    python bench/webhooks.py [--count 2000]
+
+Both post the same signed envelopes to the same local receiver (one keep-alive connection).
+The receiver runs in its own process. The service side is the whole attempt a worker makes: lock and load the delivery, build and
+sign the body, vet the URL against SSRF, post through webhooks.http, and record the attempt
+and the delivery's new state, once on one thread and once on --threads threads (a worker's
+Celery threads pool). The baseline is http.client reusing one connection, nothing else. Uses DATABASE_URL when set (PostgreSQL), otherwise a throwaway SQLite file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sendook.settings")
+os.environ["SENDOOK_WEBHOOK_ALLOW_PRIVATE"] = "true"
+os.environ.pop("CELERY_BROKER_URL", None)
+if not os.environ.get("DATABASE_URL"):
+    os.environ["SENDOOK_VAR_DIR"] = tempfile.mkdtemp(prefix="sendook-bench-")
+
+import django
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+
+from inboxes.models import Organization  # noqa: E402
+from webhooks import signing  # noqa: E402
+from webhooks.models import Delivery, EventType, Webhook  # noqa: E402
+from webhooks.services import delivery, record_event  # noqa: E402
+from webhooks.services.events import build_envelope  # noqa: E402
+
+
+def bare_loop(url_port: int, bodies: list[tuple[str, bytes]], secret: str) -> float:
+    conn = http.client.HTTPConnection("127.0.0.1", url_port)
+    started = time.perf_counter()
+    for event_id, body in bodies:
+        headers = signing.headers(secret, msg_id=event_id, timestamp=int(time.time()), body=body)
+        conn.request("POST", "/hooks/sendook", body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+RECEIVER = """
+import sys, time
+sys.path.insert(0, {root!r})
+from webhooks.tests.receivers import ok, receiver
+with receiver(ok()) as hook:
+    print(hook.port, flush=True)
+    sys.stdin.read()
+"""
+
+
+class ReceiverProcess:
+    """The local receiver in its own process, so it does not share the client's GIL."""
+
+    def __enter__(self) -> ReceiverProcess:
+        import subprocess
+
+        root = str(Path(__file__).resolve().parent.parent)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", RECEIVER.format(root=root)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.port = int(self.process.stdout.readline())
+        self.url = f"http://127.0.0.1:{self.port}/hooks/sendook"
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=2000)
+    parser.add_argument(
+        "--threads", type=int, default=4, help="worker concurrency (Celery threads pool)"
+    )
+    args = parser.parse_args()
+    count = args.count
+
+    call_command("migrate", verbosity=0)
+    organization = Organization.objects.create(name="bench")
+    delivery.enqueue_deliveries = lambda pairs: None  # the benchmark makes the attempts itself
+    try:
+        with ReceiverProcess() as hook:
+            secret = signing.generate_secret()
+            webhook = Webhook.objects.create(
+                organization=organization,
+                url=hook.url,
+                events=[EventType.MESSAGE_RECEIVED],
+                secret=secret,
+            )
+            with transaction.atomic():
+                events = [
+                    record_event(
+                        organization,
+                        event_type=EventType.MESSAGE_RECEIVED,
+                        payload={"id": f"msg_{n}", "subject": "Hello", "text": "x" * 500},
+                        inbox_id="inbox_bench",
+                        message_id=f"msg_{n}",
+                    )
+                    for n in range(count)
+                ]
+            ids = list(
+                Delivery.objects.filter(webhook=webhook).order_by("pk").values_list("pk", flat=True)
+            )
+            bodies = [
+                (event.public_id, json.dumps(build_envelope(event), separators=(",", ":")).encode())
+                for event in events
+            ]
+
+            # Warm both paths (connections, caches), then measure.
+            bare_loop(hook.port, bodies[:50], secret)
+            baseline = bare_loop(hook.port, bodies, secret)
+
+            half = count // 2
+            sequential = run_deliveries(ids[:half], threads=1)
+            concurrent = run_deliveries(ids[half:], threads=args.threads)
+    finally:
+        Organization.objects.filter(pk=organization.pk).delete()
+
+    base_rate = count / baseline
+    one_rate = half / sequential
+    many_rate = (count - half) / concurrent
+    print(f"database: {connection.vendor}; envelopes of {len(bodies[0][1])} bytes")
+    print(f"bare keep-alive loop, 1 connection : {base_rate:7.0f} posts/s ({count} posts)")
+    print(
+        f"delivery service, 1 thread         : {one_rate:7.0f} deliveries/s "
+        f"({one_rate / base_rate:.2f}x, {half} deliveries)"
+    )
+    print(
+        f"delivery service, {args.threads} threads        : {many_rate:7.0f} deliveries/s "
+        f"({many_rate / base_rate:.2f}x, {count - half} deliveries; target >= 0.5x)"
+    )
+
+
+def run_deliveries(ids: list[int], *, threads: int) -> float:
+    """Deliver `ids` as a worker with `threads` pool threads would; returns elapsed seconds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    chunks = [ids[index::threads] for index in range(threads)]
+
+    def work(chunk: list[int]) -> None:
+        try:
+            for pk in chunk:
+                attempt = delivery.deliver(pk, expected_attempts=0)
+                assert attempt is not None and attempt.succeeded, attempt and attempt.error
+        finally:
+            if threads > 1:
+                connections.close_all()
+
+    started = time.perf_counter()
+    if threads == 1:
+        work(ids)
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(work, chunks))
+    return time.perf_counter() - started
+
+
+if __name__ == "__main__":
+    main()

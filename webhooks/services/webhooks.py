@@ -1,0 +1,104 @@
+"""Creating, changing and deleting an organization's webhooks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from inboxes.models import Inbox, Organization
+from sendook.exceptions import ValidationFailed
+from webhooks import signing, ssrf
+from webhooks.exceptions import UnsafeWebhookUrl
+from webhooks.models import Webhook
+from webhooks.services import delivery
+
+
+@dataclass
+class WebhookWithSecret:
+    """A webhook as returned by create and by rotation: the one time its secret is shown."""
+
+    webhook: Webhook
+    secret: str
+
+
+def check_webhook_url(url: str) -> str:
+    """Refuse URLs Sendook must never call (SSRF); delivery checks again every time."""
+    try:
+        ssrf.check_url(
+            url, allow_private=settings.SENDOOK_WEBHOOK_ALLOW_PRIVATE, resolver=delivery.resolver
+        )
+    except ssrf.UnsafeUrlError as exc:
+        message = f"URL refused ({exc.reason}): {exc.message}"
+        raise UnsafeWebhookUrl(message, fields={"url": [message]}) from None
+    return url
+
+
+def _check_inbox_ids(organization: Organization, inbox_ids: list[str]) -> list[str]:
+    inbox_ids = list(dict.fromkeys(inbox_ids))
+    known = set(
+        Inbox.objects.filter(organization=organization, public_id__in=inbox_ids).values_list(
+            "public_id", flat=True
+        )
+    )
+    unknown = [inbox_id for inbox_id in inbox_ids if inbox_id not in known]
+    if unknown:
+        raise ValidationFailed.for_field("inboxIds", f"Inbox not found: {', '.join(unknown)}")
+    return inbox_ids
+
+
+def create_webhook(
+    organization: Organization, *, url: str, events: list[str], inbox_ids: list[str] | None = None
+) -> WebhookWithSecret:
+    check_webhook_url(url)
+    secret = signing.generate_secret()
+    webhook = Webhook.objects.create(
+        organization=organization,
+        url=url,
+        events=list(dict.fromkeys(events)),
+        inbox_ids=_check_inbox_ids(organization, inbox_ids or []),
+        secret=secret,
+    )
+    return WebhookWithSecret(webhook=webhook, secret=secret)
+
+
+@transaction.atomic
+def update_webhook(
+    webhook: Webhook,
+    *,
+    url: str | None = None,
+    events: list[str] | None = None,
+    inbox_ids: list[str] | None = None,
+    enabled: bool | None = None,
+    rotate_secret: bool = False,
+) -> WebhookWithSecret | Webhook:
+    """Apply a PATCH. Returns WebhookWithSecret when the secret was rotated (shown once)."""
+    if url is not None and url != webhook.url:
+        webhook.url = check_webhook_url(url)
+    if events is not None:
+        webhook.events = list(dict.fromkeys(events))
+    if inbox_ids is not None:
+        webhook.inbox_ids = _check_inbox_ids(webhook.organization, inbox_ids)
+    if enabled is not None and enabled != webhook.enabled:
+        webhook.enabled = enabled
+        if enabled:
+            webhook.disabled_reason = ""
+            webhook.disabled_at = None
+        else:
+            webhook.disabled_reason = "Disabled through the API."
+            webhook.disabled_at = timezone.now()
+    if rotate_secret:
+        # The old secret stops working at once: deliveries sign with whatever is current.
+        webhook.secret = signing.generate_secret()
+    webhook.save()
+    if rotate_secret:
+        return WebhookWithSecret(webhook=webhook, secret=webhook.secret)
+    return webhook
+
+
+def delete_webhook(webhook: Webhook) -> Webhook:
+    """Delete a webhook with its deliveries and attempts; queued tasks find nothing to do."""
+    webhook.delete()
+    return webhook

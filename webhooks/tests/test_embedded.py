@@ -1,0 +1,61 @@
+"""The embedded default (no broker): deliveries run on a background thread after the commit,
+never inside the request that recorded the event."""
+
+import time
+
+import pytest
+from django.db import transaction
+
+from webhooks.models import Delivery, EventType, Webhook
+from webhooks.services import delivery, record_event
+from webhooks.tests.receivers import hang, ok, receiver
+
+
+@pytest.fixture
+def background(monkeypatch, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Undo the tests' inline stand-in: this test is about the real background thread.
+    monkeypatch.setattr(delivery, "run_in_background", _real_run_in_background)
+
+
+_real_run_in_background = delivery.run_in_background
+
+
+def wait_for_status(row, status, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        row.refresh_from_db()
+        if row.status == status:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"delivery still {row.status}")
+
+
+def test_a_committed_event_is_delivered_in_the_background(transactional_db, org, background):
+    with receiver(ok()) as hook:
+        webhook = Webhook.objects.create(
+            organization=org, url=hook.url, events=[EventType.INBOX_CREATED],
+            secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        )  # fmt: skip
+        hook.secret = webhook.secret
+        with transaction.atomic():
+            event = record_event(org, event_type=EventType.INBOX_CREATED, payload={})
+        [request] = hook.wait_for_requests(1)
+        wait_for_status(Delivery.objects.get(event=event), Delivery.Status.SUCCEEDED)
+    assert request.verified and request.headers["webhook-id"] == event.public_id
+
+
+def test_a_hanging_endpoint_does_not_hold_up_the_request(transactional_db, api_client, org, background, settings):
+    settings.SENDOOK_WEBHOOK_TIMEOUT = 2.0
+    with receiver(hang()) as hook:
+        Webhook.objects.create(
+            organization=org, url=hook.url, events=[EventType.INBOX_CREATED],
+            secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        )  # fmt: skip
+        started = time.monotonic()
+        response = api_client.post("/v1/inboxes", {"name": "Bot"}, format="json")
+        elapsed = time.monotonic() - started
+        assert response.status_code == 201
+        assert elapsed < 1.0
+        hook.wait_for_requests(1)
+        wait_for_status(Delivery.objects.get(), Delivery.Status.FAILED)

@@ -11,8 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
-from email.utils import formataddr
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +24,7 @@ from inboxes.models import Inbox
 from messages.exceptions import RawStorageFailed
 from messages.inbound.parsing import ParseError, ParseLimits, normalize_subject, parse_email
 from messages.models import Attachment, InboundEmail, Message, Thread, ThreadRule
+from messages.services.payloads import message_payload
 from webhooks.models import EventType
 from webhooks.services import record_event
 
@@ -439,57 +439,3 @@ def _store_attachment(message: Message, part: Any) -> Attachment:
     attachment.file.save(f"{attachment.public_id}", ContentFile(content), save=False)
     attachment.save()
     return attachment
-
-
-def _timestamp(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{value.microsecond // 1000:03d}Z"
-    )
-
-
-def message_payload(message: Message) -> dict[str, Any]:
-    """The message object (API.md) for event payloads.
-
-    TODO(merge with send): use the messages serializer once both branches are on main.
-    """
-    payload: dict[str, Any] = {
-        "id": message.public_id,
-        "_id": message.public_id,
-        "organizationId": message.organization.public_id,
-        "inboxId": message.inbox.public_id,
-        "threadId": message.thread.public_id,
-        "fromInboxId": message.from_inbox.public_id if message.from_inbox else None,
-        "toInboxId": message.to_inbox.public_id if message.to_inbox else None,
-        "from": formataddr((message.from_name, message.from_email))
-        if message.from_name
-        else message.from_email,
-        "to": message.to,
-        "cc": message.cc,
-        "bcc": message.bcc,
-        "replyTo": message.reply_to or None,
-        "subject": message.subject,
-        "text": message.text,
-        "html": message.html,
-        "extractedText": message.extracted_text or None,
-        "labels": message.labels,
-        "attachments": [
-            {
-                "id": a.public_id,
-                "name": a.filename,
-                "contentType": a.content_type,
-                "size": a.size,
-                "contentId": a.content_id or None,
-                "inline": a.inline,
-            }
-            for a in message.attachments.all()
-        ],
-        "messageId": message.message_id,
-        "inReplyTo": message.in_reply_to or None,
-        "references": message.references,
-        "status": message.status,
-        "createdAt": _timestamp(message.created_at),
-        "updatedAt": _timestamp(message.updated_at),
-    }
-    return {key: value for key, value in payload.items() if value is not None}

@@ -28,6 +28,7 @@ from messages.exceptions import PermanentSendError, TransientSendError
 from messages.models import Attachment, Message
 from messages.services import local_delivery
 from messages.services.outbound import prefetch_rows
+from messages.services.payloads import message_payload
 from webhooks.models import EventType
 from webhooks.services import record_event
 
@@ -181,12 +182,6 @@ def _provider_send(message: Message, mime: MimeMessage, recipients: dict[str, li
     return str(getattr(outgoing, "sandbox_id", ""))
 
 
-def message_payload(message: Message) -> dict[str, Any]:
-    from messages.serializers import MessageSerializer
-
-    return dict(MessageSerializer(message).data)
-
-
 def _record(message: Message, event_type: EventType) -> None:
     record_event(
         message.organization,
@@ -240,10 +235,10 @@ def deliver_message(message_pk: int) -> Message:
         message.sent_at = timezone.now()
         message.next_attempt_at = None
         if local:
-            message.to_inbox = next(iter(local.values()))[0]
+            message.to_inbox = next(iter(local.values()))
         message.save(update_fields=[*SEND_FIELDS, "external_message_id", "sent_at", "to_inbox"])
         _record(message, EventType.MESSAGE_SENT)
-        local_delivery.deliver_locally(message, local)
+        local_delivery.deliver_locally(message, raw, local)
     return message
 
 

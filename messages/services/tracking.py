@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from messages.models import Message, Suppression
+from messages.services.payloads import message_payload
 from webhooks.models import EventType
 from webhooks.services import record_event
 
@@ -96,8 +97,6 @@ def apply_delivery_event(
                     "detail": (mta_response or description)[:1000],
                 },
             )
-        from messages.services.sending import message_payload
-
         record_event(
             message.organization,
             event_type=EVENT_BY_STATUS[status],

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import Client
 
 from inboxes.tests.factories import InboxFactory
-from messages.models import InboundEmail, Message
+from messages.models import InboundEmail, Message, Suppression
 from messages.tests.inbound.mail import build_email
 from messages.tests.sns_testing import (
     TOPIC_ARN,
@@ -242,7 +242,9 @@ def test_ses_delivery_events_update_the_sent_message(client, pki, sns, inbox):
 
     sent.refresh_from_db()
     assert sent.status == "bounced"
-    assert sent.status_detail["bounce"]["bounceType"] == "Permanent"
+    assert sent.status_detail["last"]["bounceType"] == "Permanent"
+    # a hard bounce puts the address on the suppression list, as through Anymail
+    assert Suppression.objects.filter(organization=inbox.organization, email="x@y.z").exists()
     assert Event.objects.filter(type="message.bounced").count() == 1
 
 

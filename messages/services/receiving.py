@@ -24,6 +24,7 @@ from inboxes.models import Inbox
 from messages.exceptions import RawStorageFailed
 from messages.inbound.parsing import ParseError, ParseLimits, normalize_subject, parse_email
 from messages.models import Attachment, InboundEmail, Message, Thread, ThreadRule
+from messages.services import threads
 from messages.services.payloads import message_payload
 from webhooks.models import EventType
 from webhooks.services import record_event
@@ -257,18 +258,10 @@ def _deliver(record: InboundEmail, parsed: Any, route: Route) -> Message | None:
         from_email, from_name = _address(parsed.from_) if parsed.from_ else ("", "")
         participants = _participants(parsed)
         thread, rule = find_thread(inbox, parsed, participants=participants)
-        if thread is None:
-            thread = Thread.objects.create(
-                organization=inbox.organization,
-                inbox=inbox,
-                subject=_clean(parsed.subject),
-                normalized_subject=normalize_subject(_clean(parsed.subject)),
-            )
         verdicts = {**(getattr(parsed, "verdicts", None) or {}), **(record.verdicts or {})}
         message = Message(
             organization=inbox.organization,
             inbox=inbox,
-            thread=thread,
             direction=Message.Direction.INBOUND,
             status=Message.Status.RECEIVED,
             from_inbox=_hosted_sender(inbox, from_email),
@@ -292,6 +285,9 @@ def _deliver(record: InboundEmail, parsed: Any, route: Route) -> Message | None:
             sent_at=parsed.date,
         )
         message.raw.name = record.raw.name  # the same stored bytes; no copy
+        # A new thread is inserted with its summary filled in; an existing one is locked and
+        # summarized after the message is stored (threads.py, shared with the send path).
+        message.thread = threads.lock_thread(thread.pk) if thread else threads.new_thread(message)
         try:
             with transaction.atomic():
                 message.save()
@@ -300,7 +296,8 @@ def _deliver(record: InboundEmail, parsed: Any, route: Route) -> Message | None:
 
         for part in parsed.attachments:
             _store_attachment(message, part)
-        _update_thread(thread, message, participants)
+        if thread is not None:
+            threads.add_to_thread(message.thread, message)
         record_event(
             inbox.organization,
             event_type=EventType.MESSAGE_RECEIVED,
@@ -347,33 +344,6 @@ def find_thread(inbox: Inbox, parsed: Any, *, participants: list[str]) -> tuple[
             if sender in {p.lower() for p in thread.participants}:
                 return thread, ThreadRule.SUBJECT
     return None, ThreadRule.NEW
-
-
-def _update_thread(thread: Thread, message: Message, participants: list[str]) -> None:
-    thread = Thread.objects.select_for_update().get(pk=thread.pk)
-    seen = {p.lower() for p in thread.participants}
-    for participant in participants:
-        if participant.lower() not in seen:
-            thread.participants.append(participant)
-            seen.add(participant.lower())
-    thread.message_count += 1
-    if thread.last_message_at is None or message.created_at >= thread.last_message_at:
-        thread.last_message_at = message.created_at
-        thread.preview = " ".join((message.extracted_text or message.text).split())[:200]
-    if not thread.subject and message.subject:
-        thread.subject = message.subject
-        thread.normalized_subject = normalize_subject(message.subject)
-    thread.save(
-        update_fields=[
-            "participants",
-            "message_count",
-            "last_message_at",
-            "preview",
-            "subject",
-            "normalized_subject",
-            "updated_at",
-        ]
-    )
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -9,7 +9,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from messages.addresses import addr_spec, strip_subject_prefixes
+from messages.addresses import addr_spec
+from messages.inbound.parsing import normalize_subject
 from messages.models import Message, Thread
 
 _TAG = re.compile(r"<[^>]*>")
@@ -30,7 +31,8 @@ def new_thread(message: Message) -> Thread:
         organization_id=message.organization_id,
         inbox_id=message.inbox_id,
         subject=message.subject,
-        normalized_subject=strip_subject_prefixes(message.subject).lower()[:500],
+        # The same key the inbound pipeline matches replies on (subject fallback).
+        normalized_subject=normalize_subject(message.subject)[:500],
     )
     _summarize(thread, message, timezone.now())
     thread.save()
@@ -46,8 +48,13 @@ def _summarize(thread: Thread, message: Message, when: datetime) -> None:
     thread.participants = participants
     thread.labels = list(dict.fromkeys([*thread.labels, *message.labels]))
     thread.message_count += 1
-    thread.last_message_at = when
-    thread.preview = preview_of(message.text, message.html)
+    if thread.last_message_at is None or when >= thread.last_message_at:
+        thread.last_message_at = when
+        # Received replies show their new text, not the quoted history.
+        thread.preview = preview_of(message.extracted_text or message.text, message.html)
+    if not thread.subject and message.subject:
+        thread.subject = message.subject
+        thread.normalized_subject = normalize_subject(message.subject)[:500]
 
 
 def add_to_thread(thread: Thread, message: Message) -> Thread:
@@ -55,7 +62,8 @@ def add_to_thread(thread: Thread, message: Message) -> Thread:
     _summarize(thread, message, message.created_at)
     thread.save(
         update_fields=[
-            "participants", "labels", "message_count", "last_message_at", "preview", "updated_at"
+            "participants", "labels", "message_count", "last_message_at", "preview",
+            "subject", "normalized_subject", "updated_at",
         ]
     )
     return thread

@@ -1,6 +1,7 @@
 """Organization-scoped reads. Another organization's id is indistinguishable from a missing one."""
 
 from django.db.models import QuerySet
+from django.db.models.functions import Lower
 
 from inboxes.exceptions import ApiKeyNotFound, DomainNotFound, InboxNotFound
 from inboxes.models import ApiKey, Domain, Inbox, Organization
@@ -45,4 +46,11 @@ def get_inbox(organization: Organization, inbox_id: str) -> Inbox:
 
 def find_inbox_by_email(email: str) -> Inbox | None:
     """Routing of mail (not of API requests): any organization's inbox at this address."""
-    return Inbox.objects.select_related("organization").filter(email__iexact=email).first()
+    # Lower() (not iexact, which PostgreSQL runs as UPPER()) so the unique Lower(email) index
+    # serves the lookup.
+    return (
+        Inbox.objects.select_related("organization")
+        .annotate(lower_email=Lower("email"))
+        .filter(lower_email=email.strip().lower())
+        .first()
+    )

@@ -22,6 +22,7 @@ from inboxes.exceptions import (
     InboxAddressTaken,
 )
 from inboxes.models import ApiKey, Domain, Inbox, Membership, Organization
+from inboxes.selectors import find_inbox_by_email
 from sendook.api import generate_api_key_secret
 from sendook.exceptions import ValidationFailed
 from webhooks.models import EventType
@@ -210,7 +211,7 @@ def create_inbox(organization: Organization, *, name: str = "", email: str | Non
     else:
         stem = slugify(name)[:30].strip("-") or "inbox"
         email = f"{stem}-{secrets.token_hex(4)}@{settings.SENDOOK_DEFAULT_DOMAIN}"
-    if Inbox.objects.filter(email__iexact=email).exists():
+    if find_inbox_by_email(email) is not None:
         raise InboxAddressTaken(fields={"email": [InboxAddressTaken.message]})
     try:
         with transaction.atomic():

@@ -43,7 +43,7 @@ os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sendook.settings")
-CONCURRENCY = 2
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "2"))
 
 
 def free_port() -> int:
@@ -119,16 +119,21 @@ def bench_api(requests: int) -> tuple[float, float]:
     api_path, bare_path = f"/v1/inboxes/{inbox.public_id}/messages/send", f"/bare/{inbox.public_id}/send"
     run(api_path, 20)  # warm-up: imports, connections
     run(bare_path, 20)
-    # Alternate in small batches, so load from anything else on the machine hits both alike.
-    api_time = bare_time = 0.0
+    # Alternate in small batches, so load from anything else on the machine hits all alike.
+    # The third variant turns the per-organization rate limits off, to show their share.
+    api_time = bare_time = unlimited_time = 0.0
     batch = 25
     for _ in range(max(1, requests // batch)):
         bare_time += run(bare_path, batch)
         api_time += run(api_path, batch)
+        settings.RATELIMIT_ENABLE = False
+        unlimited_time += run(api_path, batch)
+        settings.RATELIMIT_ENABLE = True
     done = max(1, requests // batch) * batch
     bare_rate, api_rate = done / bare_time, done / api_time
     print(f"  {'bare view (inserts + enqueue)':<52} {done:>5} in {bare_time:6.2f}s = {bare_rate:8.1f}/s")
     print(f"  {'POST /v1/inboxes/{id}/messages/send':<52} {done:>5} in {api_time:6.2f}s = {api_rate:8.1f}/s")
+    print(f"  {'  same, rate limits off (RATELIMIT_ENABLE=False)':<52} {done:>5} in {unlimited_time:6.2f}s = {done / unlimited_time:8.1f}/s")
     purge_broker()
     return api_rate, bare_rate
 
@@ -220,7 +225,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--messages", type=int, default=400)
     parser.add_argument("--only", choices=["api", "worker"])
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="worker processes, and bare-loop processes")
     args = parser.parse_args()
+    globals()["CONCURRENCY"] = args.concurrency
 
     import django
 

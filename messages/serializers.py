@@ -18,6 +18,7 @@ from sendook.api import (
     ApiSerializer,
     Text,
     Timestamp,
+    format_timestamp,
     validate_no_control_chars,
 )
 
@@ -221,17 +222,99 @@ class MessageSerializer(ApiSerializer):
     created_at = Timestamp(read_only=True)
     updated_at = Timestamp(read_only=True)
 
+    include_bodies = True
+    include_content = False
+    include_preview = False
+
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
         # `from` is a Python keyword, so it cannot be declared as a class attribute.
         fields["from"] = serializers.CharField(source="from_email", read_only=True)
         return fields
 
+    def to_representation(self, message: Message) -> dict[str, Any]:
+        # Written out by hand: a message is rendered on every send and in every event, and DRF
+        # would rebuild ~30 field objects per rendering. The declared fields above still define
+        # the OpenAPI schema; a test keeps the two in step.
+        return message_to_dict(
+            message,
+            bodies=self.include_bodies,
+            content=self.include_content,
+            preview=self.include_preview,
+        )
+
+
+def _attachment_dict(attachment: Attachment, *, content: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": attachment.public_id,
+        "_id": attachment.public_id,
+        "name": attachment.filename,
+        "contentType": attachment.content_type,
+        "size": attachment.size,
+    }
+    if attachment.content_id:
+        data["contentId"] = attachment.content_id
+    data["inline"] = attachment.inline
+    if content:
+        with attachment.file.open("rb") as handle:
+            data["content"] = base64.b64encode(handle.read()).decode()
+    return data
+
+
+def message_to_dict(message: Message, *, bodies: bool = True, content: bool = False, preview: bool = False) -> dict[str, Any]:
+    """The Message object of API.md; unset optional fields are omitted."""
+    optional = {
+        "fromInboxId": message.from_inbox.public_id if message.from_inbox_id else None,  # type: ignore[union-attr]
+        "toInboxId": message.to_inbox.public_id if message.to_inbox_id else None,  # type: ignore[union-attr]
+        "fromName": message.from_name,
+        "replyTo": list(message.reply_to),
+    }
+    data: dict[str, Any] = {
+        "id": message.public_id,
+        "_id": message.public_id,
+        "organizationId": message.organization.public_id,
+        "inboxId": message.inbox.public_id,
+        "threadId": message.thread.public_id,
+        **{key: value for key, value in optional.items() if value},
+        "from": message.from_email,
+        "to": list(message.to),
+        "cc": list(message.cc),
+        "bcc": list(message.bcc),
+        "subject": message.subject,
+    }
+    if bodies:
+        data["text"] = message.text
+        data["html"] = message.html
+        if message.extracted_text:
+            data["extractedText"] = message.extracted_text
+    if preview:
+        from messages.services.threads import preview_of
+
+        data["preview"] = preview_of(message.text, message.html)
+    data["labels"] = list(message.labels)
+    data["attachments"] = [_attachment_dict(a, content=content) for a in message.attachments.all()]
+    data["messageId"] = message.message_id
+    if message.in_reply_to:
+        data["inReplyTo"] = message.in_reply_to
+    data["references"] = list(message.references)
+    if message.external_message_id:
+        data["externalMessageId"] = message.external_message_id
+    data["status"] = message.status
+    if message.status_reason:
+        data["statusReason"] = message.status_reason
+    data["direction"] = message.direction
+    if message.sent_at:
+        data["sentAt"] = format_timestamp(message.sent_at)
+    data["createdAt"] = format_timestamp(message.created_at)
+    data["updatedAt"] = format_timestamp(message.updated_at)
+    return data
+
 
 class MessageDetailSerializer(MessageSerializer):
     """The single-message GET and the send responses: attachments carry base64 `content`."""
 
     attachments = AttachmentWithContentSerializer(many=True, read_only=True)
+    include_content = True
 
 
 class MessageListItemSerializer(MessageSerializer):
@@ -241,12 +324,9 @@ class MessageListItemSerializer(MessageSerializer):
     text = None  # type: ignore[assignment]
     html = None  # type: ignore[assignment]
     extracted_text = None  # type: ignore[assignment]
-    preview = serializers.SerializerMethodField(method_name="get_preview")
-
-    def get_preview(self, message: Message) -> str:
-        from messages.services.threads import preview_of
-
-        return preview_of(message.text, message.html)
+    preview = serializers.CharField(read_only=True)
+    include_bodies = False
+    include_preview = True
 
 
 class ThreadSerializer(ApiModelSerializer):

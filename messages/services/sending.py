@@ -45,9 +45,14 @@ TRANSIENT_AWS_CODES = {
 
 
 class MimeMessage(email.message.EmailMessage):
-    """A stdlib message that also takes Django's `as_bytes(linesep=…)` (the SMTP backend)."""
+    """A stdlib message that also takes Django's `as_bytes(linesep=…)` (the SMTP backend), and
+    hands backends the bytes render_mime() produced (the ones stored as Message.raw)."""
+
+    rendered: bytes | None = None
 
     def as_bytes(self, unixfrom: bool = False, policy: Any = None, linesep: str | None = None) -> bytes:
+        if self.rendered is not None and not unixfrom and policy is None and linesep in (None, "\r\n"):
+            return self.rendered
         policy = policy or self.policy
         if linesep:
             policy = policy.clone(linesep=linesep)
@@ -110,8 +115,9 @@ def build_mime(message: Message, attachments: list[Attachment] | None = None) ->
 
 
 def render_mime(mime: MimeMessage) -> bytes:
-    # Serializing fixes the multipart boundaries, so later as_bytes() calls give these bytes.
-    return mime.as_bytes()
+    mime.rendered = None
+    mime.rendered = mime.as_bytes()
+    return mime.rendered
 
 
 _connection: Any = None

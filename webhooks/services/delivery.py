@@ -123,8 +123,8 @@ def deliver(delivery_id: int, *, expected_attempts: int | None = None) -> Delive
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 # An attempt record lost in a database crash only means the event may be sent
-                # again under the same webhook-id, which receivers deduplicate; not waiting
-                # for the WAL flush on every attempt is most of the delivery rate.
+                # again under the same webhook-id, which receivers deduplicate; so an attempt
+                # need not wait for a disk flush of the WAL at commit.
                 with connection.cursor() as cursor:
                     cursor.execute("SET LOCAL synchronous_commit = off")
             delivery = rows.select_for_update(of=("self",)).filter(pk=delivery_id).first()
@@ -200,7 +200,8 @@ def _record_result(
     delivery.attempts = number
     delivery.next_attempt_at = next_retry_at
     delivery.last_status_code = result.status_code
-    delivery.last_error = result.error[:1000]
+    error = _storable(result.error)[:1000]
+    delivery.last_error = error
     # Inside deliver()'s transaction on PostgreSQL (no savepoint needed), its own on SQLite.
     with transaction.atomic(savepoint=False):
         attempt = DeliveryAttempt.objects.create(
@@ -209,9 +210,9 @@ def _record_result(
             attempt=number,
             status_code=result.status_code,
             succeeded=result.ok,
-            error=result.error[:1000],
+            error=error,
             duration_ms=max(result.duration_ms, 0),
-            response_excerpt=result.response_excerpt,
+            response_excerpt=_storable(result.response_excerpt),
             next_retry_at=next_retry_at,
         )
         delivery.save(
@@ -228,6 +229,12 @@ def _record_result(
         if disable_reason:
             disable_webhook(webhook, reason=disable_reason)
     return attempt
+
+
+def _storable(text: str) -> str:
+    """A receiver's bytes may hold NUL, which PostgreSQL text cannot: the attempt must still be
+    recorded, or the delivery would be re-sent forever without a trace."""
+    return text.replace("\x00", "\ufffd")
 
 
 def disable_webhook(webhook: Webhook, *, reason: str) -> Webhook:

@@ -372,3 +372,13 @@ def test_the_body_is_compact_utf8_json(api_client, org, on_commit):
             api_client.post("/v1/inboxes", {"name": "Zoë"}, format="json")
         [request] = hook.wait_for_requests(1)
     assert json.loads(request.body.decode("utf-8"))["payload"]["name"] == "Zoë"
+
+
+def test_a_response_with_nul_bytes_is_still_recorded(api_client, on_commit):
+    with receiver(status(500, b"bad\x00news")) as hook:
+        webhook = create_webhook(api_client, hook.url)
+        with on_commit():
+            api_client.post("/v1/inboxes", {"name": "Bot"}, format="json")
+    [attempt] = api_client.get(f"/v1/webhooks/{webhook['id']}/attempts").json()
+    assert attempt["statusCode"] == 500 and attempt["responseExcerpt"] == "bad\ufffdnews"
+    assert Delivery.objects.get().status == Status.FAILED

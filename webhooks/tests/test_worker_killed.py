@@ -59,14 +59,23 @@ def start_worker(tmp_path: Path, name: str) -> subprocess.Popen:
         "--loglevel=WARNING",
     ]  # fmt: skip
     log = open(tmp_path / f"{name}.log", "wb")
+    # Its own process group: -B runs beat in a child process, which must die with the worker.
     return subprocess.Popen(
-        command, cwd=django_settings.BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT
+        command,
+        cwd=django_settings.BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGKILL)
+def kill(process: subprocess.Popen) -> None:
+    """SIGKILL the worker and everything it started (beat), as a crash or OOM kill would."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
     process.wait(timeout=10)
 
 
@@ -127,8 +136,7 @@ def test_a_worker_killed_mid_delivery_still_delivers_everything_with_stable_ids(
             wait_until(
                 lambda: len(hook.requests) >= CONCURRENCY, 60, "the first worker never delivered"
             )
-            workers[0].send_signal(signal.SIGKILL)
-            workers[0].wait(timeout=10)
+            kill(workers[0])
             in_flight = {request.headers["webhook-id"] for request in hook.requests}
             assert not Delivery.objects.filter(status=Delivery.Status.SUCCEEDED).exists()
             answering.set()
@@ -147,7 +155,7 @@ def test_a_worker_killed_mid_delivery_still_delivers_everything_with_stable_ids(
             )
         finally:
             for process in workers:
-                stop(process)
+                kill(process)
 
     event_ids = {event.public_id for event in events}
     received = {}

@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -52,11 +53,9 @@ def receive_raw_email(
     Raises RawStorageFailed when the bytes could not be stored, so the caller can make the
     sender retry (SMTP 451, HTTP 503) instead of losing the message.
     """
+    # Redeliveries are caught by the unique constraint on insert rather than a lookup first:
+    # they are the exception, and the lookup would cost every new message a query.
     notification_id = _clean(notification_id)[:255]
-    if notification_id:
-        existing = InboundEmail.objects.filter(provider_notification_id=notification_id).first()
-        if existing is not None:
-            return existing
     record = InboundEmail(
         source=_clean(source)[:40],
         provider_notification_id=notification_id,
@@ -107,9 +106,12 @@ def reprocess_inbound_email(record: InboundEmail) -> InboundEmail:
 
 
 def mark_inbound_failed(record: InboundEmail, error: BaseException) -> InboundEmail:
+    # Reload: the failed run may have left the instance half-updated.
+    attempts = InboundEmail.objects.filter(pk=record.pk).values_list("attempts", flat=True).first()
+    record.attempts = (attempts or 0) + 1
     record.status = InboundEmail.Status.FAILED
     record.error = f"{type(error).__name__}: {error}"[:4000]
-    record.save(update_fields=["status", "error"])
+    record.save(update_fields=["status", "error", "attempts"])
     return record
 
 
@@ -150,28 +152,30 @@ def split_address(address: str) -> tuple[str, str]:
     return f"{base}@{domain}", tag
 
 
-def resolve_recipients(addresses: list[str]) -> tuple[list[Route], list[str]]:
+def _hosted_inboxes(addresses: set[str]) -> dict[str, Inbox]:
+    """Inboxes by lower-cased address, in one query (the Lower(email) index)."""
+    if not addresses:
+        return {}
+    rows = (
+        Inbox.objects.select_related("organization")
+        .annotate(lower_email=Lower("email"))
+        .filter(lower_email__in=addresses)
+    )
+    return {inbox.lower_email: inbox for inbox in rows}
+
+
+def resolve_recipients(
+    addresses: list[str], *, hosted: dict[str, Inbox] | None = None
+) -> tuple[list[Route], list[str]]:
     """Hosted inboxes for the envelope recipients (case-insensitive, `+tag` → label), and the
     addresses no inbox hosts."""
-    wanted: list[tuple[str, str, str]] = []
-    for address in addresses:
-        base, tag = split_address(address)
-        wanted.append((address, base, tag))
-    bases = {base for _, base, _ in wanted if base}
-    inboxes = (
-        {
-            inbox.lower_email: inbox
-            for inbox in Inbox.objects.select_related("organization")
-            .annotate(lower_email=Lower("email"))
-            .filter(lower_email__in=bases)
-        }
-        if bases
-        else {}
-    )
+    wanted = [(address, *split_address(address)) for address in addresses]
+    if hosted is None:
+        hosted = _hosted_inboxes({base for _, base, _ in wanted if base})
     routes: dict[int, Route] = {}
     unknown: list[str] = []
     for address, base, tag in wanted:
-        inbox = inboxes.get(base)
+        inbox = hosted.get(base)
         if inbox is None:
             if address not in unknown:
                 unknown.append(address)
@@ -190,10 +194,6 @@ def is_hosted_address(address: str) -> bool:
 # --- the pipeline -----------------------------------------------------------------------------
 
 
-class _AlreadyStored(Exception):
-    """A concurrent run stored this mail for this inbox first."""
-
-
 def process_inbound_email(record: InboundEmail, *, force: bool = False) -> list[Message]:
     """Parse a stored raw message once and deliver it to every hosted recipient inbox.
 
@@ -202,7 +202,7 @@ def process_inbound_email(record: InboundEmail, *, force: bool = False) -> list[
     """
     if record.status == InboundEmail.Status.PROCESSED and not force:
         return []
-    InboundEmail.objects.filter(pk=record.pk).update(attempts=record.attempts + 1)
+    # Counted with the outcome (or by mark_inbound_failed): one write per run, not two.
     record.attempts += 1
 
     with record.raw.open("rb") as handle:
@@ -214,20 +214,29 @@ def process_inbound_email(record: InboundEmail, *, force: bool = False) -> list[
         record.quarantine_reason = str(getattr(exc, "reason", "") or "unparseable")[:255]
         record.error = str(exc)[:4000]
         record.processed_at = timezone.now()
-        record.save(update_fields=["status", "quarantine_reason", "error", "processed_at"])
+        record.save(
+            update_fields=["status", "quarantine_reason", "error", "processed_at", "attempts"]
+        )
         logger.info("inbound: quarantined %s: %s", record.public_id, record.quarantine_reason)
         return []
 
     recipients = record.envelope_recipients or [
         _address(a)[0] for a in [*parsed.to, *parsed.cc] if _address(a)[0]
     ]
-    routes, unknown = resolve_recipients(recipients)
+    sender = _clean(_address(parsed.from_)[0]).lower() if parsed.from_ else ""
+    # One lookup answers both "who is this for" and "is the sender one of our inboxes".
+    bases = {split_address(address)[0] for address in recipients} | {sender}
+    hosted = _hosted_inboxes({base for base in bases if base})
+    routes, unknown = resolve_recipients(recipients, hosted=hosted)
     created: list[Message] = []
     for route in routes:
+        sender_inbox = hosted.get(sender)
+        if sender_inbox is not None and sender_inbox.organization_id != route.inbox.organization_id:
+            sender_inbox = None  # another tenant's inbox ids are not ours to show
         try:
-            message = _deliver(record, parsed, route)
-        except _AlreadyStored:
-            message = None
+            message = _deliver(record, parsed, route, sender_inbox=sender_inbox)
+        except IntegrityError:
+            message = None  # a concurrent run stored this mail for this inbox first
         if message is not None:
             created.append(message)
 
@@ -237,32 +246,47 @@ def process_inbound_email(record: InboundEmail, *, force: bool = False) -> list[
     record.unknown_recipients = unknown
     record.processed_at = timezone.now()
     record.save(
-        update_fields=["status", "quarantine_reason", "error", "unknown_recipients", "processed_at"]
+        update_fields=[
+            "status",
+            "quarantine_reason",
+            "error",
+            "unknown_recipients",
+            "processed_at",
+            "attempts",
+        ]
     )
     return created
 
 
-def _deliver(record: InboundEmail, parsed: Any, route: Route) -> Message | None:
+def _deliver(
+    record: InboundEmail, parsed: Any, route: Route, *, sender_inbox: Inbox | None
+) -> Message | None:
     inbox = route.inbox
     message_id = _clean(parsed.message_id)[:998]
+    now = timezone.now()
     with transaction.atomic():
-        duplicates = Message.objects.filter(inbox=inbox, direction=Message.Direction.INBOUND)
-        if message_id:
-            duplicates = duplicates.filter(message_id=message_id)
-        else:
-            duplicates = duplicates.filter(inbound_email=record)
-        if duplicates.exists():
+        # Mail with a Message-ID is deduplicated by the (inbox, message_id) constraint at
+        # insert time; without one, by this record (a re-run of the same raw message).
+        if not message_id and (Message.objects.filter(inbox=inbox, inbound_email=record).exists()):
             return None
 
         from_email, from_name = _address(parsed.from_) if parsed.from_ else ("", "")
         participants = _participants(parsed)
+        subject = _clean(parsed.subject)
+        text = _clean(parsed.text)
+        extracted_text = _clean(parsed.extracted_text)
         thread, rule = find_thread(inbox, parsed, participants=participants)
         if thread is None:
+            # A new thread is written once, already describing its first message.
             thread = Thread.objects.create(
                 organization=inbox.organization,
                 inbox=inbox,
-                subject=_clean(parsed.subject),
-                normalized_subject=normalize_subject(_clean(parsed.subject)),
+                subject=subject,
+                normalized_subject=normalize_subject(subject),
+                participants=participants,
+                message_count=1,
+                last_message_at=now,
+                preview=_preview(extracted_text or text),
             )
         verdicts = {**(getattr(parsed, "verdicts", None) or {}), **(record.verdicts or {})}
         message = Message(
@@ -271,17 +295,17 @@ def _deliver(record: InboundEmail, parsed: Any, route: Route) -> Message | None:
             thread=thread,
             direction=Message.Direction.INBOUND,
             status=Message.Status.RECEIVED,
-            from_inbox=_hosted_sender(inbox, from_email),
+            from_inbox=sender_inbox,
             to_inbox=inbox,
             from_email=_clean(from_email)[:320],
             from_name=_clean(from_name)[:200],
             to=[_clean(_address(a)[0]) for a in parsed.to],
             cc=[_clean(_address(a)[0]) for a in parsed.cc],
             reply_to=[_clean(_address(a)[0]) for a in parsed.reply_to],
-            subject=_clean(parsed.subject),
-            text=_clean(parsed.text),
+            subject=subject,
+            text=text,
             html=_clean(parsed.html),
-            extracted_text=_clean(parsed.extracted_text),
+            extracted_text=extracted_text,
             labels=_labels(route, verdicts),
             verdicts=verdicts,
             thread_rule=rule,
@@ -292,19 +316,16 @@ def _deliver(record: InboundEmail, parsed: Any, route: Route) -> Message | None:
             sent_at=parsed.date,
         )
         message.raw.name = record.raw.name  # the same stored bytes; no copy
-        try:
-            with transaction.atomic():
-                message.save()
-        except IntegrityError:
-            raise _AlreadyStored() from None  # rolls back the thread created above too
-
-        for part in parsed.attachments:
-            _store_attachment(message, part)
-        _update_thread(thread, message, participants)
+        # A concurrent run storing the same mail trips the (inbox, message_id) constraint:
+        # the IntegrityError rolls back this whole block, thread included.
+        message.save()
+        attachments = [_store_attachment(message, part) for part in parsed.attachments]
+        if rule != ThreadRule.NEW:
+            _update_thread(thread, message, participants)
         record_event(
             inbox.organization,
             event_type=EventType.MESSAGE_RECEIVED,
-            payload=message_payload(message),
+            payload=message_payload(message, attachments=attachments),
             inbox_id=inbox.public_id,
             message_id=message.public_id,
         )
@@ -321,24 +342,33 @@ def find_thread(inbox: Inbox, parsed: Any, *, participants: list[str]) -> tuple[
     inbox, and never crosses organizations); then the normalized subject among the inbox's
     recent threads that the sender already takes part in.
     """
-    known = Message.objects.filter(organization=inbox.organization, inbox=inbox)
-    if parsed.in_reply_to:
-        thread_id = (
-            known.filter(message_id=parsed.in_reply_to).values_list("thread_id", flat=True).first()
-        )
-        if thread_id:
-            return Thread.objects.get(pk=thread_id), ThreadRule.IN_REPLY_TO
-    references = [ref for ref in (parsed.references or []) if ref]
-    if references:
-        found = dict(
-            known.filter(message_id__in=references[-100:]).values_list("message_id", "thread_id")
-        )
-        for ref in reversed(references):  # the newest reference is the closest ancestor
-            if ref in found:
-                return Thread.objects.get(pk=found[ref]), ThreadRule.REFERENCES
-    normalized = normalize_subject(parsed.subject or "")
+    in_reply_to = parsed.in_reply_to or ""
+    references = [ref for ref in (parsed.references or []) if ref][-100:]
+    wanted = {in_reply_to, *references} - {""}
+    if wanted:
+        # One query for every candidate: In-Reply-To wins, then the newest reference (the
+        # closest ancestor).
+        matches = {
+            thread.matched_id: thread
+            for thread in Thread.objects.filter(
+                organization=inbox.organization,
+                inbox=inbox,
+                messages__inbox=inbox,
+                messages__message_id__in=wanted,
+            ).annotate(matched_id=F("messages__message_id"))
+        }
+        if in_reply_to in matches:
+            return matches[in_reply_to], ThreadRule.IN_REPLY_TO
+        for ref in reversed(references):
+            if ref in matches:
+                return matches[ref], ThreadRule.REFERENCES
+    subject = parsed.subject or ""
+    normalized = normalize_subject(subject)
+    # Only replies and forwards (a prefix was stripped) join by subject: a fresh subject that
+    # happens to repeat ("Daily report") starts its own conversation.
+    is_reply = len(normalized) < len(" ".join(subject.split()))
     sender = _address(parsed.from_)[0].lower() if parsed.from_ else ""
-    if normalized and sender:
+    if normalized and sender and is_reply:
         since = timezone.now() - timedelta(days=settings.SENDOOK_THREAD_SUBJECT_WINDOW_DAYS)
         candidates = Thread.objects.filter(
             inbox=inbox, normalized_subject=normalized, last_message_at__gte=since
@@ -359,7 +389,7 @@ def _update_thread(thread: Thread, message: Message, participants: list[str]) ->
     thread.message_count += 1
     if thread.last_message_at is None or message.created_at >= thread.last_message_at:
         thread.last_message_at = message.created_at
-        thread.preview = " ".join((message.extracted_text or message.text).split())[:200]
+        thread.preview = _preview(message.extracted_text or message.text)
     if not thread.subject and message.subject:
         thread.subject = message.subject
         thread.normalized_subject = normalize_subject(message.subject)
@@ -407,15 +437,8 @@ def _participants(parsed: Any) -> list[str]:
     return result
 
 
-def _hosted_sender(inbox: Inbox, from_email: str) -> Inbox | None:
-    if not from_email:
-        return None
-    # Only the recipient's own organization: another tenant's inbox ids are not ours to show.
-    return (
-        Inbox.objects.annotate(lower_email=Lower("email"))
-        .filter(organization_id=inbox.organization_id, lower_email=from_email.lower())
-        .first()
-    )
+def _preview(text: str) -> str:
+    return " ".join(text[:2000].split())[:200]
 
 
 def _labels(route: Route, verdicts: dict[str, str]) -> list[str]:
@@ -449,7 +472,9 @@ def _timestamp(value: Any) -> str | None:
     )
 
 
-def message_payload(message: Message) -> dict[str, Any]:
+def message_payload(
+    message: Message, *, attachments: list[Attachment] | None = None
+) -> dict[str, Any]:
     """The message object (API.md) for event payloads.
 
     TODO(merge with send): use the messages serializer once both branches are on main.
@@ -483,7 +508,7 @@ def message_payload(message: Message) -> dict[str, Any]:
                 "contentId": a.content_id or None,
                 "inline": a.inline,
             }
-            for a in message.attachments.all()
+            for a in (message.attachments.all() if attachments is None else attachments)
         ],
         "messageId": message.message_id,
         "inReplyTo": message.in_reply_to or None,

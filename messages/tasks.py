@@ -1,12 +1,18 @@
 """Celery entry points of the mail app."""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
 from messages.models import InboundEmail
-from messages.services.receiving import mark_inbound_failed, process_inbound_email
+from messages.services.receiving import (
+    mark_inbound_failed,
+    process_inbound_email,
+    requeue_stale_inbound_emails,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,3 +38,10 @@ def process_inbound_email_task(self, inbound_id: int) -> int:  # type: ignore[no
         logger.exception("inbound: processing %s failed", record.public_id)
         mark_inbound_failed(record, exc)
     return 0
+
+
+@shared_task
+def requeue_stale_inbound() -> int:
+    """Periodic: pick up raw records whose parse task never ran."""
+    minutes = settings.SENDOOK_INBOUND_REQUEUE_MINUTES
+    return requeue_stale_inbound_emails(older_than=timedelta(minutes=minutes))

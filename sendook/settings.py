@@ -224,6 +224,8 @@ SENDOOK_INBOUND_MAX_HEADER_BYTES = env_int("SENDOOK_INBOUND_MAX_HEADER_BYTES", 6
 SENDOOK_INBOUND_PARSE_SECONDS = float(env("SENDOOK_INBOUND_PARSE_SECONDS", "10"))
 # Subject-based threading only joins threads active within this many days.
 SENDOOK_THREAD_SUBJECT_WINDOW_DAYS = env_int("SENDOOK_THREAD_SUBJECT_WINDOW_DAYS", 30)
+# Raw records still pending after this many minutes are queued again by a periodic sweep.
+SENDOOK_INBOUND_REQUEUE_MINUTES = env_int("SENDOOK_INBOUND_REQUEUE_MINUTES", 10)
 # SES via SNS: accepted topics and S3 buckets (comma-separated); empty accepts nothing.
 SENDOOK_SES_TOPIC_ARNS = env_list("SENDOOK_SES_TOPIC_ARNS")
 SENDOOK_SES_S3_BUCKETS = env_list("SENDOOK_SES_S3_BUCKETS")
@@ -248,6 +250,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "purge-idempotency-keys": {"task": "inboxes.tasks.purge_idempotency_keys", "schedule": 3600},
+}
+CELERY_BEAT_SCHEDULE["requeue-stale-inbound"] = {
+    "task": "messages.tasks.requeue_stale_inbound",
+    "schedule": 300,
 }
 
 # --- Logging --------------------------------------------------------------------------------

@@ -105,6 +105,20 @@ def reprocess_inbound_email(record: InboundEmail) -> InboundEmail:
     return record
 
 
+def requeue_stale_inbound_emails(*, older_than: timedelta, limit: int = 500) -> int:
+    """Re-enqueue records still pending after `older_than` (the broker was down when they
+    arrived, or a worker died): raw mail is never left unparsed. Processing twice is safe."""
+    cutoff = timezone.now() - older_than
+    ids = list(
+        InboundEmail.objects.filter(status=InboundEmail.Status.PENDING, created_at__lt=cutoff)
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for inbound_id in ids:
+        enqueue_processing(inbound_id)
+    return len(ids)
+
+
 def mark_inbound_failed(record: InboundEmail, error: BaseException) -> InboundEmail:
     # Reload: the failed run may have left the instance half-updated.
     attempts = InboundEmail.objects.filter(pk=record.pk).values_list("attempts", flat=True).first()

@@ -373,3 +373,26 @@ def test_nul_bytes_in_hostile_mail_do_not_stop_it_being_stored(inbox, receive):
     message = Message.objects.get()
     assert "\x00" not in message.subject + message.text
     assert message.text.startswith("body")
+
+
+def test_records_left_pending_when_the_broker_was_down_are_picked_up_by_the_sweep(
+    inbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    from messages.tasks import process_inbound_email_task, requeue_stale_inbound
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(process_inbound_email_task, "delay", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            record = receive_raw_email(build_email(), recipients=[inbox.email], source="smtp")
+    record.refresh_from_db()
+    assert record.status == InboundEmail.Status.PENDING  # stored, not lost, not parsed
+    InboundEmail.objects.filter(pk=record.pk).update(created_at="2020-01-01T00:00:00Z")
+
+    assert requeue_stale_inbound() == 1
+
+    record.refresh_from_db()
+    assert record.status == InboundEmail.Status.PROCESSED
+    assert Message.objects.count() == 1

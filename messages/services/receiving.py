@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 # Provider verdicts that, when failing, also become a label a user can filter on.
 _VERDICT_LABELS = {"spam": "spam", "virus": "virus"}
 _FAILING_VERDICTS = {"fail", "failed", "spam", "infected", "true", "yes"}
+_AUTO_SUBMITTED_LABEL = "auto-submitted"
+# Ways in where no trusted server added Authentication-Results before us.
+_UNTRUSTED_HEADER_SOURCES = {"smtp"}
 
 
 # --- storing the raw message ------------------------------------------------------------------
@@ -302,7 +305,7 @@ def _deliver(
                 last_message_at=now,
                 preview=_preview(extracted_text or text),
             )
-        verdicts = {**(getattr(parsed, "verdicts", None) or {}), **(record.verdicts or {})}
+        verdicts = _verdicts(record, parsed)
         message = Message(
             organization=inbox.organization,
             inbox=inbox,
@@ -320,7 +323,7 @@ def _deliver(
             text=text,
             html=_clean(parsed.html),
             extracted_text=extracted_text,
-            labels=_labels(route, verdicts),
+            labels=_labels(route, verdicts, auto_submitted=bool(parsed.auto_submitted)),
             verdicts=verdicts,
             thread_rule=rule,
             inbound_email=record,
@@ -455,11 +458,22 @@ def _preview(text: str) -> str:
     return " ".join(text[:2000].split())[:200]
 
 
-def _labels(route: Route, verdicts: dict[str, str]) -> list[str]:
+def _verdicts(record: InboundEmail, parsed: Any) -> dict[str, str]:
+    """Provider verdicts win. Verdicts read from headers are only as trustworthy as the server
+    that added them: on our own SMTP listener nothing upstream did, so a sender could claim
+    `dmarc=pass` in a forged Authentication-Results header; those are ignored there."""
+    from_headers = {} if record.source in _UNTRUSTED_HEADER_SOURCES else parsed.verdicts
+    return {**(from_headers or {}), **(record.verdicts or {})}
+
+
+def _labels(route: Route, verdicts: dict[str, str], *, auto_submitted: bool) -> list[str]:
     labels = list(route.labels)
     for name, label in _VERDICT_LABELS.items():
         if str(verdicts.get(name, "")).lower() in _FAILING_VERDICTS and label not in labels:
             labels.append(label)
+    # Bounces, vacation replies, read receipts: agents should not answer these.
+    if auto_submitted and _AUTO_SUBMITTED_LABEL not in labels:
+        labels.append(_AUTO_SUBMITTED_LABEL)
     return labels
 
 

@@ -396,3 +396,14 @@ def test_records_left_pending_when_the_broker_was_down_are_picked_up_by_the_swee
     record.refresh_from_db()
     assert record.status == InboundEmail.Status.PROCESSED
     assert Message.objects.count() == 1
+
+
+def test_authentication_results_forged_by_an_smtp_sender_are_not_believed(inbox, receive):
+    forged = {"Authentication-Results": "sendook.localhost; spf=pass; dkim=pass; dmarc=pass"}
+
+    receive(build_email(extra_headers=forged), source="smtp")
+    receive(build_email(extra_headers=forged), source="anymail:postmark")
+
+    over_smtp, via_provider = Message.objects.order_by("id")
+    assert over_smtp.verdicts == {}
+    assert via_provider.verdicts["dmarc"] == "pass"

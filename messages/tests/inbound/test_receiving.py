@@ -276,13 +276,14 @@ def test_provider_spam_and_virus_verdicts_become_fields_and_labels(
 
 
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "reason"),
     [
-        pytest.param(b"", id="empty"),
+        pytest.param(b"", "unparseable", id="empty"),
         pytest.param(
             b"From: a@example.org\r\nTo: support@sendook.localhost\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
             + b"".join(b"--b\r\nContent-Type: text/plain\r\n\r\npart\r\n" for _ in range(2000))
             + b"--b--\r\n",
+            "too_many_parts",
             id="thousands-of-parts",
         ),
         pytest.param(
@@ -291,20 +292,22 @@ def test_provider_spam_and_virus_verdicts_become_fields_and_labels(
                 f"Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n".encode()
                 for i in range(200)
             ),
+            "too_deep",
             id="deep-nesting",
         ),
         pytest.param(
             b"".join(f"X-H{i}: v\r\n".encode() for i in range(5000))
             + b"From: a@example.org\r\n\r\nbody",
+            "too_many_headers",
             id="header-flood",
         ),
     ],
 )
-def test_mime_bombs_are_quarantined_with_a_reason_and_their_raw_bytes(inbox, receive, raw):
+def test_mime_bombs_are_quarantined_with_a_reason_and_their_raw_bytes(inbox, receive, raw, reason):
     record = receive(raw)
 
     assert record.status == InboundEmail.Status.QUARANTINED
-    assert record.quarantine_reason
+    assert record.quarantine_reason == reason
     assert record.raw.read() == raw
     assert Message.objects.count() == 0
 
@@ -407,3 +410,15 @@ def test_authentication_results_forged_by_an_smtp_sender_are_not_believed(inbox,
     over_smtp, via_provider = Message.objects.order_by("id")
     assert over_smtp.verdicts == {}
     assert via_provider.verdicts["dmarc"] == "pass"
+
+
+def test_mail_over_the_size_limit_is_quarantined_with_its_raw_bytes(inbox, receive, settings):
+    settings.SENDOOK_INBOUND_MAX_BYTES = 10_000
+    raw = build_email(attachments=[("big.bin", "application/octet-stream", b"x" * 20_000)])
+
+    record = receive(raw)
+
+    assert record.status == InboundEmail.Status.QUARANTINED
+    assert record.quarantine_reason == "too_large"
+    assert record.raw.read() == raw
+    assert Message.objects.count() == 0

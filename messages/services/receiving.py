@@ -279,7 +279,7 @@ def _deliver(
     record: InboundEmail, parsed: Any, route: Route, *, sender_inbox: Inbox | None
 ) -> Message | None:
     inbox = route.inbox
-    message_id = _clean(parsed.message_id)[:998]
+    message_id = _indexable(_clean(parsed.message_id)[:998])
     now = timezone.now()
     with transaction.atomic():
         # Mail with a Message-ID is deduplicated by the (inbox, message_id) constraint at
@@ -299,7 +299,7 @@ def _deliver(
                 organization=inbox.organization,
                 inbox=inbox,
                 subject=subject,
-                normalized_subject=normalize_subject(subject),
+                normalized_subject=_thread_key(subject),
                 participants=participants,
                 message_count=1,
                 last_message_at=now,
@@ -380,10 +380,10 @@ def find_thread(inbox: Inbox, parsed: Any, *, participants: list[str]) -> tuple[
             if ref in matches:
                 return matches[ref], ThreadRule.REFERENCES
     subject = parsed.subject or ""
-    normalized = normalize_subject(subject)
+    normalized = _thread_key(subject)
     # Only replies and forwards (a prefix was stripped) join by subject: a fresh subject that
     # happens to repeat ("Daily report") starts its own conversation.
-    is_reply = len(normalized) < len(" ".join(subject.split()))
+    is_reply = len(normalize_subject(subject)) < len(" ".join(subject.split()))
     sender = _address(parsed.from_)[0].lower() if parsed.from_ else ""
     if normalized and sender and is_reply:
         since = timezone.now() - timedelta(days=settings.SENDOOK_THREAD_SUBJECT_WINDOW_DAYS)
@@ -409,7 +409,7 @@ def _update_thread(thread: Thread, message: Message, participants: list[str]) ->
         thread.preview = _preview(message.extracted_text or message.text)
     if not thread.subject and message.subject:
         thread.subject = message.subject
-        thread.normalized_subject = normalize_subject(message.subject)
+        thread.normalized_subject = _thread_key(message.subject)
     thread.save(
         update_fields=[
             "participants",
@@ -452,6 +452,18 @@ def _participants(parsed: Any) -> list[str]:
         if email and email not in result:
             result.append(email)
     return result
+
+
+def _indexable(value: str, max_bytes: int = 1000) -> str:
+    """Indexed text must fit a PostgreSQL btree entry (~2.7 KB), whatever the characters."""
+    if len(value) * 4 <= max_bytes:
+        return value
+    return value.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
+
+
+def _thread_key(subject: str) -> str:
+    """The subject-threading key: normalized, and short enough to index."""
+    return _indexable(normalize_subject(subject or "")[:250])
 
 
 def _preview(text: str) -> str:

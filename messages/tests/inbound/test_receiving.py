@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from inboxes.tests.factories import InboxFactory
@@ -422,3 +424,20 @@ def test_mail_over_the_size_limit_is_quarantined_with_its_raw_bytes(inbox, recei
     assert record.quarantine_reason == "too_large"
     assert record.raw.read() == raw
     assert Message.objects.count() == 0
+
+
+def test_huge_subjects_and_message_ids_are_stored_and_still_thread(inbox, receive):
+    # Incompressible (PostgreSQL compresses index entries), multi-byte text.
+    rng = random.Random(7)
+    subject = "".join(rng.choice("ÄÖÜßéèêëабвгдеж一二三四五六七八九 ") for _ in range(8000))
+    long_id = "<" + "".join(rng.choice("äöüабвгд一二三") for _ in range(990)) + "@example.org>"
+
+    raw = build_email(subject=subject, message_id="<x@example.org>", sender="ada@example.org")
+    receive(raw.replace(b"<x@example.org>", long_id.encode()))  # 8-bit (SMTPUTF8) header
+    receive(build_email(subject="Re: " + subject, sender="ada@example.org"))
+
+    first, reply = Message.objects.order_by("id")
+    assert len(first.subject) > 7000
+    assert first.subject[:300] == " ".join(subject.split())[:300]
+    assert reply.thread == first.thread and reply.thread_rule == "subject"
+    assert first.message_id.startswith(long_id[:50])

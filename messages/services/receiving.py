@@ -18,14 +18,20 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import F
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from inboxes.models import Inbox
 from messages.exceptions import RawStorageFailed
-from messages.inbound.parsing import ParseError, ParseLimits, normalize_subject, parse_email
+from messages.inbound.parsing import ParseError, ParseLimits, parse_email
 from messages.models import Attachment, InboundEmail, Message, Thread, ThreadRule
+from messages.services.threading import (
+    find_thread,
+    indexable_text,
+    thread_key,
+    thread_preview,
+    update_thread,
+)
 from webhooks.models import EventType
 from webhooks.services import record_event
 
@@ -279,7 +285,7 @@ def _deliver(
     record: InboundEmail, parsed: Any, route: Route, *, sender_inbox: Inbox | None
 ) -> Message | None:
     inbox = route.inbox
-    message_id = _indexable(_clean(parsed.message_id)[:998])
+    message_id = indexable_text(_clean(parsed.message_id)[:998])
     now = timezone.now()
     with transaction.atomic():
         # Mail with a Message-ID is deduplicated by the (inbox, message_id) constraint at
@@ -299,11 +305,11 @@ def _deliver(
                 organization=inbox.organization,
                 inbox=inbox,
                 subject=subject,
-                normalized_subject=_thread_key(subject),
+                normalized_subject=thread_key(subject),
                 participants=participants,
                 message_count=1,
                 last_message_at=now,
-                preview=_preview(extracted_text or text),
+                preview=thread_preview(extracted_text or text),
             )
         verdicts = _verdicts(record, parsed)
         message = Message(
@@ -338,7 +344,7 @@ def _deliver(
         message.save()
         attachments = [_store_attachment(message, part) for part in parsed.attachments]
         if rule != ThreadRule.NEW:
-            _update_thread(thread, message, participants)
+            update_thread(thread, message, participants)
         record_event(
             inbox.organization,
             event_type=EventType.MESSAGE_RECEIVED,
@@ -347,80 +353,6 @@ def _deliver(
             message_id=message.public_id,
         )
     return message
-
-
-# --- threading --------------------------------------------------------------------------------
-
-
-def find_thread(inbox: Inbox, parsed: Any, *, participants: list[str]) -> tuple[Thread | None, str]:
-    """The thread this message continues, and the rule that matched.
-
-    Message-IDs are matched among messages this inbox sent or received (a thread belongs to one
-    inbox, and never crosses organizations); then the normalized subject among the inbox's
-    recent threads that the sender already takes part in.
-    """
-    in_reply_to = parsed.in_reply_to or ""
-    references = [ref for ref in (parsed.references or []) if ref][-100:]
-    wanted = {in_reply_to, *references} - {""}
-    if wanted:
-        # One query for every candidate: In-Reply-To wins, then the newest reference (the
-        # closest ancestor).
-        matches = {
-            thread.matched_id: thread
-            for thread in Thread.objects.filter(
-                organization=inbox.organization,
-                inbox=inbox,
-                messages__inbox=inbox,
-                messages__message_id__in=wanted,
-            ).annotate(matched_id=F("messages__message_id"))
-        }
-        if in_reply_to in matches:
-            return matches[in_reply_to], ThreadRule.IN_REPLY_TO
-        for ref in reversed(references):
-            if ref in matches:
-                return matches[ref], ThreadRule.REFERENCES
-    subject = parsed.subject or ""
-    normalized = _thread_key(subject)
-    # Only replies and forwards (a prefix was stripped) join by subject: a fresh subject that
-    # happens to repeat ("Daily report") starts its own conversation.
-    is_reply = len(normalize_subject(subject)) < len(" ".join(subject.split()))
-    sender = _address(parsed.from_)[0].lower() if parsed.from_ else ""
-    if normalized and sender and is_reply:
-        since = timezone.now() - timedelta(days=settings.SENDOOK_THREAD_SUBJECT_WINDOW_DAYS)
-        candidates = Thread.objects.filter(
-            inbox=inbox, normalized_subject=normalized, last_message_at__gte=since
-        ).order_by("-last_message_at")[:20]
-        for thread in candidates:
-            if sender in {p.lower() for p in thread.participants}:
-                return thread, ThreadRule.SUBJECT
-    return None, ThreadRule.NEW
-
-
-def _update_thread(thread: Thread, message: Message, participants: list[str]) -> None:
-    thread = Thread.objects.select_for_update().get(pk=thread.pk)
-    seen = {p.lower() for p in thread.participants}
-    for participant in participants:
-        if participant.lower() not in seen:
-            thread.participants.append(participant)
-            seen.add(participant.lower())
-    thread.message_count += 1
-    if thread.last_message_at is None or message.created_at >= thread.last_message_at:
-        thread.last_message_at = message.created_at
-        thread.preview = _preview(message.extracted_text or message.text)
-    if not thread.subject and message.subject:
-        thread.subject = message.subject
-        thread.normalized_subject = _thread_key(message.subject)
-    thread.save(
-        update_fields=[
-            "participants",
-            "message_count",
-            "last_message_at",
-            "preview",
-            "subject",
-            "normalized_subject",
-            "updated_at",
-        ]
-    )
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -452,22 +384,6 @@ def _participants(parsed: Any) -> list[str]:
         if email and email not in result:
             result.append(email)
     return result
-
-
-def _indexable(value: str, max_bytes: int = 1000) -> str:
-    """Indexed text must fit a PostgreSQL btree entry (~2.7 KB), whatever the characters."""
-    if len(value) * 4 <= max_bytes:
-        return value
-    return value.encode("utf-8")[:max_bytes].decode("utf-8", errors="ignore")
-
-
-def _thread_key(subject: str) -> str:
-    """The subject-threading key: normalized, and short enough to index."""
-    return _indexable(normalize_subject(subject or "")[:250])
-
-
-def _preview(text: str) -> str:
-    return " ".join(text[:2000].split())[:200]
 
 
 def _verdicts(record: InboundEmail, parsed: Any) -> dict[str, str]:

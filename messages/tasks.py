@@ -2,6 +2,7 @@
 
 import logging
 import random
+from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
@@ -10,7 +11,11 @@ from django.db import InterfaceError, OperationalError
 from messages.exceptions import TransientSendError
 from messages.models import InboundEmail
 from messages.services import sending
-from messages.services.receiving import mark_inbound_failed, process_inbound_email
+from messages.services.receiving import (
+    mark_inbound_failed,
+    process_inbound_email,
+    requeue_stale_inbound_emails,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -75,3 +80,10 @@ def process_inbound_email_task(self, inbound_id: int) -> int:  # type: ignore[no
         logger.exception("inbound: processing %s failed", record.public_id)
         mark_inbound_failed(record, exc)
     return 0
+
+
+@shared_task
+def requeue_stale_inbound() -> int:
+    """Periodic: pick up raw records whose parse task never ran."""
+    minutes = settings.SENDOOK_INBOUND_REQUEUE_MINUTES
+    return requeue_stale_inbound_emails(older_than=timedelta(minutes=minutes))

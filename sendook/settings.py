@@ -232,6 +232,8 @@ SENDOOK_INBOUND_MAX_HEADER_BYTES = env_int("SENDOOK_INBOUND_MAX_HEADER_BYTES", 6
 SENDOOK_INBOUND_PARSE_SECONDS = float(env("SENDOOK_INBOUND_PARSE_SECONDS", "10"))
 # Subject-based threading only joins threads active within this many days.
 SENDOOK_THREAD_SUBJECT_WINDOW_DAYS = env_int("SENDOOK_THREAD_SUBJECT_WINDOW_DAYS", 30)
+# Raw records still pending after this many minutes are queued again by a periodic sweep.
+SENDOOK_INBOUND_REQUEUE_MINUTES = env_int("SENDOOK_INBOUND_REQUEUE_MINUTES", 10)
 # SES via SNS: accepted topics and S3 buckets (comma-separated); empty accepts nothing.
 SENDOOK_SES_TOPIC_ARNS = env_list("SENDOOK_SES_TOPIC_ARNS")
 SENDOOK_SES_S3_BUCKETS = env_list("SENDOOK_SES_S3_BUCKETS")
@@ -284,6 +286,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "webhooks.tasks.sweep_webhook_deliveries",
         "schedule": SENDOOK_WEBHOOK_SWEEP_INTERVAL,
     },
+}
+CELERY_BEAT_SCHEDULE["requeue-stale-inbound"] = {
+    "task": "messages.tasks.requeue_stale_inbound",
+    "schedule": 300,
 }
 
 # --- Logging --------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ class InboundEmailAdmin(admin.ModelAdmin):
     list_filter = ["status", "source", "quarantine_reason"]
     search_fields = ["public_id", "provider_notification_id", "envelope_recipients"]
     actions = ["reprocess"]
-    fields = [
+    fields = (
         "public_id",
         "source",
         "provider_notification_id",
@@ -44,7 +44,7 @@ class InboundEmailAdmin(admin.ModelAdmin):
         "created_at",
         "processed_at",
         "resulting_messages",
-    ]
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

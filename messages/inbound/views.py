@@ -146,12 +146,12 @@ def _notification(envelope: dict[str, Any]) -> JsonResponse:
         return JsonResponse({"status": "recorded"})
 
     notification_id = f"sns:{notification.notification_id}"
-    existing = InboundEmail.objects.filter(provider_notification_id=notification_id).first()
-    if existing is not None:  # an SNS redelivery: already stored, nothing to fetch
-        return JsonResponse({"status": "duplicate", "id": existing.public_id})
     if notification.content is not None:
         raw, source = notification.content, "ses_sns"
     else:
+        existing = InboundEmail.objects.filter(provider_notification_id=notification_id).first()
+        if existing is not None:  # an SNS redelivery: already stored, nothing to fetch
+            return JsonResponse({"status": "stored", "id": existing.public_id})
         bucket, key = notification.s3_bucket or "", notification.s3_key or ""
         if bucket not in settings.SENDOOK_SES_S3_BUCKETS:
             logger.warning("ses webhook: bucket %r is not configured", bucket)

@@ -22,10 +22,12 @@ from django.utils import timezone
 
 from inboxes.models import Inbox
 from messages.exceptions import RawStorageFailed
-from messages.inbound.parsing import ParseError, ParseLimits, normalize_subject, parse_email
-from messages.models import Attachment, InboundEmail, Message, Thread, ThreadRule
+from messages.inbound.parsing import ParseError, ParseLimits, parse_email
+from messages.models import Attachment, InboundEmail, Message
 from messages.services import threads
+from messages.services.outbound import prefetch_rows
 from messages.services.payloads import message_payload
+from messages.services.threading import find_thread, indexable_text
 from webhooks.models import EventType
 from webhooks.services import record_event
 
@@ -34,6 +36,9 @@ logger = logging.getLogger(__name__)
 # Provider verdicts that, when failing, also become a label a user can filter on.
 _VERDICT_LABELS = {"spam": "spam", "virus": "virus"}
 _FAILING_VERDICTS = {"fail", "failed", "spam", "infected", "true", "yes"}
+_AUTO_SUBMITTED_LABEL = "auto-submitted"
+# Ways in where no trusted server added Authentication-Results before us.
+_UNTRUSTED_HEADER_SOURCES = {"smtp"}
 
 
 # --- storing the raw message ------------------------------------------------------------------
@@ -53,11 +58,9 @@ def receive_raw_email(
     Raises RawStorageFailed when the bytes could not be stored, so the caller can make the
     sender retry (SMTP 451, HTTP 503) instead of losing the message.
     """
+    # Redeliveries are caught by the unique constraint on insert rather than a lookup first:
+    # they are the exception, and the lookup would cost every new message a query.
     notification_id = _clean(notification_id)[:255]
-    if notification_id:
-        existing = InboundEmail.objects.filter(provider_notification_id=notification_id).first()
-        if existing is not None:
-            return existing
     record = InboundEmail(
         source=_clean(source)[:40],
         provider_notification_id=notification_id,
@@ -107,10 +110,27 @@ def reprocess_inbound_email(record: InboundEmail) -> InboundEmail:
     return record
 
 
+def requeue_stale_inbound_emails(*, older_than: timedelta, limit: int = 500) -> int:
+    """Re-enqueue records still pending after `older_than` (the broker was down when they
+    arrived, or a worker died): raw mail is never left unparsed. Processing twice is safe."""
+    cutoff = timezone.now() - older_than
+    ids = list(
+        InboundEmail.objects.filter(status=InboundEmail.Status.PENDING, created_at__lt=cutoff)
+        .order_by("id")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for inbound_id in ids:
+        enqueue_processing(inbound_id)
+    return len(ids)
+
+
 def mark_inbound_failed(record: InboundEmail, error: BaseException) -> InboundEmail:
+    # Reload: the failed run may have left the instance half-updated.
+    attempts = InboundEmail.objects.filter(pk=record.pk).values_list("attempts", flat=True).first()
+    record.attempts = (attempts or 0) + 1
     record.status = InboundEmail.Status.FAILED
     record.error = f"{type(error).__name__}: {error}"[:4000]
-    record.save(update_fields=["status", "error"])
+    record.save(update_fields=["status", "error", "attempts"])
     return record
 
 
@@ -151,28 +171,30 @@ def split_address(address: str) -> tuple[str, str]:
     return f"{base}@{domain}", tag
 
 
-def resolve_recipients(addresses: list[str]) -> tuple[list[Route], list[str]]:
+def _hosted_inboxes(addresses: set[str]) -> dict[str, Inbox]:
+    """Inboxes by lower-cased address, in one query (the Lower(email) index)."""
+    if not addresses:
+        return {}
+    rows = (
+        Inbox.objects.select_related("organization")
+        .annotate(lower_email=Lower("email"))
+        .filter(lower_email__in=addresses)
+    )
+    return {inbox.lower_email: inbox for inbox in rows}
+
+
+def resolve_recipients(
+    addresses: list[str], *, hosted: dict[str, Inbox] | None = None
+) -> tuple[list[Route], list[str]]:
     """Hosted inboxes for the envelope recipients (case-insensitive, `+tag` → label), and the
     addresses no inbox hosts."""
-    wanted: list[tuple[str, str, str]] = []
-    for address in addresses:
-        base, tag = split_address(address)
-        wanted.append((address, base, tag))
-    bases = {base for _, base, _ in wanted if base}
-    inboxes = (
-        {
-            inbox.lower_email: inbox
-            for inbox in Inbox.objects.select_related("organization")
-            .annotate(lower_email=Lower("email"))
-            .filter(lower_email__in=bases)
-        }
-        if bases
-        else {}
-    )
+    wanted = [(address, *split_address(address)) for address in addresses]
+    if hosted is None:
+        hosted = _hosted_inboxes({base for _, base, _ in wanted if base})
     routes: dict[int, Route] = {}
     unknown: list[str] = []
     for address, base, tag in wanted:
-        inbox = inboxes.get(base)
+        inbox = hosted.get(base)
         if inbox is None:
             if address not in unknown:
                 unknown.append(address)
@@ -191,10 +213,6 @@ def is_hosted_address(address: str) -> bool:
 # --- the pipeline -----------------------------------------------------------------------------
 
 
-class _AlreadyStored(Exception):
-    """A concurrent run stored this mail for this inbox first."""
-
-
 def process_inbound_email(record: InboundEmail, *, force: bool = False) -> list[Message]:
     """Parse a stored raw message once and deliver it to every hosted recipient inbox.
 
@@ -203,7 +221,7 @@ def process_inbound_email(record: InboundEmail, *, force: bool = False) -> list[
     """
     if record.status == InboundEmail.Status.PROCESSED and not force:
         return []
-    InboundEmail.objects.filter(pk=record.pk).update(attempts=record.attempts + 1)
+    # Counted with the outcome (or by mark_inbound_failed): one write per run, not two.
     record.attempts += 1
 
     with record.raw.open("rb") as handle:
@@ -215,20 +233,29 @@ def process_inbound_email(record: InboundEmail, *, force: bool = False) -> list[
         record.quarantine_reason = str(getattr(exc, "reason", "") or "unparseable")[:255]
         record.error = str(exc)[:4000]
         record.processed_at = timezone.now()
-        record.save(update_fields=["status", "quarantine_reason", "error", "processed_at"])
+        record.save(
+            update_fields=["status", "quarantine_reason", "error", "processed_at", "attempts"]
+        )
         logger.info("inbound: quarantined %s: %s", record.public_id, record.quarantine_reason)
         return []
 
     recipients = record.envelope_recipients or [
         _address(a)[0] for a in [*parsed.to, *parsed.cc] if _address(a)[0]
     ]
-    routes, unknown = resolve_recipients(recipients)
+    sender = _clean(_address(parsed.from_)[0]).lower() if parsed.from_ else ""
+    # One lookup answers both "who is this for" and "is the sender one of our inboxes".
+    bases = {split_address(address)[0] for address in recipients} | {sender}
+    hosted = _hosted_inboxes({base for base in bases if base})
+    routes, unknown = resolve_recipients(recipients, hosted=hosted)
     created: list[Message] = []
     for route in routes:
+        sender_inbox = hosted.get(sender)
+        if sender_inbox is not None and sender_inbox.organization_id != route.inbox.organization_id:
+            sender_inbox = None  # another tenant's inbox ids are not ours to show
         try:
-            message = _deliver(record, parsed, route)
-        except _AlreadyStored:
-            message = None
+            message = _deliver(record, parsed, route, sender_inbox=sender_inbox)
+        except IntegrityError:
+            message = None  # a concurrent run stored this mail for this inbox first
         if message is not None:
             created.append(message)
 
@@ -238,44 +265,53 @@ def process_inbound_email(record: InboundEmail, *, force: bool = False) -> list[
     record.unknown_recipients = unknown
     record.processed_at = timezone.now()
     record.save(
-        update_fields=["status", "quarantine_reason", "error", "unknown_recipients", "processed_at"]
+        update_fields=[
+            "status",
+            "quarantine_reason",
+            "error",
+            "unknown_recipients",
+            "processed_at",
+            "attempts",
+        ]
     )
     return created
 
 
-def _deliver(record: InboundEmail, parsed: Any, route: Route) -> Message | None:
+def _deliver(
+    record: InboundEmail, parsed: Any, route: Route, *, sender_inbox: Inbox | None
+) -> Message | None:
     inbox = route.inbox
-    message_id = _clean(parsed.message_id)[:998]
+    message_id = indexable_text(_clean(parsed.message_id)[:998])
     with transaction.atomic():
-        duplicates = Message.objects.filter(inbox=inbox, direction=Message.Direction.INBOUND)
-        if message_id:
-            duplicates = duplicates.filter(message_id=message_id)
-        else:
-            duplicates = duplicates.filter(inbound_email=record)
-        if duplicates.exists():
+        # Mail with a Message-ID is deduplicated by the (inbox, message_id) constraint at
+        # insert time; without one, by this record (a re-run of the same raw message).
+        if not message_id and (Message.objects.filter(inbox=inbox, inbound_email=record).exists()):
             return None
 
         from_email, from_name = _address(parsed.from_) if parsed.from_ else ("", "")
         participants = _participants(parsed)
+        subject = _clean(parsed.subject)
+        text = _clean(parsed.text)
+        extracted_text = _clean(parsed.extracted_text)
         thread, rule = find_thread(inbox, parsed, participants=participants)
-        verdicts = {**(getattr(parsed, "verdicts", None) or {}), **(record.verdicts or {})}
+        verdicts = _verdicts(record, parsed)
         message = Message(
             organization=inbox.organization,
             inbox=inbox,
             direction=Message.Direction.INBOUND,
             status=Message.Status.RECEIVED,
-            from_inbox=_hosted_sender(inbox, from_email),
+            from_inbox=sender_inbox,
             to_inbox=inbox,
             from_email=_clean(from_email)[:320],
             from_name=_clean(from_name)[:200],
             to=[_clean(_address(a)[0]) for a in parsed.to],
             cc=[_clean(_address(a)[0]) for a in parsed.cc],
             reply_to=[_clean(_address(a)[0]) for a in parsed.reply_to],
-            subject=_clean(parsed.subject),
-            text=_clean(parsed.text),
+            subject=subject,
+            text=text,
             html=_clean(parsed.html),
-            extracted_text=_clean(parsed.extracted_text),
-            labels=_labels(route, verdicts),
+            extracted_text=extracted_text,
+            labels=_labels(route, verdicts, auto_submitted=bool(parsed.auto_submitted)),
             verdicts=verdicts,
             thread_rule=rule,
             inbound_email=record,
@@ -285,17 +321,14 @@ def _deliver(record: InboundEmail, parsed: Any, route: Route) -> Message | None:
             sent_at=parsed.date,
         )
         message.raw.name = record.raw.name  # the same stored bytes; no copy
-        # A new thread is inserted with its summary filled in; an existing one is locked and
-        # summarized after the message is stored (threads.py, shared with the send path).
+        # Thread summaries are kept by services/threads.py, shared with the send path: a new
+        # thread is written once, already describing its first message.
         message.thread = threads.lock_thread(thread.pk) if thread else threads.new_thread(message)
-        try:
-            with transaction.atomic():
-                message.save()
-        except IntegrityError:
-            raise _AlreadyStored() from None  # rolls back the thread created above too
-
-        for part in parsed.attachments:
-            _store_attachment(message, part)
+        # A concurrent run storing the same mail trips the (inbox, message_id) constraint:
+        # the IntegrityError rolls back this whole block, thread included.
+        message.save()
+        attachments = [_store_attachment(message, part) for part in parsed.attachments]
+        prefetch_rows(message, "attachments", attachments)  # the event payload needs no query
         if thread is not None:
             threads.add_to_thread(message.thread, message)
         record_event(
@@ -306,44 +339,6 @@ def _deliver(record: InboundEmail, parsed: Any, route: Route) -> Message | None:
             message_id=message.public_id,
         )
     return message
-
-
-# --- threading --------------------------------------------------------------------------------
-
-
-def find_thread(inbox: Inbox, parsed: Any, *, participants: list[str]) -> tuple[Thread | None, str]:
-    """The thread this message continues, and the rule that matched.
-
-    Message-IDs are matched among messages this inbox sent or received (a thread belongs to one
-    inbox, and never crosses organizations); then the normalized subject among the inbox's
-    recent threads that the sender already takes part in.
-    """
-    known = Message.objects.filter(organization=inbox.organization, inbox=inbox)
-    if parsed.in_reply_to:
-        thread_id = (
-            known.filter(message_id=parsed.in_reply_to).values_list("thread_id", flat=True).first()
-        )
-        if thread_id:
-            return Thread.objects.get(pk=thread_id), ThreadRule.IN_REPLY_TO
-    references = [ref for ref in (parsed.references or []) if ref]
-    if references:
-        found = dict(
-            known.filter(message_id__in=references[-100:]).values_list("message_id", "thread_id")
-        )
-        for ref in reversed(references):  # the newest reference is the closest ancestor
-            if ref in found:
-                return Thread.objects.get(pk=found[ref]), ThreadRule.REFERENCES
-    normalized = normalize_subject(parsed.subject or "")
-    sender = _address(parsed.from_)[0].lower() if parsed.from_ else ""
-    if normalized and sender:
-        since = timezone.now() - timedelta(days=settings.SENDOOK_THREAD_SUBJECT_WINDOW_DAYS)
-        candidates = Thread.objects.filter(
-            inbox=inbox, normalized_subject=normalized, last_message_at__gte=since
-        ).order_by("-last_message_at")[:20]
-        for thread in candidates:
-            if sender in {p.lower() for p in thread.participants}:
-                return thread, ThreadRule.SUBJECT
-    return None, ThreadRule.NEW
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -377,22 +372,22 @@ def _participants(parsed: Any) -> list[str]:
     return result
 
 
-def _hosted_sender(inbox: Inbox, from_email: str) -> Inbox | None:
-    if not from_email:
-        return None
-    # Only the recipient's own organization: another tenant's inbox ids are not ours to show.
-    return (
-        Inbox.objects.annotate(lower_email=Lower("email"))
-        .filter(organization_id=inbox.organization_id, lower_email=from_email.lower())
-        .first()
-    )
+def _verdicts(record: InboundEmail, parsed: Any) -> dict[str, str]:
+    """Provider verdicts win. Verdicts read from headers are only as trustworthy as the server
+    that added them: on our own SMTP listener nothing upstream did, so a sender could claim
+    `dmarc=pass` in a forged Authentication-Results header; those are ignored there."""
+    from_headers = {} if record.source in _UNTRUSTED_HEADER_SOURCES else parsed.verdicts
+    return {**(from_headers or {}), **(record.verdicts or {})}
 
 
-def _labels(route: Route, verdicts: dict[str, str]) -> list[str]:
+def _labels(route: Route, verdicts: dict[str, str], *, auto_submitted: bool) -> list[str]:
     labels = list(route.labels)
     for name, label in _VERDICT_LABELS.items():
         if str(verdicts.get(name, "")).lower() in _FAILING_VERDICTS and label not in labels:
             labels.append(label)
+    # Bounces, vacation replies, read receipts: agents should not answer these.
+    if auto_submitted and _AUTO_SUBMITTED_LABEL not in labels:
+        labels.append(_AUTO_SUBMITTED_LABEL)
     return labels
 
 

@@ -19,6 +19,13 @@ _DROPPED = re.compile(r"<(style|script|head)\b.*?</\1\s*>", re.IGNORECASE | re.D
 MAX_PARTICIPANTS = 100
 
 
+def thread_key(subject: str) -> str:
+    """The subject-threading key: reply/forward prefixes stripped, lower-cased, indexable."""
+    from messages.services.threading import indexable_text
+
+    return indexable_text(normalize_subject(subject or "")[:250])
+
+
 def preview_of(text: str, html: str, length: int = 200) -> str:
     if not text and html:
         text = html_lib.unescape(_TAG.sub(" ", _DROPPED.sub(" ", html)))
@@ -32,7 +39,7 @@ def new_thread(message: Message) -> Thread:
         inbox_id=message.inbox_id,
         subject=message.subject,
         # The same key the inbound pipeline matches replies on (subject fallback).
-        normalized_subject=normalize_subject(message.subject)[:500],
+        normalized_subject=thread_key(message.subject),
     )
     _summarize(thread, message, timezone.now())
     thread.save()
@@ -54,7 +61,7 @@ def _summarize(thread: Thread, message: Message, when: datetime) -> None:
         thread.preview = preview_of(message.extracted_text or message.text, message.html)
     if not thread.subject and message.subject:
         thread.subject = message.subject
-        thread.normalized_subject = normalize_subject(message.subject)[:500]
+        thread.normalized_subject = thread_key(message.subject)
 
 
 def add_to_thread(thread: Thread, message: Message) -> Thread:

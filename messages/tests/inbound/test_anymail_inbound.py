@@ -144,3 +144,49 @@ def test_sendgrid_raw_mime_inbound_mail_reaches_the_inbox(
     image = message.attachments.get()
     assert image.inline and image.content_id == "img1"
     assert image.file.read() == b"\x89PNG fake"
+
+
+def mailgun_signed(fields: dict, key: str, *, timestamp: str = "1700000000") -> dict:
+    import hashlib
+    import hmac
+
+    token = "a" * 50
+    signature = hmac.new(key.encode(), f"{timestamp}{token}".encode(), hashlib.sha256).hexdigest()
+    return {**fields, "timestamp": timestamp, "token": token, "signature": signature}
+
+
+def test_mailgun_raw_mime_inbound_mail_reaches_the_inbox(
+    client, inbox, settings, django_capture_on_commit_callbacks
+):
+    settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": "mg-key"}
+    raw = build_email(subject="Via Mailgun", message_id="<mg1@example.org>")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/webhooks/anymail/mailgun/inbound_mime/",
+            data=mailgun_signed(
+                {"body-mime": raw.decode(), "recipient": "support@sendook.localhost"}, "mg-key"
+            ),
+            **basic_auth(),
+        )
+
+    assert response.status_code == 200
+    assert InboundEmail.objects.get().source == "anymail:mailgun"
+    message = Message.objects.get()
+    assert message.inbox == inbox and message.subject == "Via Mailgun"
+
+
+def test_mailgun_with_a_bad_signature_stores_nothing(client, inbox, settings):
+    settings.ANYMAIL = {**settings.ANYMAIL, "MAILGUN_WEBHOOK_SIGNING_KEY": "mg-key"}
+
+    response = client.post(
+        "/webhooks/anymail/mailgun/inbound_mime/",
+        data=mailgun_signed(
+            {"body-mime": build_email().decode(), "recipient": "support@sendook.localhost"},
+            "not-the-key",
+        ),
+        **basic_auth(),
+    )
+
+    assert response.status_code == 400
+    assert InboundEmail.objects.count() == 0

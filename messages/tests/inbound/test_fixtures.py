@@ -176,3 +176,17 @@ def test_legacy_charsets_are_readable_text_not_mojibake(org, monkeypatch):
     koi8, latin1 = Message.objects.order_by("id")
     assert any("\u0400" <= char <= "\u04ff" for char in koi8.subject + koi8.text)
     assert "Café" in latin1.subject
+
+
+def test_bounces_and_vacation_replies_are_labelled_auto_submitted(org, monkeypatch):
+    InboxFactory(organization=org, email="support@sendook.dev")
+    InboxFactory(organization=org, email="noreply@sendook.dev")
+
+    run_cli(monkeypatch, (FIXTURES / "auto_reply_vacation.eml").read_bytes())
+    run_cli(monkeypatch, (FIXTURES / "dsn_bounce.eml").read_bytes())
+    run_cli(monkeypatch, (FIXTURES / "gmail_reply.eml").read_bytes())
+
+    vacation, bounce, human = Message.objects.order_by("id")
+    assert "auto-submitted" in vacation.labels
+    assert "auto-submitted" in bounce.labels
+    assert "auto-submitted" not in human.labels

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from inboxes.tests.factories import InboxFactory
@@ -276,13 +278,14 @@ def test_provider_spam_and_virus_verdicts_become_fields_and_labels(
 
 
 @pytest.mark.parametrize(
-    "raw",
+    ("raw", "reason"),
     [
-        pytest.param(b"", id="empty"),
+        pytest.param(b"", "unparseable", id="empty"),
         pytest.param(
             b"From: a@example.org\r\nTo: support@sendook.localhost\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n"
             + b"".join(b"--b\r\nContent-Type: text/plain\r\n\r\npart\r\n" for _ in range(2000))
             + b"--b--\r\n",
+            "too_many_parts",
             id="thousands-of-parts",
         ),
         pytest.param(
@@ -291,20 +294,22 @@ def test_provider_spam_and_virus_verdicts_become_fields_and_labels(
                 f"Content-Type: multipart/mixed; boundary=b{i}\r\n\r\n--b{i}\r\n".encode()
                 for i in range(200)
             ),
+            "too_deep",
             id="deep-nesting",
         ),
         pytest.param(
             b"".join(f"X-H{i}: v\r\n".encode() for i in range(5000))
             + b"From: a@example.org\r\n\r\nbody",
+            "too_many_headers",
             id="header-flood",
         ),
     ],
 )
-def test_mime_bombs_are_quarantined_with_a_reason_and_their_raw_bytes(inbox, receive, raw):
+def test_mime_bombs_are_quarantined_with_a_reason_and_their_raw_bytes(inbox, receive, raw, reason):
     record = receive(raw)
 
     assert record.status == InboundEmail.Status.QUARANTINED
-    assert record.quarantine_reason
+    assert record.quarantine_reason == reason
     assert record.raw.read() == raw
     assert Message.objects.count() == 0
 
@@ -373,3 +378,66 @@ def test_nul_bytes_in_hostile_mail_do_not_stop_it_being_stored(inbox, receive):
     message = Message.objects.get()
     assert "\x00" not in message.subject + message.text
     assert message.text.startswith("body")
+
+
+def test_records_left_pending_when_the_broker_was_down_are_picked_up_by_the_sweep(
+    inbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    from messages.tasks import process_inbound_email_task, requeue_stale_inbound
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker unreachable")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(process_inbound_email_task, "delay", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            record = receive_raw_email(build_email(), recipients=[inbox.email], source="smtp")
+    record.refresh_from_db()
+    assert record.status == InboundEmail.Status.PENDING  # stored, not lost, not parsed
+    InboundEmail.objects.filter(pk=record.pk).update(created_at="2020-01-01T00:00:00Z")
+
+    assert requeue_stale_inbound() == 1
+
+    record.refresh_from_db()
+    assert record.status == InboundEmail.Status.PROCESSED
+    assert Message.objects.count() == 1
+
+
+def test_authentication_results_forged_by_an_smtp_sender_are_not_believed(inbox, receive):
+    forged = {"Authentication-Results": "sendook.localhost; spf=pass; dkim=pass; dmarc=pass"}
+
+    receive(build_email(extra_headers=forged), source="smtp")
+    receive(build_email(extra_headers=forged), source="anymail:postmark")
+
+    over_smtp, via_provider = Message.objects.order_by("id")
+    assert over_smtp.verdicts == {}
+    assert via_provider.verdicts["dmarc"] == "pass"
+
+
+def test_mail_over_the_size_limit_is_quarantined_with_its_raw_bytes(inbox, receive, settings):
+    settings.SENDOOK_INBOUND_MAX_BYTES = 10_000
+    raw = build_email(attachments=[("big.bin", "application/octet-stream", b"x" * 20_000)])
+
+    record = receive(raw)
+
+    assert record.status == InboundEmail.Status.QUARANTINED
+    assert record.quarantine_reason == "too_large"
+    assert record.raw.read() == raw
+    assert Message.objects.count() == 0
+
+
+def test_huge_subjects_and_message_ids_are_stored_and_still_thread(inbox, receive):
+    # Incompressible (PostgreSQL compresses index entries), multi-byte text.
+    rng = random.Random(7)
+    subject = "".join(rng.choice("ÄÖÜßéèêëабвгдеж一二三四五六七八九 ") for _ in range(8000))
+    long_id = "<" + "".join(rng.choice("äöüабвгд一二三") for _ in range(990)) + "@example.org>"
+
+    raw = build_email(subject=subject, message_id="<x@example.org>", sender="ada@example.org")
+    receive(raw.replace(b"<x@example.org>", long_id.encode()))  # 8-bit (SMTPUTF8) header
+    receive(build_email(subject="Re: " + subject, sender="ada@example.org"))
+
+    first, reply = Message.objects.order_by("id")
+    assert len(first.subject) > 7000
+    assert first.subject[:300] == " ".join(subject.split())[:300]
+    assert reply.thread == first.thread and reply.thread_rule == "subject"
+    assert first.message_id.startswith(long_id[:50])

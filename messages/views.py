@@ -48,7 +48,12 @@ def staff_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        organization = mailbox.pick_organization(request.user, request.session.get(ORG_SESSION_KEY))
+        memberships = list(mailbox.organizations_for(request.user))
+        wanted = request.session.get(ORG_SESSION_KEY)
+        organization = next((o for o in memberships if o.public_id == wanted), None) or (
+            memberships[0] if memberships else None
+        )
+        request.organizations = memberships  # type: ignore[attr-defined]
         if organization is None:
             response = render(request, "mail/no_organization.html", status=403)
         else:
@@ -66,7 +71,7 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any], status
     organization = request.organization  # type: ignore[attr-defined]
     base = {
         "organization": organization,
-        "organizations": list(mailbox.organizations_for(request.user)),
+        "organizations": request.organizations,  # type: ignore[attr-defined]
         "inboxes": list(mailbox.list_inboxes_with_unread(organization)),
     }
     return render(request, template, {**base, **context}, status=status)
@@ -82,6 +87,11 @@ def _page_number(request: HttpRequest) -> int:
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().dispatch(request, *args, **kwargs)
+        response["Content-Security-Policy"] = page_csp()
+        return response
 
     def get_form(self, form_class: Any = None) -> Any:
         form = super().get_form(form_class)
@@ -115,7 +125,7 @@ def thread_list(request: HttpRequest, inbox_id: str | None = None) -> HttpRespon
     organization = request.organization  # type: ignore[attr-defined]
     inbox = mailbox.get_inbox(organization, inbox_id) if inbox_id else None
     page = _page_number(request)
-    threads, has_next = mailbox.page_of(mailbox.list_threads(organization, inbox=inbox), page)
+    threads, has_next = mailbox.thread_page(organization, inbox=inbox, page=page)
     return _render(
         request,
         "mail/threads.html",

@@ -36,6 +36,7 @@ def test_login_with_email_and_password_then_logout(client, staff_user):
     page = client.get("/login")
     assert page.status_code == 200
     assert b'name="csrfmiddlewaretoken"' in page.content
+    assert "script-src 'self'" in page["Content-Security-Policy"]
 
     response = client.post("/login", {"username": staff_user.email, "password": "correct horse battery"})
     assert response.status_code == 302 and response["Location"] == "/"

@@ -10,7 +10,7 @@ class AttachmentInline(admin.TabularInline):
     model = Attachment
     extra = 0
     fields = ["public_id", "filename", "content_type", "size", "inline"]
-    readonly_fields = fields
+    readonly_fields = ["public_id", "filename", "content_type", "size", "inline"]
     can_delete = False
 
 

@@ -8,4 +8,9 @@ class MailConfig(AppConfig):
     verbose_name = "Mail"
 
     def ready(self) -> None:
+        from django.core import checks
+
         from messages import receivers  # noqa: F401  (connects the Anymail signal receivers)
+        from messages.checks import check_tracking_webhook_secret
+
+        checks.register(check_tracking_webhook_secret, checks.Tags.security, deploy=True)

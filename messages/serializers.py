@@ -13,7 +13,14 @@ from rest_framework import serializers
 
 from messages.addresses import InvalidAddress, format_address, parse_address
 from messages.models import Attachment, Message, Thread
-from sendook.api import ApiModelSerializer, ApiSerializer, Text, validate_no_control_chars
+from sendook.api import (
+    ApiModelSerializer,
+    ApiSerializer,
+    Text,
+    Timestamp,
+    format_timestamp,
+    validate_no_control_chars,
+)
 
 _CONTENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\Z")
 
@@ -133,16 +140,29 @@ class LabelsInput(ApiSerializer):
 # --- output ---------------------------------------------------------------------------------
 
 
-class Optional(serializers.ReadOnlyField):
-    """Empty strings and lists are "unset": omitted from the output like None."""
+class OptionalText(serializers.CharField):
+    """An empty string is "unset": omitted from the output like None."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(read_only=True, **kwargs)
 
     def to_representation(self, value: Any) -> Any:
         return value or None
 
 
+class OptionalList(serializers.ListField):
+    """An empty list is "unset" (for lists that are optional in API.md, such as replyTo)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(child=serializers.CharField(), read_only=True, **kwargs)
+
+    def to_representation(self, value: Any) -> Any:
+        return list(value) or None
+
+
 class AttachmentSerializer(ApiModelSerializer):
     name = serializers.CharField(source="filename")
-    content_id = Optional()
+    content_id = OptionalText()
 
     class Meta:
         model = Attachment
@@ -162,32 +182,49 @@ class AttachmentWithContentSerializer(AttachmentSerializer):
 
 
 
-class MessageSerializer(ApiModelSerializer):
-    """The Message object of API.md (bodies included, attachment content not)."""
+def _strings() -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(), read_only=True)
 
+
+class MessageSerializer(ApiSerializer):
+    """The Message object of API.md (bodies included, attachment content not).
+
+    Declared field by field rather than as a ModelSerializer: it is rendered on every send,
+    and building a ModelSerializer's fields from the model each time costs more than the rest.
+    """
+
+    id = serializers.CharField(source="public_id", read_only=True)
+    _id = serializers.CharField(source="public_id", read_only=True)
     organization_id = serializers.CharField(source="organization.public_id", read_only=True)
     inbox_id = serializers.CharField(source="inbox.public_id", read_only=True)
     thread_id = serializers.CharField(source="thread.public_id", read_only=True)
     from_inbox_id = serializers.CharField(source="from_inbox.public_id", default=None, read_only=True)
     to_inbox_id = serializers.CharField(source="to_inbox.public_id", default=None, read_only=True)
-    from_name = Optional()
-    reply_to = Optional()
-    extracted_text = Optional()
-    in_reply_to = Optional()
-    external_message_id = Optional()
-    status_reason = Optional()
+    from_name = OptionalText()
+    to = _strings()
+    cc = _strings()
+    bcc = _strings()
+    reply_to = OptionalList()
+    subject = serializers.CharField(read_only=True)
+    text = serializers.CharField(read_only=True)
+    html = serializers.CharField(read_only=True)
+    extracted_text = OptionalText()
+    labels = _strings()
     attachments = AttachmentSerializer(many=True, read_only=True)
-    body_fields = ["text", "html", "extracted_text"]
+    message_id = serializers.CharField(read_only=True)
+    in_reply_to = OptionalText()
+    references = _strings()
+    external_message_id = OptionalText()
+    status = serializers.ChoiceField(choices=Message.Status.choices, read_only=True)
+    status_reason = OptionalText()
+    direction = serializers.ChoiceField(choices=Message.Direction.choices, read_only=True)
+    sent_at = Timestamp(read_only=True)
+    created_at = Timestamp(read_only=True)
+    updated_at = Timestamp(read_only=True)
 
-    class Meta:
-        model = Message
-        fields = [
-            "id", "_id", "organization_id", "inbox_id", "thread_id", "from_inbox_id",
-            "to_inbox_id", "from_name", "to", "cc", "bcc", "reply_to", "subject", "text", "html",
-            "extracted_text", "labels", "attachments", "message_id", "in_reply_to", "references",
-            "external_message_id", "status", "status_reason", "direction", "sent_at",
-            "created_at", "updated_at",
-        ]
+    include_bodies = True
+    include_content = False
+    include_preview = False
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
@@ -195,34 +232,101 @@ class MessageSerializer(ApiModelSerializer):
         fields["from"] = serializers.CharField(source="from_email", read_only=True)
         return fields
 
+    def to_representation(self, message: Message) -> dict[str, Any]:
+        # Written out by hand: a message is rendered on every send and in every event, and DRF
+        # would rebuild ~30 field objects per rendering. The declared fields above still define
+        # the OpenAPI schema; a test keeps the two in step.
+        return message_to_dict(
+            message,
+            bodies=self.include_bodies,
+            content=self.include_content,
+            preview=self.include_preview,
+        )
 
 
+def _attachment_dict(attachment: Attachment, *, content: bool) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": attachment.public_id,
+        "_id": attachment.public_id,
+        "name": attachment.filename,
+        "contentType": attachment.content_type,
+        "size": attachment.size,
+    }
+    if attachment.content_id:
+        data["contentId"] = attachment.content_id
+    data["inline"] = attachment.inline
+    if content:
+        with attachment.file.open("rb") as handle:
+            data["content"] = base64.b64encode(handle.read()).decode()
+    return data
 
 
+def message_to_dict(message: Message, *, bodies: bool = True, content: bool = False, preview: bool = False) -> dict[str, Any]:
+    """The Message object of API.md; unset optional fields are omitted."""
+    optional = {
+        "fromInboxId": message.from_inbox.public_id if message.from_inbox_id else None,  # type: ignore[union-attr]
+        "toInboxId": message.to_inbox.public_id if message.to_inbox_id else None,  # type: ignore[union-attr]
+        "fromName": message.from_name,
+        "replyTo": list(message.reply_to),
+    }
+    data: dict[str, Any] = {
+        "id": message.public_id,
+        "_id": message.public_id,
+        "organizationId": message.organization.public_id,
+        "inboxId": message.inbox.public_id,
+        "threadId": message.thread.public_id,
+        **{key: value for key, value in optional.items() if value},
+        "from": message.from_email,
+        "to": list(message.to),
+        "cc": list(message.cc),
+        "bcc": list(message.bcc),
+        "subject": message.subject,
+    }
+    if bodies:
+        data["text"] = message.text
+        data["html"] = message.html
+        if message.extracted_text:
+            data["extractedText"] = message.extracted_text
+    if preview:
+        from messages.services.threads import preview_of
 
+        data["preview"] = preview_of(message.text, message.html)
+    data["labels"] = list(message.labels)
+    data["attachments"] = [_attachment_dict(a, content=content) for a in message.attachments.all()]
+    data["messageId"] = message.message_id
+    if message.in_reply_to:
+        data["inReplyTo"] = message.in_reply_to
+    data["references"] = list(message.references)
+    if message.external_message_id:
+        data["externalMessageId"] = message.external_message_id
+    data["status"] = message.status
+    if message.status_reason:
+        data["statusReason"] = message.status_reason
+    data["direction"] = message.direction
+    if message.sent_at:
+        data["sentAt"] = format_timestamp(message.sent_at)
+    data["createdAt"] = format_timestamp(message.created_at)
+    data["updatedAt"] = format_timestamp(message.updated_at)
+    return data
 
 
 class MessageDetailSerializer(MessageSerializer):
     """The single-message GET and the send responses: attachments carry base64 `content`."""
 
     attachments = AttachmentWithContentSerializer(many=True, read_only=True)
+    include_content = True
 
 
 class MessageListItemSerializer(MessageSerializer):
     """List rows: no bodies, a preview instead."""
 
-    preview = serializers.SerializerMethodField(method_name="get_preview")
-
-    class Meta(MessageSerializer.Meta):
-        fields = [
-            *(f for f in MessageSerializer.Meta.fields if f not in ("text", "html", "extracted_text")),
-            "preview",
-        ]
-
-    def get_preview(self, message: Message) -> str:
-        from messages.services.threads import preview_of
-
-        return preview_of(message.text, message.html)
+    # None removes a field declared on the parent serializer.
+    text = None  # type: ignore[assignment]
+    html = None  # type: ignore[assignment]
+    extracted_text = None  # type: ignore[assignment]
+    preview = serializers.CharField(read_only=True)
+    include_bodies = False
+    include_preview = True
 
 
 class ThreadSerializer(ApiModelSerializer):
@@ -242,5 +346,5 @@ class ThreadSerializer(ApiModelSerializer):
 
 
 class ThreadDetailSerializer(ThreadSerializer):
-    def get_messages(self, thread: Thread) -> list[dict[str, Any]]:
+    def get_messages(self, thread: Thread) -> Any:
         return MessageSerializer(thread.messages.all(), many=True, context=self.context).data

@@ -67,7 +67,9 @@ class InboxNestedViewSet(OrgScopedViewSet):
 
     @cached_property
     def inbox(self) -> Inbox:
-        return get_inbox(self.organization, self.kwargs["inbox_id"])
+        inbox = get_inbox(self.organization, self.kwargs["inbox_id"])
+        inbox.organization = self.organization  # the same row, already loaded by auth
+        return inbox
 
 
 class MessageViewSet(InboxNestedViewSet):

@@ -217,6 +217,7 @@ SENDOOK_MAX_MESSAGE_BYTES = env_int("SENDOOK_MAX_MESSAGE_BYTES", 25 * 1024 * 102
 SENDOOK_SEND_MAX_RETRIES = env_int("SENDOOK_SEND_MAX_RETRIES", 6)
 # A message still queued this long after its last change is re-enqueued by the sweep.
 SENDOOK_REQUEUE_AFTER_SECONDS = env_int("SENDOOK_REQUEUE_AFTER_SECONDS", 60)
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["MessageStatusEnum"] = "messages.models.Message.Status"  # type: ignore[index]
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")

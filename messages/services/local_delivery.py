@@ -41,7 +41,7 @@ def deliver_locally(message: Message, recipients: LocalRecipients) -> list[Messa
         labels = by_inbox.setdefault(inbox.pk, (inbox, []))[1]
         if tag and tag not in labels:
             labels.append(tag)
-    attachments = list(message.attachments.order_by("id"))
+    attachments = list(message.attachments.all())
     delivered = []
     for inbox, labels in by_inbox.values():
         delivered.append(_receive_copy(message, inbox, labels, attachments))
@@ -84,7 +84,8 @@ def _receive_copy(message: Message, inbox: Inbox, labels: list[str], attachments
             inline=attachment.inline,
             file=attachment.file.name,
         )
-    add_to_thread(thread, received)
+    if parent:
+        add_to_thread(thread, received)
     from messages.services.sending import message_payload
 
     record_event(

@@ -96,6 +96,14 @@ def _dedupe(addresses: Sequence[str], exclude: set[str]) -> list[str]:
     return result
 
 
+def prefetch_rows(instance: Message, relation: str, rows: list[Attachment]) -> None:
+    """Fills a reverse relation's prefetch cache with rows we already hold."""
+    queryset = getattr(instance, relation).all()
+    queryset._result_cache = rows
+    queryset._prefetch_done = True
+    instance._prefetched_objects_cache = {relation: queryset}  # type: ignore[attr-defined]
+
+
 def _enqueue(message_pk: int) -> None:
     from messages.tasks import send_message as send_message_task
 
@@ -131,7 +139,7 @@ def _queue(
     _check_suppressions(inbox, {"to": to, "cc": cc, "bcc": bcc})
     with transaction.atomic():
         message = Message(
-            organization_id=inbox.organization_id,
+            organization=inbox.organization,
             inbox=inbox,
             direction=Message.Direction.OUTBOUND,
             status=Message.Status.QUEUED,
@@ -154,6 +162,9 @@ def _queue(
         thread: Thread = lock_thread(parent.thread_id) if parent else new_thread(message)
         message.thread = thread
         message.save()
+        if parent:
+            add_to_thread(thread, message)
+        rows = []
         for attachment in attachments:
             row = Attachment(
                 message=message,
@@ -165,16 +176,20 @@ def _queue(
             )
             row.file.save(row.public_id, ContentFile(attachment.content), save=False)
             row.save()
+            rows.append(row)
         for original in copied:
             # The bytes are immutable once stored, so the copy shares the file.
-            Attachment.objects.create(
-                message=message,
-                filename=original.filename,
-                content_type=original.content_type,
-                size=original.size,
-                file=original.file.name,
+            rows.append(
+                Attachment.objects.create(
+                    message=message,
+                    filename=original.filename,
+                    content_type=original.content_type,
+                    size=original.size,
+                    file=original.file.name,
+                )
             )
-        add_to_thread(thread, message)
+        # The response lists the attachments: hand them over instead of querying them back.
+        prefetch_rows(message, "attachments", rows)
         transaction.on_commit(lambda: _enqueue(message.pk))
     return message
 

@@ -25,8 +25,9 @@ from django.utils import timezone
 
 from messages.addresses import addr_spec
 from messages.exceptions import PermanentSendError, TransientSendError
-from messages.models import Message
+from messages.models import Attachment, Message
 from messages.services import local_delivery
+from messages.services.outbound import prefetch_rows
 from webhooks.models import EventType
 from webhooks.services import record_event
 
@@ -43,9 +44,14 @@ TRANSIENT_AWS_CODES = {
 
 
 class MimeMessage(email.message.EmailMessage):
-    """A stdlib message that also takes Django's `as_bytes(linesep=…)` (the SMTP backend)."""
+    """A stdlib message that also takes Django's `as_bytes(linesep=…)` (the SMTP backend), and
+    hands backends the bytes render_mime() produced (the ones stored as Message.raw)."""
+
+    rendered: bytes | None = None
 
     def as_bytes(self, unixfrom: bool = False, policy: Any = None, linesep: str | None = None) -> bytes:
+        if self.rendered is not None and not unixfrom and policy is None and linesep in (None, "\r\n"):
+            return self.rendered
         policy = policy or self.policy
         if linesep:
             policy = policy.clone(linesep=linesep)
@@ -68,7 +74,7 @@ class PrebuiltEmail(DjangoEmailMessage):
         return self.mime
 
 
-def build_mime(message: Message) -> MimeMessage:
+def build_mime(message: Message, attachments: list[Attachment] | None = None) -> MimeMessage:
     inbox = message.inbox
     mime = MimeMessage(policy=MIME_POLICY)
     mime["From"] = Address(display_name=inbox.name, addr_spec=inbox.email)
@@ -91,7 +97,9 @@ def build_mime(message: Message) -> MimeMessage:
             mime.add_alternative(message.html, subtype="html")
     else:
         mime.set_content(message.html, subtype="html")
-    for attachment in message.attachments.order_by("id"):
+    if attachments is None:
+        attachments = list(message.attachments.order_by("id"))
+    for attachment in attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         with attachment.file.open("rb") as handle:
             content = handle.read()
@@ -106,8 +114,9 @@ def build_mime(message: Message) -> MimeMessage:
 
 
 def render_mime(mime: MimeMessage) -> bytes:
-    # Serializing fixes the multipart boundaries, so later as_bytes() calls give these bytes.
-    return mime.as_bytes()
+    mime.rendered = None
+    mime.rendered = mime.as_bytes()
+    return mime.rendered
 
 
 _connection: Any = None
@@ -194,13 +203,24 @@ def _record(message: Message, event_type: EventType) -> None:
     )
 
 
+SEND_FIELDS = ["status", "raw", "send_attempts", "next_attempt_at", "updated_at"]
+
+
 def deliver_message(message_pk: int) -> Message:
     """Send one queued message. Raises TransientSendError (nothing recorded) to be retried."""
     with transaction.atomic():
-        message = Message.objects.select_for_update().get(pk=message_pk)
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("organization", "inbox", "thread")
+            .get(pk=message_pk)
+        )
         if message.status != Message.Status.QUEUED:
             return message
-        mime = build_mime(message)
+        if message.from_inbox_id == message.inbox_id:
+            message.from_inbox = message.inbox
+        attachments = list(message.attachments.order_by("id"))
+        prefetch_rows(message, "attachments", attachments)
+        mime = build_mime(message, attachments)
         raw = render_mime(mime)
         if not message.raw:
             message.raw.save(f"{message.public_id}.eml", ContentFile(raw), save=False)
@@ -218,7 +238,7 @@ def deliver_message(message_pk: int) -> Message:
             message.status = Message.Status.FAILED
             message.status_reason = str(exc)
             message.next_attempt_at = None
-            message.save()
+            message.save(update_fields=[*SEND_FIELDS, "status_reason"])
             _record(message, EventType.MESSAGE_FAILED)
             return message
         message.status = Message.Status.SENT
@@ -227,7 +247,7 @@ def deliver_message(message_pk: int) -> Message:
         message.next_attempt_at = None
         if local:
             message.to_inbox = next(iter(local.values()))[0]
-        message.save()
+        message.save(update_fields=[*SEND_FIELDS, "external_message_id", "sent_at", "to_inbox"])
         _record(message, EventType.MESSAGE_SENT)
         local_delivery.deliver_locally(message, local)
     return message

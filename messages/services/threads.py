@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from datetime import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
 from messages.addresses import addr_spec, strip_subject_prefixes
 from messages.models import Message, Thread
@@ -23,16 +25,19 @@ def preview_of(text: str, html: str, length: int = 200) -> str:
 
 
 def new_thread(message: Message) -> Thread:
-    return Thread.objects.create(
+    """The thread a first message starts, inserted once with its summary already filled in."""
+    thread = Thread(
         organization_id=message.organization_id,
         inbox_id=message.inbox_id,
         subject=message.subject,
         normalized_subject=strip_subject_prefixes(message.subject).lower()[:500],
     )
+    _summarize(thread, message, timezone.now())
+    thread.save()
+    return thread
 
 
-def add_to_thread(thread: Thread, message: Message) -> Thread:
-    """Called in the transaction that created `message`, with `thread` locked or new."""
+def _summarize(thread: Thread, message: Message, when: datetime) -> None:
     participants = list(thread.participants)
     for address in [message.from_email, *message.to, *message.cc]:
         spec = addr_spec(address) if "<" in address else address.lower()
@@ -41,8 +46,13 @@ def add_to_thread(thread: Thread, message: Message) -> Thread:
     thread.participants = participants
     thread.labels = list(dict.fromkeys([*thread.labels, *message.labels]))
     thread.message_count += 1
-    thread.last_message_at = message.created_at
+    thread.last_message_at = when
     thread.preview = preview_of(message.text, message.html)
+
+
+def add_to_thread(thread: Thread, message: Message) -> Thread:
+    """Called in the transaction that created `message`, with `thread` locked."""
+    _summarize(thread, message, message.created_at)
     thread.save(
         update_fields=[
             "participants", "labels", "message_count", "last_message_at", "preview", "updated_at"

@@ -29,7 +29,7 @@ EVENT_BY_STATUS = {
 }
 # With several recipients, the worst outcome is the message's status ("delivered" to one
 # recipient does not hide a bounce from another).
-RANK = {
+RANK: dict[str, int] = {
     Message.Status.QUEUED: 0,
     Message.Status.SENT: 1,
     Message.Status.DELIVERED: 2,

@@ -189,3 +189,22 @@ def test_another_organizations_thread_is_404(inbox, other_inbox, api_client):
     assert response.status_code == 404 and response.json()["code"] == "thread_not_found"
     assert api_client.get(f"/v1/inboxes/{other_inbox.public_id}/threads").status_code == 404
     assert Thread.objects.count() == 1
+
+
+def test_the_hand_written_message_shape_matches_the_declared_schema_fields(inbox, send):
+    from messages.serializers import (
+        MessageDetailSerializer,
+        MessageListItemSerializer,
+        MessageSerializer,
+    )
+
+    body = send(url(inbox, "/send"), {"to": ["a@example.com"], "subject": "s", "text": "t", "replyTo": ["r@example.com"], "attachments": [{"content": "aGk="}]}).json()
+    message = Message.objects.get(public_id=body["id"])
+    message.extracted_text, message.in_reply_to, message.status_reason = "x", "<p@x>", "why"
+    for serializer_class in (MessageSerializer, MessageDetailSerializer, MessageListItemSerializer):
+        serializer = serializer_class(message)
+        declared = set(serializer.fields)
+        rendered = set(serializer.data)
+        assert rendered <= declared, (serializer_class, rendered - declared)
+        # Only optional fields that are unset here may be missing.
+        assert declared - rendered <= {"toInboxId"}, (serializer_class, declared - rendered)

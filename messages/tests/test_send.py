@@ -201,3 +201,17 @@ def test_the_daily_cap_counts_replies_too(inbox, org, send):
     reply = send(url(inbox, f"/{first.json()['id']}/reply"), {"text": "again"})
     assert reply.status_code == 429 and reply.json()["code"] == "rate_limited"
     assert Message.objects.count() == 1
+
+
+def test_a_non_ascii_attachment_name_is_downloadable_with_an_rfc_5987_filename(inbox, send, api_client):
+    body = send(url(inbox, "/send"), {"to": ["a@example.com"], "subject": "s", "text": "t", "attachments": [{"content": "aGk=", "name": "résumé ✓.txt"}]}).json()
+    attachment = body["attachments"][0]
+    response = api_client.get(url(inbox, f"/{body['id']}/attachments/{attachment['id']}"))
+    assert response.status_code == 200 and response.content == b"hi"
+    assert response["Content-Disposition"] == "attachment; filename*=utf-8''r%C3%A9sum%C3%A9%20%E2%9C%93.txt"
+    assert response["Content-Type"] == "text/plain"
+
+
+def test_a_path_in_an_attachment_name_is_reduced_to_the_file_name(inbox, send):
+    body = send(url(inbox, "/send"), {"to": ["a@example.com"], "subject": "s", "text": "t", "attachments": [{"content": "aGk=", "name": "../../etc/passwd"}]}).json()
+    assert body["attachments"][0]["name"] == "passwd"

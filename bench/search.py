@@ -217,7 +217,9 @@ def main() -> None:
                     cursor.fetchall()
 
         def run_ui(query=query):
-            list(search_messages(org, query)[:50])
+            # As the UI's search page loads them.
+            rows = search_messages(org, query).select_related("thread", "inbox")
+            list(rows.defer("search_vector", "html")[:51])
 
         api_p95 = p95(timed(call_api, args.runs))
         sql_p95 = p95(timed(run_sql, args.runs))

@@ -186,6 +186,8 @@ def main() -> None:
     ui.force_login(user)
 
     queries = {
+        # Baseline: the list endpoint without a query shows the API stack's own share.
+        "(no query: plain list, baseline)": "",
         "rare word": RARE_WORD,
         "common word": "meeting",
         "partial word (substring)": "zephyr",

@@ -21,7 +21,7 @@ User = AbstractBaseUser | AnonymousUser
 def organizations_for(user: User) -> QuerySet[Organization]:
     if not user.is_authenticated:
         return Organization.objects.none()
-    return Organization.objects.filter(memberships__user=user).order_by("name", "id")
+    return Organization.objects.filter(memberships__user_id=user.pk).order_by("name", "id")
 
 
 def pick_organization(user: User, wanted_id: str | None) -> Organization | None:

@@ -116,7 +116,7 @@ def render_html(
     body, blocked = sanitize_html(html, resolve_cid=resolve_cid, remote_images=remote_images)
     csp = escape(frame_csp(origin, remote_images=remote_images))
     document = (
-        "<!doctype html><html><head><meta charset=\"utf-8\">"
+        '<!doctype html><html><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
         '<meta name="referrer" content="no-referrer">'
         f"<style>{FRAME_STYLE}</style></head><body>{body}</body></html>"
@@ -151,7 +151,8 @@ def highlight(text: str, words: Iterable[str]) -> SafeString:
     if not words:
         return mark_safe(escape(text))  # noqa: S308 - escaped
     pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
-    parts, last = [], 0
+    parts: list[str] = []
+    last = 0
     for match in pattern.finditer(text):
         parts.append(escape(text[last : match.start()]))
         parts.append(f"<mark>{escape(match.group(0))}</mark>")

@@ -19,8 +19,11 @@ from messages.search import filter_messages
 
 
 def _messages_of(inbox: Inbox) -> QuerySet[Message]:
-    return Message.objects.filter(inbox=inbox, organization_id=inbox.organization_id).select_related(
-        "organization", "inbox", "thread", "from_inbox", "to_inbox"
+    return (
+        Message.objects.filter(inbox=inbox, organization_id=inbox.organization_id)
+        .select_related("organization", "inbox", "thread", "from_inbox", "to_inbox")
+        # The full-text vector (messages/search.py) is for the database only: never load it.
+        .defer("search_vector")
     )
 
 

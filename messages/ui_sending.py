@@ -60,7 +60,10 @@ def check_send_budget(request: Any, organization: Organization) -> None:
     for group, rate in rates:
         try:
             usage = get_usage(
-                request, group=group, key=lambda _g, _r: organization.public_id, rate=rate,
+                request,
+                group=group,
+                key=lambda _g, _r: organization.public_id,
+                rate=rate,
                 increment=True,
             )
         except Exception:
@@ -73,7 +76,10 @@ def check_send_budget(request: Any, organization: Organization) -> None:
 
 
 def send_once(
-    request: Any, organization: Organization, form_key: str, form: dict[str, Any],
+    request: Any,
+    organization: Organization,
+    form_key: str,
+    form: dict[str, Any],
     send: Callable[[], Message],
 ) -> Message:
     """Run `send` once per form key; a repeat returns the message the first submit created."""
@@ -96,7 +102,10 @@ def send_once(
         with transaction.atomic():
             message = send()
             IdempotencyRecord.objects.create(
-                organization=organization, key=key, fingerprint=fingerprint, status_code=202,
+                organization=organization,
+                key=key,
+                fingerprint=fingerprint,
+                status_code=202,
                 response={"id": message.public_id},
             )
     except IntegrityError:

@@ -17,9 +17,13 @@ urlpatterns = [
     path("threads/<str:thread_id>", views.thread_detail, name="thread"),
     path("threads/<str:thread_id>/read", views.mark_read, name="mark-read"),
     path("threads/<str:thread_id>/labels", views.change_labels, name="labels"),
-    path("threads/<str:thread_id>/reply", views.send_from_thread, {"action": "reply"}, name="reply"),
     path(
-        "threads/<str:thread_id>/forward", views.send_from_thread, {"action": "forward"},
+        "threads/<str:thread_id>/reply", views.send_from_thread, {"action": "reply"}, name="reply"
+    ),
+    path(
+        "threads/<str:thread_id>/forward",
+        views.send_from_thread,
+        {"action": "forward"},
         name="forward",
     ),
     path("compose", views.compose, name="compose"),

@@ -15,7 +15,7 @@ from typing import Any
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -48,7 +48,12 @@ def staff_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        organization = mailbox.pick_organization(request.user, request.session.get(ORG_SESSION_KEY))
+        memberships = list(mailbox.organizations_for(request.user))
+        wanted = request.session.get(ORG_SESSION_KEY)
+        organization = next((o for o in memberships if o.public_id == wanted), None) or (
+            memberships[0] if memberships else None
+        )
+        request.organizations = memberships  # type: ignore[attr-defined]
         if organization is None:
             response = render(request, "mail/no_organization.html", status=403)
         else:
@@ -62,11 +67,13 @@ def staff_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     return wrapper
 
 
-def _render(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     base = {
         "organization": organization,
-        "organizations": list(mailbox.organizations_for(request.user)),
+        "organizations": request.organizations,  # type: ignore[attr-defined]
         "inboxes": list(mailbox.list_inboxes_with_unread(organization)),
     }
     return render(request, template, {**base, **context}, status=status)
@@ -82,6 +89,11 @@ def _page_number(request: HttpRequest) -> int:
 class LoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        response = super().dispatch(request, *args, **kwargs)
+        response["Content-Security-Policy"] = page_csp()
+        return response
 
     def get_form(self, form_class: Any = None) -> Any:
         form = super().get_form(form_class)
@@ -115,11 +127,17 @@ def thread_list(request: HttpRequest, inbox_id: str | None = None) -> HttpRespon
     organization = request.organization  # type: ignore[attr-defined]
     inbox = mailbox.get_inbox(organization, inbox_id) if inbox_id else None
     page = _page_number(request)
-    threads, has_next = mailbox.page_of(mailbox.list_threads(organization, inbox=inbox), page)
+    threads, has_next = mailbox.thread_page(organization, inbox=inbox, page=page)
     return _render(
         request,
         "mail/threads.html",
-        {"inbox": inbox, "threads": threads, "page": page, "has_next": has_next, "view_all": inbox is None},
+        {
+            "inbox": inbox,
+            "threads": threads,
+            "page": page,
+            "has_next": has_next,
+            "view_all": inbox is None,
+        },
     )
 
 
@@ -129,7 +147,11 @@ def _highlight_words(query: str) -> list[str]:
     except InvalidSearchQuery:
         return []
     words = [term.text for term in parsed.terms if not term.negated]
-    words += [op.value for op in parsed.operators if op.name in ("from", "to", "subject") and not op.negated]
+    words += [
+        op.value
+        for op in parsed.operators
+        if op.name in ("from", "to", "subject") and not op.negated
+    ]
     return words
 
 
@@ -225,7 +247,7 @@ def _reply_context(messages: list[Message], **overrides: Any) -> dict[str, Any]:
     """What the reply and forward forms need: the message they answer (the latest received
     one, else the latest) and a fresh idempotency key for each form."""
     received = [m for m in messages if m.direction == Message.Direction.INBOUND]
-    parent = (received or messages or [None])[-1]
+    parent = (received or messages)[-1] if messages else None
     return {
         "parent": parent,
         "reply_key": ui_sending.new_form_key(),
@@ -257,9 +279,12 @@ def send_from_thread(request: HttpRequest, thread_id: str, action: str) -> HttpR
         messages = mailbox.thread_messages(thread)
         items = [_present(request, m, remote_images=False) for m in messages]
         context = {
-            "thread": thread, "inbox": thread.inbox, "items": items,
+            "thread": thread,
+            "inbox": thread.inbox,
+            "items": items,
             **_reply_context(messages, **{key_field: key}),
-            f"{action}_error": error.message, f"{action}_form": form,
+            f"{action}_error": error.message,
+            f"{action}_form": form,
         }
         return _render(request, "mail/thread.html", context, status=error.status_code)
     target = reverse("mail:thread", args=[message.thread.public_id])
@@ -272,12 +297,16 @@ def compose(request: HttpRequest) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     boxes = list(mailbox.list_inboxes_with_unread(organization))
     if request.method == "POST":
-        form = {name: request.POST.get(name, "") for name in ("inbox", "to", "cc", "subject", "text")}
+        form = {
+            name: request.POST.get(name, "") for name in ("inbox", "to", "cc", "subject", "text")
+        }
         key = request.POST.get("idempotency_key", "")
         try:
             inbox = mailbox.get_inbox(organization, form["inbox"])
             send = ui_sending.compose(organization, inbox, form)
-            message = ui_sending.send_once(request, organization, key, {"action": "compose", **form}, send)
+            message = ui_sending.send_once(
+                request, organization, key, {"action": "compose", **form}, send
+            )
         except SendookError as error:
             context = {"form": form, "form_key": key, "error": error.message, "from_inboxes": boxes}
             return _render(request, "mail/compose.html", context, status=error.status_code)
@@ -290,7 +319,9 @@ def compose(request: HttpRequest) -> HttpResponse:
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+    if target and url_has_allowed_host_and_scheme(
+        target, {request.get_host()}, request.is_secure()
+    ):
         return redirect(target)
     return redirect(default)
 
@@ -317,14 +348,17 @@ def change_labels(request: HttpRequest, thread_id: str) -> HttpResponse:
         messages = mailbox.thread_messages(thread)
         items = [_present(request, m, remote_images=False) for m in messages]
         context = {
-            "thread": thread, "inbox": thread.inbox, "items": items, "label_error": str(error),
+            "thread": thread,
+            "inbox": thread.inbox,
+            "items": items,
+            "label_error": str(error),
             **_reply_context(messages),
         }
         return _render(request, "mail/thread.html", context, status=400)
     return redirect("mail:thread", thread_id=thread.public_id)
 
 
-def attachment(request: HttpRequest, attachment_id: str) -> HttpResponse:
+def attachment(request: HttpRequest, attachment_id: str) -> HttpResponseBase:
     """Attachment bytes for a member of the owning organization: by session, or by a signed
     link (inline images inside a sandboxed frame are fetched without cookies)."""
     user_id = request.user.pk if request.user.is_authenticated else None

@@ -11,25 +11,33 @@ index is skipped and substring search still works, by scanning.
 import logging
 
 from django.db import migrations, transaction
-from django.db.models import F, TextField, Value
-from django.db.models.functions import Cast, Concat, Upper
+from django.db.models import F, Func, TextField
+from django.db.models.functions import Cast, Upper
 from django.db.models.sql import Query
 
 logger = logging.getLogger(__name__)
 
 INDEX_NAME = "mail_message_fulltext_trgm"
-# The same expression as messages.search.fulltext_expression(), frozen here.
+# The same expression as messages.search.FullText, frozen here.
 TEXT_FIELDS = ("subject", "text", "from_email", "from_name", "to", "cc", "labels")
 JSON_FIELDS = ("to", "cc", "labels")
+
+
+class FullText(Func):
+    template = "(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = TextField()
+
+    def __init__(self):
+        super().__init__(
+            *(Cast(name, TextField()) if name in JSON_FIELDS else F(name) for name in TEXT_FIELDS)
+        )
 
 
 def _create_index_sql(model, schema_editor):
     """CREATE INDEX over the expression exactly as the ORM compiles it in queries, so the
     planner recognises it."""
-    pieces = []
-    for name in TEXT_FIELDS:
-        pieces += [Cast(name, TextField()) if name in JSON_FIELDS else F(name), Value(" ")]
-    expression = Upper(Concat(*pieces[:-1], output_field=TextField()))
+    expression = Upper(FullText())
     query = Query(model)
     compiler = query.get_compiler(connection=schema_editor.connection)
     sql, params = expression.resolve_expression(query).as_sql(compiler, schema_editor.connection)

@@ -23,7 +23,9 @@ PASSWORD = "correct horse battery"
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed"),
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed"
+    ),
 ]
 
 
@@ -106,11 +108,17 @@ def test_log_in_open_an_inbox_search_with_an_operator_and_open_a_thread(
 ):
     MessageFactory(inbox=inbox, thread__inbox=inbox, subject="Lunch plans", text="Tacos?")
     MessageFactory(
-        inbox=inbox, thread__inbox=inbox, subject="Invoice 42", text="Please pay the invoice.",
+        inbox=inbox,
+        thread__inbox=inbox,
+        subject="Invoice 42",
+        text="Please pay the invoice.",
         from_email="alice@vendor.test",
     )
     MessageFactory(
-        inbox=inbox, thread__inbox=inbox, subject="Invoice reminder", text="Pay now",
+        inbox=inbox,
+        thread__inbox=inbox,
+        subject="Invoice reminder",
+        text="Pay now",
         from_email="bob@vendor.test",
     )
 
@@ -176,7 +184,10 @@ def test_hostile_html_runs_no_script_and_reaches_no_outside_server(
     page, live_server, member, inbox, tracker, screenshots
 ):
     message = MessageFactory(
-        inbox=inbox, thread__inbox=inbox, subject="Hostile", text="",
+        inbox=inbox,
+        thread__inbox=inbox,
+        subject="Hostile",
+        text="",
         html=HOSTILE.format(t=tracker.url),
     )
     log_in(page, live_server, member)
@@ -198,7 +209,9 @@ def test_hostile_html_runs_no_script_and_reaches_no_outside_server(
     page.wait_for_url("**?images=1")
     page.wait_for_timeout(1000)
     assert "/remote-image.png" in tracker.hits
-    assert not {"/script", "/onerror", "/svg", "/javascript-link", "/body-onload"} & set(tracker.hits)
+    assert not {"/script", "/onerror", "/svg", "/javascript-link", "/body-onload"} & set(
+        tracker.hits
+    )
     assert page.title() == "Hostile · Sendook"
 
 
@@ -233,7 +246,10 @@ def test_sandbox_and_csp_hold_even_if_the_sanitizer_let_everything_through(
 
     monkeypatch.setattr(rendering, "sanitize_html", lambda html, **kwargs: (html, 0))
     message = MessageFactory(
-        inbox=inbox, thread__inbox=inbox, subject="Unsanitized", text="",
+        inbox=inbox,
+        thread__inbox=inbox,
+        subject="Unsanitized",
+        text="",
         html=HOSTILE.format(t=tracker.url),
     )
     log_in(page, live_server, member)
@@ -244,13 +260,17 @@ def test_sandbox_and_csp_hold_even_if_the_sanitizer_let_everything_through(
     assert tracker.hits == [], f"requests left the page: {tracker.hits}"
 
 
-def test_reply_from_the_thread_and_see_it_in_the_thread(page, live_server, member, inbox, screenshots):
+def test_reply_from_the_thread_and_see_it_in_the_thread(
+    page, live_server, member, inbox, screenshots
+):
     from messages.models import Message
     from messages.tests.factories import MessageFactory as ReceivedFactory
     from messages.tests.factories import ThreadFactory
 
     parent = ReceivedFactory(
-        inbox=inbox, thread=ThreadFactory(inbox=inbox, subject="Order 7"), subject="Order 7",
+        inbox=inbox,
+        thread=ThreadFactory(inbox=inbox, subject="Order 7"),
+        subject="Order 7",
         text="Where is my order?",
     )
     log_in(page, live_server, member)

@@ -49,7 +49,9 @@ def test_several_plain_words_must_all_match(org, inbox):
 
 def test_quoted_phrase_needs_the_words_together(org, inbox):
     MessageFactory(inbox=inbox, thread__inbox=inbox, subject="one", text="the annual budget review")
-    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="two", text="budget for the annual party")
+    MessageFactory(
+        inbox=inbox, thread__inbox=inbox, subject="two", text="budget for the annual party"
+    )
 
     assert subjects(search_messages(org, '"annual budget"')) == ["one"]
 
@@ -70,9 +72,15 @@ def test_or_gives_alternatives(org, inbox):
 
 
 def test_from_and_to_operators(org, inbox):
-    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="from alice", from_email="alice@x.test")
     MessageFactory(
-        inbox=inbox, thread__inbox=inbox, subject="named", from_email="a@x.test", from_name="Alice B"
+        inbox=inbox, thread__inbox=inbox, subject="from alice", from_email="alice@x.test"
+    )
+    MessageFactory(
+        inbox=inbox,
+        thread__inbox=inbox,
+        subject="named",
+        from_email="a@x.test",
+        from_name="Alice B",
     )
     MessageFactory(inbox=inbox, thread__inbox=inbox, subject="cc bob", cc=["bob@y.test"], to=[])
     MessageFactory(inbox=inbox, thread__inbox=inbox, subject="to bob", to=["bob@y.test"])
@@ -120,7 +128,9 @@ def test_before_and_after_dates(org, inbox):
 
 
 def test_is_sent_and_is_received(org, inbox):
-    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="out", direction="outbound", status="sent")
+    MessageFactory(
+        inbox=inbox, thread__inbox=inbox, subject="out", direction="outbound", status="sent"
+    )
     MessageFactory(inbox=inbox, thread__inbox=inbox, subject="in")
 
     assert subjects(search_messages(org, "is:sent")) == ["out"]
@@ -199,7 +209,9 @@ class TestPostgresFullText:
         assert [r.pk for r in search_messages(org, "flamingo dance")] == [row.pk]
 
     def test_stemmed_words_match_and_results_are_ranked(self, org, inbox):
-        body = MessageFactory(inbox=inbox, thread__inbox=inbox, subject="misc", text="deploying now")
+        body = MessageFactory(
+            inbox=inbox, thread__inbox=inbox, subject="misc", text="deploying now"
+        )
         title = MessageFactory(inbox=inbox, thread__inbox=inbox, subject="Deployment", text="")
 
         assert [r.pk for r in search_messages(org, "deploy")] == [title.pk, body.pk]
@@ -210,12 +222,18 @@ class TestPostgresFullText:
         MessageFactory(inbox=inbox, thread__inbox=inbox, subject="green bikes", text="")
 
         assert subjects(search_messages(org, "car -blue")) == ["red cars"]
-        assert subjects(search_messages(org, "cars OR bike")) == ["blue cars", "green bikes", "red cars"]
+        assert subjects(search_messages(org, "cars OR bike")) == [
+            "blue cars",
+            "green bikes",
+            "red cars",
+        ]
 
     def test_substring_search_can_use_the_trigram_index(self, org, inbox):
         from messages.search import fulltext_expression
 
-        MessageFactory(inbox=inbox, thread__inbox=inbox, subject="x", from_email="billing-bot@v.test")
+        MessageFactory(
+            inbox=inbox, thread__inbox=inbox, subject="x", from_email="billing-bot@v.test"
+        )
         rows = Message.objects.alias(search_fulltext=fulltext_expression()).filter(
             search_fulltext__icontains="bot"
         )

@@ -17,7 +17,9 @@ def url(inbox):
 
 
 def test_plain_words_keep_their_substring_meaning(api_client, inbox):
-    hit = MessageFactory(inbox=inbox, thread__inbox=inbox, from_email="billing-bot@vendor.test", text="x")
+    hit = MessageFactory(
+        inbox=inbox, thread__inbox=inbox, from_email="billing-bot@vendor.test", text="x"
+    )
     MessageFactory(inbox=inbox, thread__inbox=inbox, text="nothing")
 
     assert ids(api_client.get(url(inbox), {"query": "BOT"})) == {hit.public_id}
@@ -31,8 +33,12 @@ def test_operators_work_through_the_api(api_client, inbox):
     AttachmentFactory(message=with_file)
 
     assert ids(api_client.get(url(inbox), {"query": "is:sent"})) == {sent.public_id}
-    assert ids(api_client.get(url(inbox), {"query": "quote has:attachment"})) == {with_file.public_id}
-    assert ids(api_client.get(url(inbox), {"query": 'subject:"quote" -has:attachment'})) == {sent.public_id}
+    assert ids(api_client.get(url(inbox), {"query": "quote has:attachment"})) == {
+        with_file.public_id
+    }
+    assert ids(api_client.get(url(inbox), {"query": 'subject:"quote" -has:attachment'})) == {
+        sent.public_id
+    }
 
 
 def test_bad_query_is_a_400_naming_the_problem(api_client, inbox):
@@ -55,7 +61,9 @@ def test_search_in_another_organizations_inbox_is_404(api_client, other_inbox):
 
 
 def test_search_results_paginate_with_the_usual_cursor(api_client, inbox):
-    rows = [MessageFactory(inbox=inbox, thread__inbox=inbox, subject=f"report {n}") for n in range(3)]
+    rows = [
+        MessageFactory(inbox=inbox, thread__inbox=inbox, subject=f"report {n}") for n in range(3)
+    ]
     first = api_client.get(url(inbox), {"query": "report", "limit": 2})
     assert [r["id"] for r in first.json()] == [rows[2].public_id, rows[1].public_id]
     next_url = first["Link"].split(";")[0].strip("<>")

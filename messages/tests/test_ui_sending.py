@@ -18,8 +18,11 @@ def _fast_passwords(settings):
 @pytest.fixture
 def parent(inbox):
     return MessageFactory(
-        inbox=inbox, thread=ThreadFactory(inbox=inbox, subject="Order 7"), subject="Order 7",
-        text="Where is my order?", cc=["Dana <dana@example.com>"],
+        inbox=inbox,
+        thread=ThreadFactory(inbox=inbox, subject="Order 7"),
+        subject="Order 7",
+        text="Where is my order?",
+        cc=["Dana <dana@example.com>"],
     )
 
 
@@ -43,16 +46,22 @@ def test_reply_from_the_thread_sends_with_threading_headers(staff_client, post, 
     thread_url = f"/threads/{parent.thread.public_id}"
     key = form_key(staff_client, thread_url)
 
-    response = post(f"{thread_url}/reply", {
-        "parent": parent.public_id, "idempotency_key": key, "mode": "reply", "text": "On its way.",
-    })
+    response = post(
+        f"{thread_url}/reply",
+        {
+            "parent": parent.public_id,
+            "idempotency_key": key,
+            "mode": "reply",
+            "text": "On its way.",
+        },
+    )
     reply = Message.objects.get(direction="outbound")
     assert response.status_code == 302
     assert response["Location"] == f"{thread_url}#{reply.public_id}"
     assert reply.thread_id == parent.thread_id
     assert reply.in_reply_to == parent.message_id
     assert reply.to == ["Carol Customer <customer@example.com>"] and reply.cc == []
-    (mail, _envelope, _raw), = sandbox()
+    ((mail, _envelope, _raw),) = sandbox()
     assert mail["In-Reply-To"] == parent.message_id
     assert mail["Subject"] == "Re: Order 7"
 
@@ -62,18 +71,25 @@ def test_reply_from_the_thread_sends_with_threading_headers(staff_client, post, 
 
 def test_reply_all_copies_the_other_recipients(staff_client, post, parent):
     thread_url = f"/threads/{parent.thread.public_id}"
-    post(f"{thread_url}/reply", {
-        "parent": parent.public_id, "idempotency_key": form_key(staff_client, thread_url),
-        "mode": "reply-all", "text": "Looping Dana in.",
-    })
+    post(
+        f"{thread_url}/reply",
+        {
+            "parent": parent.public_id,
+            "idempotency_key": form_key(staff_client, thread_url),
+            "mode": "reply-all",
+            "text": "Looping Dana in.",
+        },
+    )
     assert Message.objects.get(direction="outbound").cc == ["Dana <dana@example.com>"]
 
 
 def test_the_same_form_submitted_twice_sends_once(staff_client, post, parent):
     thread_url = f"/threads/{parent.thread.public_id}"
     data = {
-        "parent": parent.public_id, "idempotency_key": form_key(staff_client, thread_url),
-        "mode": "reply", "text": "Once only",
+        "parent": parent.public_id,
+        "idempotency_key": form_key(staff_client, thread_url),
+        "mode": "reply",
+        "text": "Once only",
     }
     first = post(f"{thread_url}/reply", data)
     second = post(f"{thread_url}/reply", data)
@@ -84,16 +100,27 @@ def test_the_same_form_submitted_twice_sends_once(staff_client, post, parent):
 def test_forward_needs_a_valid_recipient(staff_client, post, parent):
     thread_url = f"/threads/{parent.thread.public_id}"
     key = form_key(staff_client, thread_url, "idempotency_key")
-    response = post(f"{thread_url}/forward", {
-        "parent": parent.public_id, "idempotency_key": key, "to": "not an address",
-    })
+    response = post(
+        f"{thread_url}/forward",
+        {
+            "parent": parent.public_id,
+            "idempotency_key": key,
+            "to": "not an address",
+        },
+    )
     assert response.status_code == 400
     assert 'role="alert"' in response.content.decode()
     assert not Message.objects.filter(direction="outbound").exists()
 
-    response = post(f"{thread_url}/forward", {
-        "parent": parent.public_id, "idempotency_key": key, "to": "boss@example.com", "text": "FYI",
-    })
+    response = post(
+        f"{thread_url}/forward",
+        {
+            "parent": parent.public_id,
+            "idempotency_key": key,
+            "to": "boss@example.com",
+            "text": "FYI",
+        },
+    )
     forwarded = Message.objects.get(direction="outbound")
     assert response.status_code == 302
     assert forwarded.subject == "Fwd: Order 7" and forwarded.to == ["boss@example.com"]
@@ -102,10 +129,17 @@ def test_forward_needs_a_valid_recipient(staff_client, post, parent):
 
 def test_compose_starts_a_new_thread(staff_client, post, inbox, sandbox):
     key = form_key(staff_client, f"/compose?inbox={inbox.public_id}")
-    response = post("/compose", {
-        "idempotency_key": key, "inbox": inbox.public_id, "to": "ann@example.com, bob@example.com",
-        "cc": "", "subject": "Hello there", "text": "First contact",
-    })
+    response = post(
+        "/compose",
+        {
+            "idempotency_key": key,
+            "inbox": inbox.public_id,
+            "to": "ann@example.com, bob@example.com",
+            "cc": "",
+            "subject": "Hello there",
+            "text": "First contact",
+        },
+    )
     message = Message.objects.get(direction="outbound")
     assert response.status_code == 302
     assert response["Location"].startswith(f"/threads/{message.thread.public_id}")
@@ -115,19 +149,31 @@ def test_compose_starts_a_new_thread(staff_client, post, inbox, sandbox):
 
 
 def test_compose_from_another_organizations_inbox_is_404(staff_client, post, other_inbox):
-    response = post("/compose", {
-        "idempotency_key": "k" * 20, "inbox": other_inbox.public_id, "to": "a@example.com",
-        "subject": "x", "text": "y",
-    })
+    response = post(
+        "/compose",
+        {
+            "idempotency_key": "k" * 20,
+            "inbox": other_inbox.public_id,
+            "to": "a@example.com",
+            "subject": "x",
+            "text": "y",
+        },
+    )
     assert response.status_code == 404
     assert not Message.objects.filter(direction="outbound").exists()
 
 
 def test_replying_in_another_organizations_thread_is_404(staff_client, post, other_inbox):
     theirs = MessageFactory(inbox=other_inbox, thread=ThreadFactory(inbox=other_inbox))
-    response = post(f"/threads/{theirs.thread.public_id}/reply", {
-        "parent": theirs.public_id, "idempotency_key": "k" * 20, "mode": "reply", "text": "hi",
-    })
+    response = post(
+        f"/threads/{theirs.thread.public_id}/reply",
+        {
+            "parent": theirs.public_id,
+            "idempotency_key": "k" * 20,
+            "mode": "reply",
+            "text": "hi",
+        },
+    )
     assert response.status_code == 404
 
 
@@ -136,10 +182,15 @@ def test_the_organizations_send_budget_applies_to_the_ui(staff_client, post, par
     org.save()
     thread_url = f"/threads/{parent.thread.public_id}"
     for expected in (302, 429):
-        response = post(f"{thread_url}/reply", {
-            "parent": parent.public_id, "idempotency_key": form_key(staff_client, thread_url),
-            "mode": "reply", "text": "again",
-        })
+        response = post(
+            f"{thread_url}/reply",
+            {
+                "parent": parent.public_id,
+                "idempotency_key": form_key(staff_client, thread_url),
+                "mode": "reply",
+                "text": "again",
+            },
+        )
         assert response.status_code == expected
     assert "sending budget" in response.content.decode()
     assert Message.objects.filter(direction="outbound").count() == 1

@@ -36,8 +36,11 @@ def test_login_with_email_and_password_then_logout(client, staff_user):
     page = client.get("/login")
     assert page.status_code == 200
     assert b'name="csrfmiddlewaretoken"' in page.content
+    assert "script-src 'self'" in page["Content-Security-Policy"]
 
-    response = client.post("/login", {"username": staff_user.email, "password": "correct horse battery"})
+    response = client.post(
+        "/login", {"username": staff_user.email, "password": "correct horse battery"}
+    )
     assert response.status_code == 302 and response["Location"] == "/"
     assert client.get("/").status_code == 200
 
@@ -95,7 +98,9 @@ def test_thread_list_paginates(staff_client, inbox, settings):
     assert "Subject 00" in second and "Subject 51" not in second and 'rel="next"' not in second
 
 
-def test_all_inboxes_view_lists_every_inbox_of_the_organization(staff_client, org, message, foreign_message):
+def test_all_inboxes_view_lists_every_inbox_of_the_organization(
+    staff_client, org, message, foreign_message
+):
     sales = InboxFactory(organization=org, email="sales@acme.test")
     MessageFactory(inbox=sales, thread__inbox=sales, subject="Sales lead")
 
@@ -114,7 +119,8 @@ def test_thread_view_shows_messages_oldest_first_and_marks_them_read(staff_clien
 
 def test_plain_text_quoted_history_is_collapsed(staff_client, inbox):
     row = MessageFactory(
-        inbox=inbox, thread__inbox=inbox,
+        inbox=inbox,
+        thread__inbox=inbox,
         text="Sounds good.\n\nOn Mon, Jan 5, 2026 Bob <bob@x.test> wrote:\n> earlier <b>text</b>\n> more",
     )
     text = staff_client.get(f"/threads/{row.thread.public_id}").content.decode()
@@ -124,7 +130,8 @@ def test_plain_text_quoted_history_is_collapsed(staff_client, inbox):
 
 def test_html_mail_is_sanitized_into_a_sandboxed_srcdoc(staff_client, inbox):
     row = MessageFactory(
-        inbox=inbox, thread__inbox=inbox,
+        inbox=inbox,
+        thread__inbox=inbox,
         html='<p onclick="steal()">Hi</p><script>alert(1)</script><a href="javascript:x()">link</a>'
         '<img src="https://tracker.example/pixel.gif">',
     )
@@ -137,22 +144,32 @@ def test_html_mail_is_sanitized_into_a_sandboxed_srcdoc(staff_client, inbox):
     assert "&lt;p&gt;Hi&lt;/p&gt;" in srcdoc
     for hostile in ("script", "onclick", "javascript:", "tracker.example"):
         assert hostile not in srcdoc
-    assert "content=\"default-src 'none'; img-src http://testserver data:;" in html.unescape(html.unescape(srcdoc))
+    assert "content=\"default-src 'none'; img-src http://testserver data:;" in html.unescape(
+        html.unescape(srcdoc)
+    )
     assert "Show images" in text
     assert "https:" not in page["Content-Security-Policy"]
 
 
 def test_show_images_allows_remote_images(staff_client, inbox):
-    row = MessageFactory(inbox=inbox, thread__inbox=inbox, html='<img src="https://cdn.example/a.png">')
+    row = MessageFactory(
+        inbox=inbox, thread__inbox=inbox, html='<img src="https://cdn.example/a.png">'
+    )
     page = staff_client.get(f"/threads/{row.thread.public_id}?images=1")
     assert "cdn.example/a.png" in page.content.decode()
     assert "img-src 'self' data: https: http:" in page["Content-Security-Policy"]
 
 
-def test_cid_images_point_at_signed_attachment_urls_that_serve_the_image(client, staff_client, inbox):
+def test_cid_images_point_at_signed_attachment_urls_that_serve_the_image(
+    client, staff_client, inbox
+):
     row = MessageFactory(inbox=inbox, thread__inbox=inbox, html='<img src="cid:logo@x">')
     image = AttachmentFactory(
-        message=row, filename="logo.png", content_type="image/png", inline=True, content_id="<logo@x>"
+        message=row,
+        filename="logo.png",
+        content_type="image/png",
+        inline=True,
+        content_id="<logo@x>",
     )
     text = staff_client.get(f"/threads/{row.thread.public_id}").content.decode()
     url = re.search(r"http://testserver(/attachments/att_[^?]+\?sig=[^&\"]+)", text).group(1)
@@ -225,7 +242,9 @@ def test_forms_need_a_csrf_token(staff_user, message):
 
 
 def test_search_highlights_matches_and_escapes_html(staff_client, inbox):
-    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="<b>Invoice</b> due", text="the invoice is due")
+    MessageFactory(
+        inbox=inbox, thread__inbox=inbox, subject="<b>Invoice</b> due", text="the invoice is due"
+    )
     MessageFactory(inbox=inbox, thread__inbox=inbox, subject="Lunch", text="tacos")
 
     text = staff_client.get("/search", {"q": "invoice"}).content.decode()
@@ -235,10 +254,16 @@ def test_search_highlights_matches_and_escapes_html(staff_client, inbox):
 
 def test_search_with_an_operator_and_an_inbox_scope(staff_client, org, inbox):
     sales = InboxFactory(organization=org, email="sales@acme.test")
-    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="From alice", from_email="alice@x.test")
-    MessageFactory(inbox=sales, thread__inbox=sales, subject="Sales alice", from_email="alice@x.test")
+    MessageFactory(
+        inbox=inbox, thread__inbox=inbox, subject="From alice", from_email="alice@x.test"
+    )
+    MessageFactory(
+        inbox=sales, thread__inbox=sales, subject="Sales alice", from_email="alice@x.test"
+    )
 
-    text = staff_client.get("/search", {"q": "from:alice", "inbox": inbox.public_id}).content.decode()
+    text = staff_client.get(
+        "/search", {"q": "from:alice", "inbox": inbox.public_id}
+    ).content.decode()
     assert "From <mark>alice</mark>" in text and "Sales" not in text
 
 

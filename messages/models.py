@@ -123,6 +123,10 @@ class Message(models.Model):
             models.Index(fields=["organization", "message_id"], name="message_org_rfc_id"),
             models.Index(fields=["external_message_id"], name="message_provider_id"),
             models.Index(fields=["status", "updated_at"], name="message_status_sweep"),
+            # Search across an organization's inboxes, newest first (messages/search.py).
+            models.Index(
+                fields=["organization", "-created_at", "-id"], name="message_org_newest"
+            ),
             # Unread state in the staff UI (per-inbox counts, the thread list's unread mark):
             # partial, so they stay small as mail gets read.
             models.Index(

@@ -68,7 +68,9 @@ class Worker:
                 self.process.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
+# Module scope: the worker must be gone before other modules start workers of their own on the
+# same broker (a leftover worker would take their tasks).
+@pytest.fixture(scope="module")
 def worker(django_db_setup, moto_server, tmp_path_factory):
     """A real `celery -A sendook worker` on the PostgreSQL *test* database and Redis."""
     import redis

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test worker lint typecheck migrations-check install clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt

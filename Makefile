@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test worker lint typecheck migrations-check install clean
+.PHONY: run test bench worker lint typecheck migrations-check install clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ run: $(STAMP)
 ## Run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise).
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+## Every benchmark in bench/ against its bare baseline (PostgreSQL: DATABASE_URL, default
+## sendook_bench; a private Redis is started): prints a table, writes var/bench/latest.json.
+## BENCH_ARGS=--full for the full sizes (search over 100,000 messages).
+bench: $(STAMP)
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 ## A Celery worker with the periodic sweeps (beat) for one-machine setups.
 worker: $(STAMP)

@@ -166,12 +166,9 @@ def run_pipeline(corpus: list[bytes]) -> tuple[tuple[float, float], dict[str, in
     return elapsed, counts
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=300)
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
-    corpus = generate_corpus(args.count, seed=args.seed)
+def run(count: int = 300, seed: int = 1) -> list[dict]:
+    """Prints the figures and returns them as data (pipeline vs stdlib parse, wall and CPU)."""
+    corpus = generate_corpus(count, seed=seed)
     size = sum(len(raw) for raw in corpus)
 
     baseline_before = best_of(3, stdlib_parse, corpus)
@@ -196,7 +193,7 @@ def main() -> None:
     assert counts["failed"] == 0, counts
     assert counts["events"] == counts["messages"], counts
 
-    print(f"corpus: {n} messages, {size / 1024:.0f} KiB, seed {args.seed}; database: {vendor}")
+    print(f"corpus: {n} messages, {size / 1024:.0f} KiB, seed {seed}; database: {vendor}")
     print(f"{'':58s} {'wall msg/s':>10s} {'CPU msg/s':>10s}")
     rows = [
         ("pipeline (SNS notification in -> stored, threaded, event)", elapsed),
@@ -210,6 +207,26 @@ def main() -> None:
         f"CPU {baseline[1] / elapsed[1]:.2f}x (target >= 0.4x)"
     )
     print("counts: " + ", ".join(f"{key}={value}" for key, value in counts.items()))
+    return [
+        {
+            "name": f"inbound: SNS notification -> stored message ({kind} msg/s, {vendor})",
+            "figure": round(n / elapsed[i], 1), "baseline": round(n / baseline[i], 1),
+            "ratio": round(baseline[i] / elapsed[i], 3), "target": ">= 0.4x",
+            "pass": baseline[i] / elapsed[i] >= 0.4, "unit": "msg/s", "messages": n,
+        }
+        for i, kind in enumerate(("wall", "CPU"))
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", help="also write the results (a JSON list) to this file")
+    args = parser.parse_args()
+    results = run(args.count, args.seed)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

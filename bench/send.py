@@ -17,6 +17,7 @@ The database named by DATABASE_URL is migrated and written to: do not point it a
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing
 import os
 import signal
@@ -220,15 +221,11 @@ def wait_sent(Message, ids, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--messages", type=int, default=400)
-    parser.add_argument("--only", choices=["api", "worker"])
-    parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="worker processes, and bare-loop processes")
-    args = parser.parse_args()
-    globals()["CONCURRENCY"] = args.concurrency
-
+def run(requests: int = 400, messages: int = 400, only: str | None = None, concurrency: int = CONCURRENCY) -> list[dict]:
+    """Both benchmarks (or `only` one); prints as it goes and returns the figures as data."""
+    globals()["CONCURRENCY"] = concurrency
+    # Stopped by bench/run.py's time limit: still run the `finally`s that stop the worker and moto.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     import django
 
     django.setup()
@@ -238,18 +235,46 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     purge_broker()
     moto, moto_url = start_moto()
+    results: list[dict] = []
     try:
-        if args.only != "worker":
+        if only != "worker":
             print("API: accepted sends per second (in-process, PostgreSQL + Redis broker)")
-            api_rate, bare_api = bench_api(args.requests)
+            api_rate, bare_api = bench_api(requests)
             print(f"  ratio API / bare = {api_rate / bare_api:.2f}x  (target >= 0.6x)")
-        if args.only != "api":
+            results.append(figure("send: POST …/messages/send accepted (sends/s, in-process)", api_rate, bare_api, 0.6, "sends/s"))
+        if only != "api":
             print("Worker: sends per second to the local SES endpoint (moto)")
-            worker_rate, bare_worker = bench_worker(args.messages, moto_url)
+            worker_rate, bare_worker = bench_worker(messages, moto_url)
             print(f"  ratio worker / bare = {worker_rate / bare_worker:.2f}x  (target >= 0.5x and >= 100/s)")
+            row = figure(f"send: Celery worker -> Anymail SES -> moto ({CONCURRENCY} procs, sends/s)", worker_rate, bare_worker, 0.5, "sends/s")
+            row["target"] = ">= 0.5x and >= 100/s"
+            row["pass"] = row["pass"] and worker_rate >= 100
+            results.append(row)
     finally:
         moto.terminate()
         moto.wait(timeout=10)
+    return results
+
+
+def figure(name: str, value: float, baseline: float, target: float, unit: str) -> dict:
+    ratio = value / baseline
+    return {
+        "name": name, "figure": round(value, 1), "baseline": round(baseline, 1), "ratio": round(ratio, 3),
+        "target": f">= {target}x", "pass": ratio >= target, "unit": unit,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--messages", type=int, default=400)
+    parser.add_argument("--only", choices=["api", "worker"])
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="worker processes, and bare-loop processes")
+    parser.add_argument("--json", help="also write the results (a JSON list) to this file")
+    args = parser.parse_args()
+    results = run(args.requests, args.messages, args.only, args.concurrency)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":

@@ -93,8 +93,15 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=4, help="worker concurrency (Celery threads pool)"
     )
+    parser.add_argument("--json", help="also write the results (a JSON list) to this file")
     args = parser.parse_args()
-    count = args.count
+    results = run(args.count, args.threads)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+
+
+def run(count: int = 2000, threads: int = 4) -> list[dict]:
+    """Prints the figures and returns them as data."""
 
     call_command("migrate", verbosity=0)
     organization = Organization.objects.create(name="bench")
@@ -133,7 +140,7 @@ def main() -> None:
 
             half = count // 2
             sequential = run_deliveries(ids[:half], threads=1)
-            concurrent = run_deliveries(ids[half:], threads=args.threads)
+            concurrent = run_deliveries(ids[half:], threads=threads)
     finally:
         Organization.objects.filter(pk=organization.pk).delete()
 
@@ -147,9 +154,20 @@ def main() -> None:
         f"({one_rate / base_rate:.2f}x, {half} deliveries)"
     )
     print(
-        f"delivery service, {args.threads} threads        : {many_rate:7.0f} deliveries/s "
+        f"delivery service, {threads} threads        : {many_rate:7.0f} deliveries/s "
         f"({many_rate / base_rate:.2f}x, {count - half} deliveries; target >= 0.5x)"
     )
+    return [
+        {
+            "name": f"webhooks: delivery service, {n} thread{'s' if n > 1 else ''} (deliveries/s, {connection.vendor})",
+            "figure": round(rate, 1), "baseline": round(base_rate, 1), "ratio": round(rate / base_rate, 3),
+            "target": target, "pass": passed, "unit": "deliveries/s",
+        }
+        for n, rate, target, passed in (
+            (1, one_rate, "(informative)", None),
+            (threads, many_rate, ">= 0.5x", many_rate / base_rate >= 0.5),
+        )
+    ]
 
 
 def run_deliveries(ids: list[int], *, threads: int) -> float:

@@ -1,0 +1,289 @@
+"""One benchmark run: every benchmark in bench/ with its bare baseline, one JSON file, one table.
+
+    make bench                      # or: .venv/bin/python bench/run.py [--full] [--only list,send]
+
+Starts what the benchmarks need: a private Redis on a free loopback port (cache in db 0, Celery
+broker in db 1; BENCH_REDIS_URL=redis://host:port uses an existing one instead), and through the
+scripts themselves a Celery worker and moto's SES server. PostgreSQL is DATABASE_URL (default
+postgres://postgres@127.0.0.1:5432/sendook_bench, created if missing, migrated and written to:
+never point it at real data).
+
+Each benchmark runs in its own process (each configures Django differently at import: eager or
+brokered tasks, test database or not), calls the script's `run(...)` and hands its figures back
+as JSON (`--json FILE`), under a time limit. Every script alternates its product path with its
+bare baseline within the same process, so both see the same machine.
+
+Writes var/bench/latest.json: {"metadata": {...versions, git revision, load average...},
+"results": [{"name", "figure", "baseline", "ratio", "target", "pass", "unit", p50/p95/p99
+where latency is measured, ...}]}, keeps each script's output in var/bench/<name>.log, and prints
+a table. Exit status 0 when every script ran (a figure short of its target is reported, not
+fatal); 1 when a script failed or timed out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "var" / "bench"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/sendook_bench"
+
+# name -> (script, arguments for the default run, arguments for --full, time limit in seconds)
+BENCHMARKS: dict[str, tuple[str, list[str], list[str], int]] = {
+    "send": ("send.py", ["--requests", "200", "--messages", "200"], [], 150),
+    "inbound": ("inbound.py", ["--count", "200"], [], 90),
+    "webhooks": ("webhooks.py", ["--count", "1000"], [], 60),
+    "list": ("listing.py", ["--messages", "500", "--seconds", "8"], ["--seconds", "15"], 90),
+    "search": (
+        "search.py",
+        ["--messages", "10000", "--runs", "40", "--seconds", "3"],
+        ["--messages", "100000", "--runs", "60", "--seconds", "5"],
+        150,
+    ),
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_redis() -> tuple[subprocess.Popen | None, str]:
+    if os.environ.get("BENCH_REDIS_URL"):
+        return None, os.environ["BENCH_REDIS_URL"].rstrip("/")
+    server = shutil.which("redis-server")
+    if server is None:
+        sys.exit("redis-server not found: install Redis or set BENCH_REDIS_URL=redis://host:port")
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            server,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            tempfile.gettempdir(),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return process, f"redis://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    sys.exit("redis-server did not start")
+
+
+def ensure_database(url: str) -> str:
+    """Creates the database if missing; returns PostgreSQL's version string."""
+    from urllib.parse import urlparse
+
+    import psycopg
+
+    parts = urlparse(url)
+    common = {
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 5432,
+        "user": parts.username or "postgres",
+    }
+    if parts.password:
+        common["password"] = parts.password
+    name = parts.path.lstrip("/")
+    with psycopg.connect(dbname="postgres", autocommit=True, **common) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return conn.execute("SHOW server_version").fetchone()[0]
+
+
+def metadata(pg_version: str, args: argparse.Namespace) -> dict[str, Any]:
+    import django
+
+    def git(*command: str) -> str:
+        try:
+            return subprocess.run(
+                ["git", *command], cwd=ROOT, capture_output=True, text=True, timeout=10
+            ).stdout.strip()
+        except OSError:
+            return ""
+
+    return {
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_revision": git("rev-parse", "HEAD"),
+        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "postgresql": pg_version,
+        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "full": args.full,
+    }
+
+
+def run_one(name: str, env: dict[str, str], full: bool) -> tuple[list[dict[str, Any]], str | None]:
+    script, default_args, full_args, limit = BENCHMARKS[name]
+    arguments = full_args if full else default_args
+    if full:
+        limit *= 4
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
+        result_file = Path(handle.name)
+    log = OUT / f"{name}.log"
+    print(f"\n== {name}: bench/{script} {' '.join(arguments)} (limit {limit} s)", flush=True)
+    started = time.monotonic()
+    with log.open("w") as log_handle:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-u",
+                str(ROOT / "bench" / script),
+                *arguments,
+                "--json",
+                str(result_file),
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        error = None
+
+        def pump() -> None:  # the script's output, to the log and (quietly) to the terminal
+            assert process.stdout is not None
+            for line in process.stdout:
+                log_handle.write(line)
+                if "UserWarning" not in line and "mw_instance" not in line:
+                    print("   " + line, end="", flush=True)
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        try:
+            try:
+                process.wait(timeout=limit)
+            except subprocess.TimeoutExpired:
+                error = f"timed out after {limit} s"
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+            reader.join(timeout=5)
+    if error is None and process.returncode != 0:
+        error = f"exited with status {process.returncode} (see var/bench/{name}.log)"
+    try:
+        results = json.loads(result_file.read_text() or "[]") if error is None else []
+    finally:
+        result_file.unlink(missing_ok=True)
+    for row in results:
+        row["benchmark"] = name
+    print(f"   ({time.monotonic() - started:.0f} s)", flush=True)
+    return results, error
+
+
+def number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
+    return str(value)
+
+
+def table(results: list[dict[str, Any]]) -> str:
+    header = (
+        f"{'benchmark':<74} {'figure':>9} {'baseline':>9} {'ratio':>6} {'target':<32} {'pass':<4}"
+    )
+    lines = [header, "-" * len(header)]
+    for row in results:
+        verdict = {True: "yes", False: "NO", None: "-"}[row.get("pass")]
+        lines.append(
+            f"{row['name'][:74]:<74} {number(row.get('figure')):>9} {number(row.get('baseline')):>9} "
+            f"{number(row.get('ratio')):>6} {row.get('target', ''):<32} {verdict:<4}"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--full", action="store_true", help="the scripts' full sizes (search over 100,000 messages)"
+    )
+    parser.add_argument("--only", help=f"comma-separated subset of: {','.join(BENCHMARKS)}")
+    args = parser.parse_args()
+    names = args.only.split(",") if args.only else list(BENCHMARKS)
+    unknown = set(names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+
+    sys.path.insert(0, str(ROOT))
+    OUT.mkdir(parents=True, exist_ok=True)
+    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    pg_version = ensure_database(database_url)
+    meta = metadata(pg_version, args)
+    redis_process, redis_url = start_redis()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "CACHE_URL": f"{redis_url}/0",
+        "CELERY_BROKER_URL": f"{redis_url}/1",
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONWARNINGS": "ignore",
+    }
+    started = time.monotonic()
+    results: list[dict[str, Any]] = []
+    errors: dict[str, str] = {}
+    try:
+        for name in names:
+            rows, error = run_one(name, env, args.full)
+            results.extend(rows)
+            if error:
+                errors[name] = error
+                results.append(
+                    {"benchmark": name, "name": f"{name}: FAILED ({error})", "pass": False}
+                )
+    finally:
+        if redis_process is not None:
+            redis_process.terminate()
+            redis_process.wait(timeout=10)
+    meta["duration_seconds"] = round(time.monotonic() - started, 1)
+    meta["errors"] = errors
+    (OUT / "latest.json").write_text(
+        json.dumps({"metadata": meta, "results": results}, indent=2) + "\n"
+    )
+
+    print(
+        f"\nSendook benchmarks, {meta['started_at']}, git {meta['git_revision'][:10]}{' (dirty)' if meta['git_dirty'] else ''}; "
+        f"Python {meta['python']}, Django {meta['django']}, PostgreSQL {meta['postgresql']}; "
+        f"{meta['machine']}, load {meta['load_average_at_start']}; {meta['duration_seconds']:.0f} s"
+    )
+    print(table(results))
+    print(f"\nwrote {OUT.relative_to(ROOT) / 'latest.json'}")
+    sys.exit(1 if errors else 0)
+
+
+if __name__ == "__main__":
+    main()

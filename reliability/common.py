@@ -240,3 +240,39 @@ def figure(ok: bool, **values: object) -> int:
     parts = " ".join(f"{key}={value:.1f}" if isinstance(value, float) else f"{key}={value}" for key, value in values.items())
     print(f"{parts} pass={'yes' if ok else 'no'}", flush=True)
     return 0 if ok else 1
+
+
+class Gunicorn:
+    """The app under gunicorn (2 workers x 4 threads) on a random loopback port."""
+
+    def __init__(self, env: dict[str, str], log: Path, workers: int = 2, threads: int = 4) -> None:
+        self.env, self.log, self.workers, self.threads = env, log, workers, threads
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> None:
+        self.process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("gunicorn")), "sendook.wsgi", "-b", f"127.0.0.1:{self.port}",
+             "-w", str(self.workers), "--threads", str(self.threads), "--timeout", "60"],
+            cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        if not wait_until(lambda: _port_open(self.port) or self.process.poll() is not None, timeout, 0.1) or self.process.poll() is not None:
+            raise RuntimeError("gunicorn did not start:\n" + self.log.read_text(errors="replace")[-3000:])
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
+def post(url: str, body: bytes, headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, bytes]:
+    """POST over loopback; returns (status, body), status 0 when the connection failed."""
+    import urllib.error
+
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except OSError:
+        return 0, b""

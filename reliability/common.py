@@ -24,6 +24,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 warnings.filterwarnings("ignore", message="No directory at")  # static files: not served here
+# A SIGTERM (e.g. `timeout`) unwinds like an exception, so the processes we started are stopped.
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 sys.path.insert(0, str(ROOT))
 
 DATABASE_URL = os.environ.get("RELIABILITY_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sendook_reliability")

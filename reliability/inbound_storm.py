@@ -24,7 +24,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from reliability import common  # noqa: E402
+from reliability import common
 
 
 def ses_received(raw: bytes, recipients: list[str], mail_id: str) -> str:
@@ -53,7 +53,13 @@ def main() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from messages.tests.sns_testing import TOPIC_ARN, build_notification, create_test_pki, serve_certificate, sign_sns_message
+    from messages.tests.sns_testing import (
+        TOPIC_ARN,
+        build_notification,
+        create_test_pki,
+        serve_certificate,
+        sign_sns_message,
+    )
 
     pki = create_test_pki()
     with serve_certificate(pki) as cert_server:

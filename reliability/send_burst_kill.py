@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from reliability import common  # noqa: E402
+from reliability import common
 
 TERMINAL = {"sent", "delivered", "bounced", "complained", "rejected", "failed"}
 

@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench worker lint typecheck migrations-check install clean
+.PHONY: run test bench reliability worker lint typecheck migrations-check install clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,17 @@ test: $(STAMP)
 ## BENCH_ARGS=--full for the full sizes (search over 100,000 messages).
 bench: $(STAMP)
 	$(PY) bench/run.py $(BENCH_ARGS)
+
+## Fault-injection suite (not part of `make test`): needs PostgreSQL (RELIABILITY_DATABASE_URL,
+## default postgres://postgres@127.0.0.1:5432/sendook_reliability, written to) and redis-server on
+## PATH (each script starts its own on loopback). Each script prints its figure on its last line
+## and exits non-zero when it misses its target; all run, the target fails if any did.
+RELIABILITY := send_burst_kill inbound_storm mime_bombs header_injection redis_outage
+reliability: $(STAMP)
+	@failed=0; for script in $(RELIABILITY); do \
+		echo "== reliability/$$script.py"; \
+		timeout 900 $(PY) reliability/$$script.py || failed=1; \
+	done; exit $$failed
 
 ## A Celery worker with the periodic sweeps (beat) for one-machine setups.
 worker: $(STAMP)

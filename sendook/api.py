@@ -121,10 +121,26 @@ class Text(serializers.CharField):
 
 
 def validate_no_control_chars(value: str) -> str:
-    """Header values must never carry CR, LF or NUL (header injection)."""
-    if any(char in value for char in "\r\n\x00"):
+    """Header values must never carry a line break or NUL (header injection). Line breaks are
+    what str.splitlines() breaks on (also \\v, \\f, \\x1c-\\x1e, \\x85, U+2028, U+2029): the
+    stdlib's email policy refuses those in a header when the message is built."""
+    if "\x00" in value or len(f"a{value}a".splitlines()) > 1 or _encoded_line_break(value):
         raise serializers.ValidationError("Must not contain line breaks or NUL characters.")
     return value
+
+
+def _encoded_line_break(value: str) -> bool:
+    """An RFC 2047 encoded word hiding a line break (`=?utf-8?q?a=0D=0AX-Evil:_1?=`): the
+    stdlib decodes those in MIME parameters (attachment filenames) and writes the raw CRLF."""
+    if "=?" not in value:
+        return False
+    import email.header
+
+    try:
+        decoded = str(email.header.make_header(email.header.decode_header(value)))
+    except Exception:  # not decodable: the stdlib leaves it as literal text
+        return False
+    return "\x00" in decoded or len(f"a{decoded}a".splitlines()) > 1
 
 
 # --- authentication -------------------------------------------------------------------------

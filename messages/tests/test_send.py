@@ -132,6 +132,13 @@ def test_sending_from_another_organizations_inbox_is_404(other_inbox, send):
         ({"to": ["a@example.com"], "attachments": [{"content": "aGVsbG8=", "name": "a\r\nX-Evil: 1.txt"}]}, "attachments.0.name"),
         ({"to": ["a@example.com"], "attachments": [{"content": "aGVsbG8=", "contentType": "text/plain\r\nX-Evil: 1"}]}, "attachments.0.contentType"),
         ({"to": ["a@example.com"], "attachments": [{"name": "x.txt"}]}, "attachments.0.content"),
+        # Line breaks beyond CR/LF (found by reliability/header_injection.py): the stdlib refuses
+        # them in a header at build time, which left such a message accepted but never sendable.
+        ({"to": ["a@example.com"], "attachments": [{"content": "aGVsbG8=", "contentId": "a\x85Content-Type: text/html"}]}, "attachments.0.contentId"),
+        ({"to": ["a@example.com"], "subject": "Hi\u2028Bcc: victim@example.com"}, "subject"),
+        ({"to": ["a@example.com"], "attachments": [{"content": "aGVsbG8=", "name": "a\x0bb.txt"}]}, "attachments.0.name"),
+        # The stdlib decodes an encoded word in a filename parameter and writes its raw CRLF.
+        ({"to": ["a@example.com"], "attachments": [{"content": "aGVsbG8=", "name": "=?utf-8?q?x=0D=0AX-Evil:_1?="}]}, "attachments.0.name"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field_and_stores_nothing(inbox, send, sandbox, body, field):

@@ -739,3 +739,27 @@ def test_text_helpers_never_raise(text):
     assert isinstance(extract_new_text(text), str)
     assert isinstance(normalize_subject(text), str)
     assert isinstance(parse_address_list(text), list)
+
+
+def test_a_flood_of_rfc2231_parameter_continuations_is_refused_before_the_slow_parse():
+    segments = "".join(f";\r\n filename*{i}*=a%C3%BC" for i in range(5000))
+    raw = (
+        b"From: a@example.org\r\nTo: b@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\nContent-Type: application/octet-stream"
+        + segments.encode() + b"\r\n\r\nAAAA\r\n--z--\r\n"
+    )
+    with pytest.raises(ParseError) as caught:
+        parse_email(raw)
+    assert caught.value.reason == "too_many_headers"
+
+
+def test_a_filename_in_a_few_rfc2231_continuations_still_parses():
+    raw = (
+        b"From: a@example.org\r\nTo: b@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+        b"--z\r\nContent-Type: application/octet-stream;\r\n name*0*=utf-8''r%C3%A9;\r\n name*1*=sum%C3%A9.pdf\r\n"
+        b"Content-Disposition: attachment;\r\n filename*0*=utf-8''r%C3%A9;\r\n filename*1*=sum%C3%A9.pdf\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--z--\r\n"
+    )
+    parsed = parse_email(raw)
+    assert [attachment.filename for attachment in parsed.attachments] == ["résumé.pdf"]

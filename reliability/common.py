@@ -87,6 +87,23 @@ def configure(**overrides: str) -> None:
     os.environ.update({**defaults, **overrides})
 
 
+@contextlib.contextmanager
+def signed_sns_endpoint(**overrides: str) -> Iterator[object]:
+    """Settings for POST /webhooks/ses that trust a throwaway SNS signing certificate served on
+    loopback (messages/tests/sns_testing.py); yields the test PKI to sign notifications with."""
+    from messages.tests.sns_testing import TOPIC_ARN, create_test_pki, serve_certificate
+
+    pki = create_test_pki()
+    with serve_certificate(pki) as cert_server:
+        configure(
+            SENDOOK_SES_TOPIC_ARNS=TOPIC_ARN,
+            SENDOOK_SNS_CERT_CONNECT_TO=cert_server.connect_to,
+            SENDOOK_SNS_CA_BUNDLE=cert_server.ca_bundle,
+            **overrides,
+        )
+        yield pki
+
+
 def setup_django() -> None:
     import django
 

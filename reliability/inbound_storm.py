@@ -53,20 +53,9 @@ def main() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from messages.tests.sns_testing import (
-        TOPIC_ARN,
-        build_notification,
-        create_test_pki,
-        serve_certificate,
-        sign_sns_message,
-    )
+    from messages.tests.sns_testing import build_notification, sign_sns_message
 
-    pki = create_test_pki()
-    with serve_certificate(pki) as cert_server:
-        common.configure(
-            SENDOOK_SES_TOPIC_ARNS=TOPIC_ARN, SENDOOK_SNS_CERT_CONNECT_TO=cert_server.connect_to,
-            SENDOOK_SNS_CA_BUNDLE=cert_server.ca_bundle,
-        )
+    with common.signed_sns_endpoint() as pki:
         common.setup_django()
         from inboxes.models import Inbox, Organization
         from messages.models import InboundEmail, Message

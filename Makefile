@@ -27,9 +27,11 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 ## Every benchmark in bench/ against its bare baseline (PostgreSQL: DATABASE_URL, default
-## sendook_bench; a private Redis is started): prints a table, writes var/bench/latest.json.
+## sendook_bench; a private Redis, gunicorn, a Celery worker, moto and a webhook receiver are
+## started; `hey` comes from Debian): prints a table, writes var/bench/latest.json.
 ## BENCH_ARGS=--full for the full sizes (search over 100,000 messages).
 bench: $(STAMP)
+	@command -v hey >/dev/null || { echo "installing hey (Debian's HTTP load generator) for bench/http_load.py"; apt-get install -y hey; }
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 ## Fault-injection suite (not part of `make test`): needs PostgreSQL (RELIABILITY_DATABASE_URL,

@@ -4,7 +4,9 @@
 
 Starts what the benchmarks need: a private Redis on a free loopback port (cache in db 0, Celery
 broker in db 1; BENCH_REDIS_URL=redis://host:port uses an existing one instead), and through the
-scripts themselves a Celery worker and moto's SES server. PostgreSQL is DATABASE_URL (default
+scripts themselves the app under gunicorn with two workers driven by `hey` (http_load.py), a real
+Celery worker and moto's server as the local SES endpoint (send.py), a local webhook receiver
+(webhooks.py). Each script generates its own deterministic data. PostgreSQL is DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/sendook_bench, created if missing, migrated and written to:
 never point it at real data).
 
@@ -13,10 +15,10 @@ brokered tasks, test database or not), calls the script's `run(...)` and hands i
 as JSON (`--json FILE`), under a time limit. Every script alternates its product path with its
 bare baseline within the same process, so both see the same machine.
 
-Writes var/bench/latest.json: {"metadata": {...versions, git revision, load average...},
-"results": [{"name", "figure", "baseline", "ratio", "target", "pass", "unit", p50/p95/p99
-where latency is measured, ...}]}, keeps each script's output in var/bench/<name>.log, and prints
-a table. Exit status 0 when every script ran (a figure short of its target is reported, not
+Writes var/bench/latest.json: a JSON list with one object per figure: "name", "figure",
+"baseline", "ratio", "target", "pass", "unit", "p50"/"p95"/"p99" (ms) where latency is measured,
+the script ("benchmark"), and the run's "git_revision", "versions" and "run" (start time, machine,
+load average, duration). Keeps each script's output in var/bench/<name>.log and prints a table. Exit status 0 when every script ran (a figure short of its target is reported, not
 fatal); 1 when a script failed or timed out.
 """
 
@@ -48,6 +50,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], int]] = {
     "inbound": ("inbound.py", ["--count", "200"], [], 90),
     "webhooks": ("webhooks.py", ["--count", "1000"], [], 60),
     "list": ("listing.py", ["--messages", "500", "--seconds", "8"], ["--seconds", "15"], 90),
+    "http": ("http_load.py", ["--seconds", "4", "--rounds", "3"], ["--seconds", "8", "--rounds", "4"], 120),
     "search": (
         "search.py",
         ["--messages", "10000", "--runs", "40", "--seconds", "3"],
@@ -118,8 +121,11 @@ def ensure_database(url: str) -> str:
         return conn.execute("SHOW server_version").fetchone()[0]
 
 
-def metadata(pg_version: str, args: argparse.Namespace) -> dict[str, Any]:
+def metadata(pg_version: str, redis_url: str, args: argparse.Namespace) -> dict[str, Any]:
+    from importlib.metadata import version
+
     import django
+    import redis
 
     def git(*command: str) -> str:
         try:
@@ -129,16 +135,36 @@ def metadata(pg_version: str, args: argparse.Namespace) -> dict[str, Any]:
         except OSError:
             return ""
 
-    return {
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "git_revision": git("rev-parse", "HEAD"),
-        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+    def program(*command: str) -> str:
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=10)
+        except OSError:
+            return "not found"
+        return (result.stdout or result.stderr).strip().splitlines()[0] if result.returncode == 0 else ""
+
+    versions = {
         "python": platform.python_version(),
         "django": django.get_version(),
+        "djangorestframework": version("djangorestframework"),
+        "celery": version("celery"),
+        "django-anymail": version("django-anymail"),
+        "gunicorn": version("gunicorn"),
+        "psycopg": version("psycopg"),
         "postgresql": pg_version,
-        "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-        "full": args.full,
+        "redis": redis.Redis.from_url(redis_url).info("server")["redis_version"],
+        "moto": version("moto"),
+        "hey": "debian " + program("dpkg-query", "-W", "-f", "${Version}", "hey"),
+    }
+    return {
+        "git_revision": git("rev-parse", "HEAD"),
+        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "versions": versions,
+        "run": {
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+            "full": args.full,
+        },
     }
 
 
@@ -214,14 +240,16 @@ def number(value: Any) -> str:
 
 def table(results: list[dict[str, Any]]) -> str:
     header = (
-        f"{'benchmark':<74} {'figure':>9} {'baseline':>9} {'ratio':>6} {'target':<32} {'pass':<4}"
+        f"{'benchmark':<72} {'figure':>9} {'baseline':>9} {'ratio':>6} {'p95 ms':>7} "
+        f"{'target':<26} {'pass':<4}"
     )
     lines = [header, "-" * len(header)]
     for row in results:
         verdict = {True: "yes", False: "NO", None: "-"}[row.get("pass")]
         lines.append(
-            f"{row['name'][:74]:<74} {number(row.get('figure')):>9} {number(row.get('baseline')):>9} "
-            f"{number(row.get('ratio')):>6} {row.get('target', ''):<32} {verdict:<4}"
+            f"{row['name'][:72]:<72} {number(row.get('figure')):>9} {number(row.get('baseline')):>9} "
+            f"{number(row.get('ratio')):>6} {number(row.get('p95', '')):>7} "
+            f"{row.get('target', '')[:26]:<26} {verdict:<4}"
         )
     return "\n".join(lines)
 
@@ -242,8 +270,8 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
     pg_version = ensure_database(database_url)
-    meta = metadata(pg_version, args)
     redis_process, redis_url = start_redis()
+    meta = metadata(pg_version, redis_url, args)
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -269,16 +297,17 @@ def main() -> None:
         if redis_process is not None:
             redis_process.terminate()
             redis_process.wait(timeout=10)
-    meta["duration_seconds"] = round(time.monotonic() - started, 1)
-    meta["errors"] = errors
-    (OUT / "latest.json").write_text(
-        json.dumps({"metadata": meta, "results": results}, indent=2) + "\n"
-    )
+    meta["run"]["duration_seconds"] = round(time.monotonic() - started, 1)
+    meta["run"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    for row in results:
+        row.update(meta)
+    (OUT / "latest.json").write_text(json.dumps(results, indent=2) + "\n")
 
+    run, versions = meta["run"], meta["versions"]
     print(
-        f"\nSendook benchmarks, {meta['started_at']}, git {meta['git_revision'][:10]}{' (dirty)' if meta['git_dirty'] else ''}; "
-        f"Python {meta['python']}, Django {meta['django']}, PostgreSQL {meta['postgresql']}; "
-        f"{meta['machine']}, load {meta['load_average_at_start']}; {meta['duration_seconds']:.0f} s"
+        f"\nSendook benchmarks, {run['started_at']}, git {meta['git_revision'][:10]}{' (dirty)' if meta['git_dirty'] else ''}; "
+        f"Python {versions['python']}, Django {versions['django']}, PostgreSQL {versions['postgresql']}, Redis {versions['redis']}; "
+        f"{run['machine']}, load {run['load_average_at_start']} -> {run['load_average_at_end']}; {run['duration_seconds']:.0f} s"
     )
     print(table(results))
     print(f"\nwrote {OUT.relative_to(ROOT) / 'latest.json'}")

@@ -1,4 +1,4 @@
-"""Reliability 4: header injection with hypothesis over every send field.
+"""Reliability 7: header injection with hypothesis over every send field.
 
 Hypothesis generates values for every field of POST /v1/inboxes/{id}/messages/send (to, cc,
 bcc, replyTo, subject, text, html, labels, attachments' name, contentType, contentId) mixing

@@ -1,4 +1,4 @@
-"""Reliability 2: an SNS redelivery storm stores and delivers each mail exactly once per inbox.
+"""Reliability 4: an SNS redelivery storm stores and delivers each mail exactly once per inbox.
 
 200 SES "Received" notifications, each signed like SNS signs them (messages/tests/sns_testing:
 real RSA keys, the certificate served over TLS on loopback) and each addressed to two hosted

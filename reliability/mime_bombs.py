@@ -1,4 +1,4 @@
-"""Reliability 3: MIME bombs and hostile input through every way in.
+"""Reliability 5: MIME bombs and hostile input through every way in.
 
 Each hostile message (deep nesting, part floods, header floods, a megabyte header line, an
 encoded-word flood, an RFC 2231 continuation flood, a compressible base64 attachment, a million

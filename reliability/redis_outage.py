@@ -1,4 +1,4 @@
-"""Reliability 5: Redis (broker and cache) stopped for 30 s under send load.
+"""Reliability 2: Redis (broker and cache) stopped for 30 s under send load.
 
 The script's own redis-server (loopback, random port) is both the Celery broker and the cache
 (rate limits). Sends go through POST /v1/inboxes/{id}/messages/send in-process (Django's test

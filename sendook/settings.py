@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees view exceptions first: JSON errors for /v1 and /webhooks plain views.
+    "sendook.middleware.JsonErrorsMiddleware",
 ]
 
 ROOT_URLCONF = "sendook.urls"

@@ -190,3 +190,35 @@ def test_mailgun_with_a_bad_signature_stores_nothing(client, inbox, settings):
 
     assert response.status_code == 400
     assert InboundEmail.objects.count() == 0
+
+
+def test_postmark_gets_a_json_503_when_the_raw_mail_cannot_be_stored_and_its_retry_lands(
+    client, inbox, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    # A real storage failure: the media root lies under a regular file, so no directory can be made.
+    (tmp_path / "not-a-directory").write_text("")
+    settings.MEDIA_ROOT = str(tmp_path / "not-a-directory" / "media")
+
+    response = client.post(
+        "/webhooks/anymail/postmark/inbound/",
+        data=json.dumps(postmark_payload()),
+        content_type="application/json",
+        **basic_auth(),
+    )
+
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "raw_storage_failed"
+    assert response["Retry-After"]
+    assert InboundEmail.objects.count() == 0
+
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    with django_capture_on_commit_callbacks(execute=True):
+        retry = client.post(
+            "/webhooks/anymail/postmark/inbound/",
+            data=json.dumps(postmark_payload()),
+            content_type="application/json",
+            **basic_auth(),
+        )
+    assert retry.status_code == 200
+    assert Message.objects.get().subject == "Invoice question"

@@ -1,0 +1,49 @@
+"""Machine-facing paths answer JSON even when a plain Django view fails.
+
+DRF views already render errors through sendook.api.exception_handler. This covers the rest of
+/v1 and the inbound webhooks (/webhooks/…: SES/SNS and Anymail's provider views, whose signal
+receivers raise our domain errors): a SendookError renders as its JSON error, a database outage
+as 503 with Retry-After, so providers retry instead of seeing Django's HTML 500. Browser pages
+keep Django's own error handling.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from django.db import DatabaseError, DataError, IntegrityError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from sendook.exceptions import SendookError, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+MACHINE_PREFIXES = ("/v1/", "/webhooks/")
+
+
+class JsonErrorsMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith(MACHINE_PREFIXES):
+            return None
+        if isinstance(exception, SendookError):
+            error = exception
+        elif isinstance(exception, DatabaseError) and not isinstance(
+            exception, DataError | IntegrityError
+        ):
+            logger.exception("database error while handling %s", request.path)
+            error = ServiceUnavailable()
+        else:
+            return None  # a bug: Django's handler500 (JSON under /v1) and the error log
+        response = JsonResponse(error.as_dict(), status=error.status_code)
+        for name, value in error.headers.items():
+            response[name] = value
+        if error.status_code == 503 and "Retry-After" not in response:
+            response["Retry-After"] = "5"
+        return response

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -45,6 +46,86 @@ def own_redis(port: int | None = None) -> Iterator[subprocess.Popen]:
         yield process
     finally:
         stop(process)
+
+
+PG_BIN = Path(os.environ.get("RELIABILITY_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+class Postgres:
+    """A private PostgreSQL cluster in a temp dir, on a loopback port, trust auth, fsync off.
+
+    Faults (stop, restart) are injected here, never into a shared server. PostgreSQL refuses to
+    run as root, so as root every pg_ctl/initdb runs as the `postgres` OS user via runuser.
+    synchronous_commit stays on: a transaction the app saw committed must survive `-m immediate`
+    (fsync off only gives up durability against an OS crash, which does not happen here).
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.dir = Path(tempfile.mkdtemp(prefix="sendook-rel-pg-"))
+        self.data = self.dir / "data"
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, user="postgres", group="postgres")
+
+    def url(self, name: str) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{name}"
+
+    def _pg(self, program: str, *args: str, timeout: float = 60) -> None:
+        command = [str(PG_BIN / program), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=self.dir)
+        if result.returncode != 0:
+            raise RuntimeError(f"{program} {' '.join(args)} failed:\n{result.stdout}{result.stderr}{self.log_tail()}")
+
+    def log_tail(self) -> str:
+        with contextlib.suppress(OSError):
+            return (self.dir / "postgres.log").read_text(errors="replace")[-2000:]
+        return ""
+
+    def init(self) -> None:
+        self._pg("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
+                   "-c full_page_writes=off -c max_connections=100")
+        self._pg("pg_ctl", "start", "-D", str(self.data), "-w", "-t", "60", "-l", str(self.dir / "postgres.log"),
+                 "-o", options, timeout=90)
+
+    def stop(self, mode: str = "fast") -> None:
+        """`mode`: pg_ctl's shutdown mode (smart, fast, immediate)."""
+        self._pg("pg_ctl", "stop", "-D", str(self.data), "-m", mode, "-w", "-t", "60", timeout=90)
+
+    def running(self) -> bool:
+        return (self.data / "postmaster.pid").exists()
+
+    def destroy(self) -> None:
+        try:
+            if self.running():
+                self.stop("immediate")
+        except Exception:  # pg_ctl failed: stop the postmaster ourselves
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                pid = int((self.data / "postmaster.pid").read_text().splitlines()[0])
+                os.kill(pid, signal.SIGQUIT)
+                wait_until(lambda: not Path(f"/proc/{pid}").exists(), 10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def own_postgres(database: str = "sendook_reliability") -> Iterator[Postgres]:
+    """A throwaway PostgreSQL cluster (see Postgres); sets DATABASE_URL to `database` in it.
+
+    Removed on exit, also on SIGTERM (unwinds through sys.exit above) and Ctrl-C.
+    """
+    global DATABASE_URL
+    cluster = Postgres(free_port())
+    try:
+        cluster.init()
+        cluster.start()
+        DATABASE_URL = cluster.url(database)
+        yield cluster
+    finally:
+        cluster.destroy()
 
 
 def start_redis(port: int) -> subprocess.Popen:

@@ -36,9 +36,11 @@ bench: $(STAMP)
 
 ## Fault-injection suite (not part of `make test`): needs PostgreSQL (RELIABILITY_DATABASE_URL,
 ## default postgres://postgres@127.0.0.1:5432/sendook_reliability, written to) and redis-server on
-## PATH (each script starts its own on loopback). Each script prints its figure on its last line
+## PATH (each script starts its own on loopback); postgres_restart also starts its own PostgreSQL
+## cluster (initdb/pg_ctl from RELIABILITY_PG_BIN, default /usr/lib/postgresql/15/bin, run as the
+## postgres user when root). Each script prints its figure on its last line
 ## and exits non-zero when it misses its target; all run, the target fails if any did.
-RELIABILITY := send_burst_kill redis_outage inbound_storm mime_bombs header_injection
+RELIABILITY := send_burst_kill redis_outage postgres_restart inbound_storm mime_bombs header_injection
 reliability: $(STAMP)
 	@failed=0; for script in $(RELIABILITY); do \
 		echo "== reliability/$$script.py"; \

@@ -26,19 +26,42 @@ def retry_delay(retries: int) -> int:
     return base + random.randint(0, base // 4 + 1)
 
 
+# A lost database connection (a restart, a failover) rolls the attempt back, so nothing was
+# recorded: try again within seconds rather than leave the message to the sweep, which picks it
+# up only after SENDOOK_REQUEUE_AFTER_SECONDS. After these retries (about 2.5 minutes) the sweep
+# still has it: the message is left queued, never failed, since the outage was not the message's.
+DATABASE_RETRIES = 8
+
+
+def database_retry_delay(retries: int) -> int:
+    """2 s, 4 s, 8 s, 16 s, then 30 s."""
+    return min(2 * 2**retries, 30)
+
+
 @shared_task(bind=True, acks_late=True, max_retries=None)
-def send_message(self, message_pk: int) -> None:
+def send_message(self, message_pk: int, database_retries: int = 0) -> None:
     try:
         sending.deliver_message(message_pk)
     except TransientSendError as exc:
-        attempts = self.request.retries + 1
+        # Retries spent waiting for the database are not the provider's failures.
+        provider_retries = self.request.retries - database_retries
+        attempts = provider_retries + 1
         if attempts > settings.SENDOOK_SEND_MAX_RETRIES:
             sending.fail_message(message_pk, reason=f"Gave up after {attempts} attempts: {exc}")
             return
-        delay = retry_delay(self.request.retries)
+        delay = retry_delay(provider_retries)
         logger.warning("message %s: transient send failure (%s); retry in %ss", message_pk, exc, delay)
         sending.defer_message(message_pk, seconds=delay, reason=str(exc))
         raise self.retry(exc=exc, countdown=delay) from None
+    except (OperationalError, InterfaceError) as exc:
+        if database_retries >= DATABASE_RETRIES:
+            logger.warning("message %s: database still unavailable (%s); left to the sweep", message_pk, exc)
+            return
+        delay = database_retry_delay(database_retries)
+        logger.warning("message %s: database unavailable (%s); retry in %ss", message_pk, exc, delay)
+        raise self.retry(
+            exc=exc, countdown=delay, kwargs={"database_retries": database_retries + 1}
+        ) from None
 
 
 @shared_task(acks_late=True)

@@ -4,6 +4,7 @@ import socket
 from datetime import timedelta
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
 from inboxes.tests.factories import InboxFactory
@@ -66,6 +67,52 @@ def test_a_permanent_rejection_fails_without_retrying(inbox, settings, aws):
     assert message.status == "failed" and "authority" in message.status_reason.lower()
     assert message.send_attempts == 1
     assert Event.objects.filter(type="message.failed").count() == 1
+
+
+def database_down_for(monkeypatch, attempts):
+    """The first `attempts` deliveries meet a lost database connection. Staged: the test
+    database cannot be restarted under a test (reliability/postgres_restart.py does it for real)."""
+    deliver = sending.deliver_message
+    calls = {"count": 0}
+
+    def flaky_deliver(message_pk):
+        calls["count"] += 1
+        if calls["count"] <= attempts:
+            raise OperationalError("server closed the connection unexpectedly")
+        return deliver(message_pk)
+
+    monkeypatch.setattr(sending, "deliver_message", flaky_deliver)
+    return calls
+
+
+def test_a_database_restart_retries_the_send_instead_of_waiting_for_the_sweep(inbox, sandbox, monkeypatch):
+    calls = database_down_for(monkeypatch, 2)
+    message = queued(inbox)
+    tasks.send_message.apply(args=[message.pk])
+    message.refresh_from_db()
+    assert calls["count"] == 3
+    assert message.status == "sent" and message.send_attempts == 1
+    assert len(sandbox()) == 1
+
+
+def test_database_retries_do_not_use_up_the_provider_retries(inbox, settings, monkeypatch):
+    settings.EMAIL_BACKEND = "messages.tests.backends.FlakyBackend"
+    settings.SENDOOK_SEND_MAX_RETRIES = 2
+    backends.calls.update(count=0, fail_first=2)
+    database_down_for(monkeypatch, 3)
+    message = queued(inbox)
+    tasks.send_message.apply(args=[message.pk])
+    message.refresh_from_db()
+    assert message.status == "sent" and backends.calls["count"] == 3
+
+
+def test_a_database_that_stays_down_leaves_the_message_queued_for_the_sweep(inbox, sandbox, monkeypatch):
+    calls = database_down_for(monkeypatch, 100)
+    message = queued(inbox)
+    tasks.send_message.apply(args=[message.pk])
+    message.refresh_from_db()
+    assert calls["count"] == tasks.DATABASE_RETRIES + 1
+    assert message.status == "queued" and not sandbox()
 
 
 def test_the_sweep_re_enqueues_messages_left_queued(inbox, sandbox):

@@ -55,10 +55,14 @@ def send_message(self, message_pk: int, database_retries: int = 0) -> None:
         raise self.retry(exc=exc, countdown=delay) from None
     except (OperationalError, InterfaceError) as exc:
         if database_retries >= DATABASE_RETRIES:
-            logger.warning("message %s: database still unavailable (%s); left to the sweep", message_pk, exc)
+            logger.warning(
+                "message %s: database still unavailable (%s); left to the sweep", message_pk, exc
+            )
             return
         delay = database_retry_delay(database_retries)
-        logger.warning("message %s: database unavailable (%s); retry in %ss", message_pk, exc, delay)
+        logger.warning(
+            "message %s: database unavailable (%s); retry in %ss", message_pk, exc, delay
+        )
         raise self.retry(
             exc=exc, countdown=delay, kwargs={"database_retries": database_retries + 1}
         ) from None

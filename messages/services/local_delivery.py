@@ -20,7 +20,7 @@ LocalRecipients = dict[str, Inbox]
 
 def local_recipients(message: Message) -> LocalRecipients:
     """{bare address: hosted inbox} for every to/cc/bcc recipient this Sendook hosts."""
-    bases = {}
+    bases: dict[str, str] = {}
     for value in [*message.to, *message.cc, *message.bcc]:
         spec = addr_spec(value)
         base = split_address(spec)[0]  # what the inbound pipeline routes on (`+tag` dropped)

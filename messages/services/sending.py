@@ -200,23 +200,19 @@ def _record(message: Message, event_type: EventType) -> None:
 
 SEND_FIELDS = ["status", "raw", "send_attempts", "next_attempt_at", "updated_at"]
 
-def _lock_for_delivery(message_pk: int) -> Message:
-    message = (
-        Message.objects.select_for_update(of=("self",))
-        .select_related("organization", "inbox", "thread")
-        .get(pk=message_pk)
-    )
-    if message.from_inbox_id == message.inbox_id:
-        message.from_inbox = message.inbox
-    return message
-
 
 def deliver_message(message_pk: int) -> Message:
     """Send one queued message. Raises TransientSendError (nothing recorded) to be retried."""
     with transaction.atomic():
-        message = _lock_for_delivery(message_pk)
+        message = (
+            Message.objects.select_for_update(of=("self",))
+            .select_related("organization", "inbox", "thread")
+            .get(pk=message_pk)
+        )
         if message.status != Message.Status.QUEUED:
             return message
+        if message.from_inbox_id == message.inbox_id:
+            message.from_inbox = message.inbox
         attachments = list(message.attachments.order_by("id"))
         prefetch_rows(message, "attachments", attachments)
         mime = build_mime(message, attachments)

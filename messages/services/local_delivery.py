@@ -8,25 +8,35 @@ label), deduplicated and threaded exactly like received mail.
 
 from __future__ import annotations
 
+from django.db.models.functions import Lower
+
 from inboxes.models import Inbox
 from messages.addresses import addr_spec
 from messages.models import InboundEmail, Message
-from messages.services.receiving import receive_raw_email, resolve_recipients
+from messages.services.receiving import receive_raw_email, split_address
 
 LocalRecipients = dict[str, Inbox]
 
 
 def local_recipients(message: Message) -> LocalRecipients:
     """{bare address: hosted inbox} for every to/cc/bcc recipient this Sendook hosts."""
-    found: LocalRecipients = {}
+    bases: dict[str, str] = {}
     for value in [*message.to, *message.cc, *message.bcc]:
         spec = addr_spec(value)
-        if spec in found:
-            continue
-        routes, _ = resolve_recipients([spec])
-        if routes:
-            found[spec] = routes[0].inbox
-    return found
+        base = split_address(spec)[0]  # what the inbound pipeline routes on (`+tag` dropped)
+        if base:
+            bases.setdefault(spec, base)
+    if not bases:
+        return {}
+    # One query for all recipients, reading only what the sender records (to_inbox and its
+    # public id); the inbound pipeline resolves the routes again when it parses the copy.
+    hosted = {
+        inbox.lower_email: inbox
+        for inbox in Inbox.objects.annotate(lower_email=Lower("email"))
+        .filter(lower_email__in=set(bases.values()))
+        .only("public_id", "email")
+    }
+    return {spec: hosted[base] for spec, base in bases.items() if base in hosted}
 
 
 def deliver_locally(message: Message, raw: bytes, recipients: LocalRecipients) -> InboundEmail | None:

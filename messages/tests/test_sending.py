@@ -179,3 +179,17 @@ def test_local_delivery_lands_in_the_hosted_inbox_with_the_plus_tag_as_label(inb
     assert back.thread.public_id == sent["threadId"] and back.in_reply_to == sent["messageId"]
     thread = api_client.get(f"/v1/inboxes/{inbox.public_id}/threads/{sent['threadId']}").json()
     assert thread["messageCount"] == 2
+
+
+def test_a_send_to_several_hosted_inboxes_lands_in_each_and_only_outsiders_reach_the_provider(inbox, other_org, send, sandbox):
+    first = InboxFactory(organization=other_org, name="First", email="first@sendook.localhost")
+    second = InboxFactory(organization=other_org, name="Second", email="second@sendook.localhost")
+    sent = send(
+        f"/v1/inboxes/{inbox.public_id}/messages/send",
+        {"to": ["First <FIRST@sendook.localhost>", "outside@example.com"], "cc": ["second+ops@sendook.localhost"], "subject": "Hello", "text": "hi"},
+    ).json()
+    [(_, envelope, _)] = sandbox()
+    assert envelope["recipients"] == ["outside@example.com"]
+    assert Message.objects.get(public_id=sent["id"]).to_inbox == first
+    assert Message.objects.filter(inbox=first, direction="inbound").count() == 1
+    assert Message.objects.get(inbox=second, direction="inbound").labels == ["ops"]

@@ -95,6 +95,9 @@ class MessageViewSet(InboxNestedViewSet):
     def get_row(self, organization: Organization, row_id: str) -> Message:
         return selectors.get_message(self.inbox, row_id)
 
+    def paginate_queryset(self, queryset: Any) -> list[dict[str, Any]]:
+        return selectors.complete_message_rows(self.inbox, super().paginate_queryset(queryset))
+
     @extend_schema(
         parameters=[
             OpenApiParameter("query", OpenApiTypes.STR, description=(

@@ -56,7 +56,7 @@ def list_messages(
     model per message plus one per relation cost several times the query itself. The thread
     and from/to inboxes come as public ids; complete_message_rows() adds the rest once the
     page is cut."""
-    rows = Message.objects.filter(inbox=inbox, organization_id=inbox.organization_id)
+    rows = Message.objects.filter(inbox_id=inbox.pk, organization_id=inbox.organization_id)
     if query:
         # The search language shared with the staff UI (messages/search.py): plain words keep
         # their substring meaning; operators, phrases, -term and OR narrow further. The API
@@ -70,7 +70,8 @@ def list_messages(
         rows = rows.filter(created_at__gt=after)
     return rows.values(
         "pk",
-        *MESSAGE_ROW_FIELDS,
+        # List items carry a preview, not the bodies: extracted_text is never read.
+        *(name for name in MESSAGE_ROW_FIELDS if name != "extracted_text"),
         thread_public_id=F("thread__public_id"),
         from_inbox_public_id=F("from_inbox__public_id"),
         to_inbox_public_id=F("to_inbox__public_id"),

@@ -509,12 +509,13 @@ class CursorPagination(BasePagination):
     def get_paginated_response(self, data: Any) -> Response:
         headers = {}
         if self.next_cursor:
-            params = self.request.query_params.copy()
-            params["cursor"] = self.next_cursor
+            # A plain dict of lists, in the same order: QueryDict.copy() deep-copies.
+            params = dict(self.request.query_params.lists())
+            params["cursor"] = [self.next_cursor]
             url = (
                 self.request.build_absolute_uri(self.request.path)
                 + "?"
-                + urlencode(list(params.lists()), doseq=True)
+                + urlencode(list(params.items()), doseq=True)
             )
             headers["Link"] = f'<{url}>; rel="next"'
         return Response(data, headers=headers)

@@ -278,11 +278,6 @@ def message_row(message: Message) -> dict[str, Any]:
     return row
 
 
-def message_to_dict(message: Message, *, bodies: bool = True, content: bool = False, preview: bool = False) -> dict[str, Any]:
-    """The Message object of API.md for a loaded message; unset optional fields are omitted."""
-    return message_row_to_dict(message_row(message), bodies=bodies, content=content, preview=preview)
-
-
 def message_row_to_dict(
     row: Mapping[str, Any], *, bodies: bool = True, content: bool = False, preview: bool = False
 ) -> dict[str, Any]:

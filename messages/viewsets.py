@@ -95,8 +95,9 @@ class MessageViewSet(InboxNestedViewSet):
     def get_row(self, organization: Organization, row_id: str) -> Message:
         return selectors.get_message(self.inbox, row_id)
 
-    def paginate_queryset(self, queryset: Any) -> list[dict[str, Any]]:
-        return selectors.complete_message_rows(self.inbox, super().paginate_queryset(queryset))
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset) or []
+        return selectors.complete_message_rows(self.inbox, page)
 
     @extend_schema(
         parameters=[

@@ -389,7 +389,9 @@ def count_request(group: str, key: str, rate: str) -> RateUsage:
         redis_key = cache.make_and_validate_key(cache_key)
         client = cache._cache.get_client(redis_key, write=True)
         with client.pipeline(transaction=True) as pipe:
-            count = pipe.incr(redis_key).expire(redis_key, ttl).execute()[0]
+            pipe.incr(redis_key)
+            pipe.expire(redis_key, ttl)
+            count = pipe.execute()[0]
     elif cache.add(cache_key, 1, ttl):
         count = 1
     else:

@@ -6,6 +6,7 @@ import base64
 import binascii
 import mimetypes
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +14,8 @@ from rest_framework import serializers
 
 from messages.addresses import InvalidAddress, format_address, parse_address
 from messages.models import Attachment, Message, Thread
+from messages.selectors import MESSAGE_ROW_FIELDS
+from messages.services.threads import preview_of
 from sendook.api import (
     ApiModelSerializer,
     ApiSerializer,
@@ -232,12 +235,14 @@ class MessageSerializer(ApiSerializer):
         fields["from"] = serializers.CharField(source="from_email", read_only=True)
         return fields
 
-    def to_representation(self, message: Message) -> dict[str, Any]:
+    def to_representation(self, message: Message | Mapping[str, Any]) -> dict[str, Any]:
         # Written out by hand: a message is rendered on every send and in every event, and DRF
         # would rebuild ~30 field objects per rendering. The declared fields above still define
-        # the OpenAPI schema; a test keeps the two in step.
-        return message_to_dict(
-            message,
+        # the OpenAPI schema; a test keeps the two in step. List pages pass rows
+        # (selectors.list_messages) rather than models.
+        row = message if isinstance(message, Mapping) else message_row(message)
+        return message_row_to_dict(
+            row,
             bodies=self.include_bodies,
             content=self.include_content,
             preview=self.include_preview,
@@ -261,52 +266,70 @@ def _attachment_dict(attachment: Attachment, *, content: bool) -> dict[str, Any]
     return data
 
 
-def message_to_dict(message: Message, *, bodies: bool = True, content: bool = False, preview: bool = False) -> dict[str, Any]:
-    """The Message object of API.md; unset optional fields are omitted."""
+def message_row(message: Message) -> dict[str, Any]:
+    """A loaded message (and its relations) as the row message_row_to_dict reads."""
+    row = {name: getattr(message, name) for name in MESSAGE_ROW_FIELDS}
+    row["organization_public_id"] = message.organization.public_id
+    row["inbox_public_id"] = message.inbox.public_id
+    row["thread_public_id"] = message.thread.public_id
+    row["from_inbox_public_id"] = message.from_inbox.public_id if message.from_inbox_id else None  # type: ignore[union-attr]
+    row["to_inbox_public_id"] = message.to_inbox.public_id if message.to_inbox_id else None  # type: ignore[union-attr]
+    row["attachments"] = message.attachments.all()
+    return row
+
+
+def message_row_to_dict(
+    row: Mapping[str, Any], *, bodies: bool = True, content: bool = False, preview: bool = False
+) -> dict[str, Any]:
+    """The one definition of the Message object of API.md, from a row of plain values.
+
+    A row holds MESSAGE_ROW_FIELDS, the related rows' public ids (`thread_public_id`, …) and the
+    message's attachments (models). Models go through message_row(); list pages read rows
+    straight from the database (selectors.list_messages), which skips building five model
+    instances per message.
+    """
     optional = {
-        "fromInboxId": message.from_inbox.public_id if message.from_inbox_id else None,  # type: ignore[union-attr]
-        "toInboxId": message.to_inbox.public_id if message.to_inbox_id else None,  # type: ignore[union-attr]
-        "fromName": message.from_name,
-        "replyTo": list(message.reply_to),
+        "fromInboxId": row["from_inbox_public_id"],
+        "toInboxId": row["to_inbox_public_id"],
+        "fromName": row["from_name"],
+        "replyTo": list(row["reply_to"]),
     }
     data: dict[str, Any] = {
-        "id": message.public_id,
-        "_id": message.public_id,
-        "organizationId": message.organization.public_id,
-        "inboxId": message.inbox.public_id,
-        "threadId": message.thread.public_id,
+        "id": row["public_id"],
+        "_id": row["public_id"],
+        "organizationId": row["organization_public_id"],
+        "inboxId": row["inbox_public_id"],
+        "threadId": row["thread_public_id"],
         **{key: value for key, value in optional.items() if value},
-        "from": message.from_email,
-        "to": list(message.to),
-        "cc": list(message.cc),
-        "bcc": list(message.bcc),
-        "subject": message.subject,
+        "from": row["from_email"],
+        "to": list(row["to"]),
+        "cc": list(row["cc"]),
+        "bcc": list(row["bcc"]),
+        "subject": row["subject"],
     }
     if bodies:
-        data["text"] = message.text
-        data["html"] = message.html
-        if message.extracted_text:
-            data["extractedText"] = message.extracted_text
+        data["text"] = row["text"]
+        data["html"] = row["html"]
+        if row["extracted_text"]:
+            data["extractedText"] = row["extracted_text"]
     if preview:
-        from messages.services.threads import preview_of
-
-        data["preview"] = preview_of(message.text, message.html)
-    data["labels"] = list(message.labels)
-    data["attachments"] = [_attachment_dict(a, content=content) for a in message.attachments.all()]
-    data["messageId"] = message.message_id
-    if message.in_reply_to:
-        data["inReplyTo"] = message.in_reply_to
-    data["references"] = list(message.references)
-    if message.external_message_id:
-        data["externalMessageId"] = message.external_message_id
-    data["status"] = message.status
-    if message.status_reason:
-        data["statusReason"] = message.status_reason
-    data["direction"] = message.direction
-    if message.sent_at:
-        data["sentAt"] = format_timestamp(message.sent_at)
-    data["createdAt"] = format_timestamp(message.created_at)
-    data["updatedAt"] = format_timestamp(message.updated_at)
+        data["preview"] = preview_of(row["text"], row["html"])
+    data["labels"] = list(row["labels"])
+    data["attachments"] = [_attachment_dict(a, content=content) for a in row["attachments"]]
+    data["messageId"] = row["message_id"]
+    if row["in_reply_to"]:
+        data["inReplyTo"] = row["in_reply_to"]
+    data["references"] = list(row["references"])
+    if row["external_message_id"]:
+        data["externalMessageId"] = row["external_message_id"]
+    data["status"] = row["status"]
+    if row["status_reason"]:
+        data["statusReason"] = row["status_reason"]
+    data["direction"] = row["direction"]
+    if row["sent_at"]:
+        data["sentAt"] = format_timestamp(row["sent_at"])
+    data["createdAt"] = format_timestamp(row["created_at"])
+    data["updatedAt"] = format_timestamp(row["updated_at"])
     return data
 
 

@@ -95,6 +95,10 @@ class MessageViewSet(InboxNestedViewSet):
     def get_row(self, organization: Organization, row_id: str) -> Message:
         return selectors.get_message(self.inbox, row_id)
 
+    def paginate_queryset(self, queryset: Any) -> Any:
+        page = super().paginate_queryset(queryset) or []
+        return selectors.complete_message_rows(self.inbox, page)
+
     @extend_schema(
         parameters=[
             OpenApiParameter("query", OpenApiTypes.STR, description=(

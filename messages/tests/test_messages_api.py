@@ -208,3 +208,28 @@ def test_the_hand_written_message_shape_matches_the_declared_schema_fields(inbox
         assert rendered <= declared, (serializer_class, rendered - declared)
         # Only optional fields that are unset here may be missing.
         assert declared - rendered <= {"toInboxId"}, (serializer_class, declared - rendered)
+
+
+def test_a_list_item_shows_the_same_message_as_its_single_message_get(inbox, org, api_client):
+    # The list reads rows rather than models; both must render the one message shape.
+    from messages.tests.mail_factories import AttachmentFactory
+    from messages.tests.mail_factories import MessageFactory as RelatedMessageFactory
+
+    other = InboxFactory(organization=org)
+    message = RelatedMessageFactory(
+        thread=ThreadFactory(inbox=inbox), from_inbox=inbox, to_inbox=other, from_name="Ann",
+        reply_to=["r@example.com"], cc=["c@example.com"], labels=["vip"],
+        in_reply_to="<p@example.com>", status_reason="why", html="<p>Hello</p>",
+    )
+    AttachmentFactory(message=message, content_id="logo")
+    listed = api_client.get(url(inbox, "?limit=1")).json()[0]
+    single = api_client.get(url(inbox, f"/{message.public_id}")).json()
+
+    for key in ("text", "html"):
+        single.pop(key)
+    for attachment in single["attachments"]:
+        attachment.pop("content")
+    assert listed.pop("preview") == "Hello"
+    assert listed == single
+    assert listed["fromInboxId"] == inbox.public_id and listed["toInboxId"] == other.public_id
+    assert listed["attachments"][0]["contentId"] == "logo"

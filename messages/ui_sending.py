@@ -17,12 +17,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django_ratelimit.core import get_usage
 
 from inboxes.models import IdempotencyRecord, Organization
 from messages.models import Message
 from messages.serializers import ForwardInput, ReplyInput, SendInput
 from messages.services import outbound
-from sendook.api import count_request
 from sendook.exceptions import Conflict, RateLimited, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -52,18 +52,24 @@ def split_addresses(value: str) -> list[str]:
 
 def check_send_budget(request: Any, organization: Organization) -> None:
     """The organization's hourly send budget and daily cap, shared with the API's
-    SendRateThrottle (the same counters). Fails open if the cache is down."""
+    SendRateThrottle (same django-ratelimit groups and key). Fails open if the cache is down."""
     rates = [
         ("send", organization.send_rate_limit or settings.SENDOOK_SEND_RATE_LIMIT),
         ("send-daily", f"{organization.daily_send_cap or settings.SENDOOK_DAILY_SEND_CAP}/d"),
     ]
     for group, rate in rates:
         try:
-            usage = count_request(group, organization.public_id, rate)
+            usage = get_usage(
+                request,
+                group=group,
+                key=lambda _g, _r: organization.public_id,
+                rate=rate,
+                increment=True,
+            )
         except Exception:
             logger.warning("rate limit cache unavailable; allowing UI send", exc_info=True)
             continue
-        if usage.exceeded:
+        if usage and usage["should_limit"]:
             raise RateLimited(
                 f"This organization has used its sending budget ({rate}); try again later."
             )

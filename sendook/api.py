@@ -19,21 +19,17 @@ import json
 import logging
 import re
 import secrets
-import time
-import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError, DataError, IntegrityError, models, transaction
 from django.http import Http404, JsonResponse
 from django.utils import timezone
+from django_ratelimit.core import get_usage
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers, status, viewsets
 from rest_framework.authentication import BaseAuthentication
@@ -355,52 +351,12 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), int(multiplier or 1) * _PERIODS[unit]
 
 
-@dataclass(frozen=True)
-class RateUsage:
-    limit: int
-    period: int
-    count: int  # requests in the current window, this one included
-    reset: int  # seconds until the window ends
-
-    @property
-    def exceeded(self) -> bool:
-        return self.count > self.limit
-
-
-def count_request(group: str, key: str, rate: str) -> RateUsage:
-    """Counts one request of `key` (an organization) against `rate` in a fixed window.
-
-    Windows end at a per-key offset, so that every organization's budget does not reset in
-    the same second. On Redis the count is one round trip (INCR and EXPIRE in one MULTI);
-    this runs on every API request. Raises whatever the cache raises when it is down: callers
-    fail open.
-    """
-    limit, period = parse_rate(rate)
-    now = int(time.time())
-    end = now - now % period + zlib.crc32(key.encode()) % period
-    if end <= now:
-        end += period
-    ttl = end - now + 5  # a little past the window's end: the count outlives no window
-    cache = caches["default"]
-    cache_key = f"rl:{group}:{key}:{period}:{end}"
-    if isinstance(cache, RedisCache):
-        # Django's cache API would take three round trips (add, then exists + incr); its
-        # client is the one public-enough way to the same connection pool.
-        redis_key = cache.make_and_validate_key(cache_key)
-        client = cache._cache.get_client(redis_key, write=True)
-        with client.pipeline(transaction=True) as pipe:
-            pipe.incr(redis_key)
-            pipe.expire(redis_key, ttl)
-            count = pipe.execute()[0]
-    elif cache.add(cache_key, 1, ttl):
-        count = 1
-    else:
-        count = cache.incr(cache_key)
-    return RateUsage(limit=limit, period=period, count=int(count), reset=end - now)
+def _org_key(group: str, request: Any) -> str:
+    return request.auth.organization.public_id
 
 
 class OrgRateThrottle(BaseThrottle):
-    """A per-organization budget counted in the shared cache (count_request).
+    """A per-organization budget counted by django-ratelimit in the shared cache.
 
     A cache outage must not turn requests into 500s, so the check fails open (and logs).
     """
@@ -414,20 +370,23 @@ class OrgRateThrottle(BaseThrottle):
         if not isinstance(request.auth, ApiKey):
             return True
         self.wait_seconds = 0
-        organization = request.auth.organization
-        for group, rate in self.rates(organization):
+        for group, rate in self.rates(request.auth.organization):
             try:
-                usage = count_request(group, organization.public_id, rate)
+                usage = get_usage(request, group=group, key=_org_key, rate=rate, increment=True)
             except Exception:
                 logger.warning("rate limit cache unavailable; allowing request", exc_info=True)
                 continue
-            remaining = max(0, usage.limit - usage.count)
+            if not usage:
+                continue
+            limit, period = parse_rate(rate)
+            remaining = max(0, limit - usage["count"])
+            reset = max(0, int(usage["time_left"]))
             request.ratelimit_headers = {  # type: ignore[attr-defined]
-                "RateLimit": f"limit={usage.limit}, remaining={remaining}, reset={usage.reset}",
-                "RateLimit-Policy": f"{usage.limit};w={usage.period}",
+                "RateLimit": f"limit={limit}, remaining={remaining}, reset={reset}",
+                "RateLimit-Policy": f"{limit};w={period}",
             }
-            if usage.exceeded:
-                self.wait_seconds = max(usage.reset, 1)
+            if usage["should_limit"]:
+                self.wait_seconds = max(reset, 1)
                 request.ratelimit_headers["Retry-After"] = str(self.wait_seconds)  # type: ignore[attr-defined]
                 return False
         return True

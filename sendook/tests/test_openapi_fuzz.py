@@ -58,14 +58,22 @@ def test_an_attachment_download_matches_the_schema_with_its_own_content_type(
     # (as the send tests require), which the schema documented as application/octet-stream.
     sent = api_client.post(
         f"/v1/inboxes/{InboxFactory(organization=api_client.organization).public_id}/messages/send",
-        {"to": ["a@example.com"], "subject": "s", "text": "t",
-         "attachments": [{"content": "aGk=", "name": "a.bin", "contentType": content_type}]},
+        {
+            "to": ["a@example.com"],
+            "subject": "s",
+            "text": "t",
+            "attachments": [{"content": "aGk=", "name": "a.bin", "contentType": content_type}],
+        },
         format="json",
     ).json()
     operation = schema["/v1/inboxes/{inbox_id}/messages/{id}/attachments/{attachment_id}"]["GET"]
-    case = operation.Case(path_parameters={
-        "inbox_id": sent["inboxId"], "id": sent["id"], "attachment_id": sent["attachments"][0]["id"],
-    })
+    case = operation.Case(
+        path_parameters={
+            "inbox_id": sent["inboxId"],
+            "id": sent["id"],
+            "attachment_id": sent["attachments"][0]["id"],
+        }
+    )
     response = case.call_and_validate(
         headers={"Authorization": f"Bearer {api_client.secret}"},
         checks=[not_a_server_error, response_schema_conformance, content_type_conformance],

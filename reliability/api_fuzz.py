@@ -55,7 +55,6 @@ ID_KINDS = [  # (path prefix, kind of {id}), most specific first
 ]
 PREFIXES = {"inbox": "inbox", "att": "att", "dlv": "whdlv", "msg": "msg", "thread": "thread",
             "key": "key", "dom": "dom", "evt": "evt", "wh": "wh"}
-DEBUG = bool(__import__("os").environ.get("FUZZ_DEBUG"))
 PUBLIC_ID = re.compile(r"^(org|key|dom|inbox|thread|msg|att|wh|whatt|whdlv|evt|inb)_[0-9A-Za-z]{8,}$")
 
 
@@ -89,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
 
         confine_webhooks(f"127.0.0.1:{hook.port}")
         run_id = f"{int(time.time())}{secrets.token_hex(2)}"
-        org_a, key_a, pool_a, words_a = build_organization("a", run_id, dns_server)
+        org_a, key_a, pool_a, _ = build_organization("a", run_id, dns_server)
         org_b, key_b, pool_b, words_b = build_organization("b", run_id, dns_server)
         settled = wait_for_deliveries([org_a, org_b])
         before = snapshot(org_b)
@@ -102,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         web.start()
         try:
             started = time.monotonic()
-            tally = fuzz(web.url, key_a, pool_a, pool_b, b_tokens, words_b, args)
+            tally = Fuzzer(web.url, key_a, pool_a, pool_b, b_tokens, words_b, args).run()
             duration = time.monotonic() - started
         finally:
             web.stop()
@@ -114,8 +113,6 @@ def run(args: argparse.Namespace) -> int:
         server_log = (tmp / "gunicorn.log").read_text(errors="replace")
         tracebacks = server_log.count("Traceback (most recent call last)")
 
-    for line in tally.get("debug", []):
-        print("DEBUG", line)
     for line in tally["failures"][:25]:
         print(f"  {line}", flush=True)
     print(f"  statuses {dict(sorted(tally['statuses'].items()))}; requests naming a B id "
@@ -139,7 +136,13 @@ def run(args: argparse.Namespace) -> int:
 def build_organization(label: str, run_id: str, dns_server: Any) -> tuple[Any, str, dict, set[str]]:
     """An organization with one of everything; returns it, its fuzzing key's secret, its pool of
     ids for path parameters and the words only its own data contains."""
-    from inboxes.services import create_api_key, create_domain, create_inbox, create_organization, verify_domain
+    from inboxes.services import (
+        create_api_key,
+        create_domain,
+        create_inbox,
+        create_organization,
+        verify_domain,
+    )
     from messages.models import Attachment, Message, Thread
     from messages.services.outbound import NewAttachment, reply_to_message, send_message
     from messages.services.receiving import receive_raw_email
@@ -317,66 +320,72 @@ def unknown_id(kind: str, value: str) -> str:
     return f"{PREFIXES[kind]}_{secrets.token_hex(13)[:26].upper()}"
 
 
-def fuzz(base_url: str, secret: str, pool_a: dict, pool_b: dict, b_tokens: set[str], words_b: set[str],
-         args: argparse.Namespace) -> dict[str, Any]:
-    import requests
-    import schemathesis
-    from hypothesis import HealthCheck, Phase, given, settings
-    from hypothesis import strategies as st
-    from schemathesis import GenerationMode
-    from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
+class Fuzzer:
+    """schemathesis cases for one operation at a time, with ids from both organizations."""
 
-    schema = schemathesis.openapi.from_url(f"{base_url}/v1/openapi.json", timeout=30)
-    operations = [result.ok() for result in schema.get_all_operations()]
-    operations.sort(key=lambda op: (op.method.upper() == "DELETE", op.path, op.method))
-    session = requests.Session()
-    auth = {"Authorization": f"Bearer {secret}"}
-    b_lower = {token.lower() for token in b_tokens}
-    b_inboxes = [entry["inbox"] for entry in pool_b["inbox"]]
-    a_inboxes = [entry["inbox"] for entry in pool_a["inbox"]]
-    b_domain = next(entry["dom"] for entry in pool_b["dom"] if "." in entry["dom"])
-    b_word = next(word for word in words_b if word.startswith("fuzzword"))
-    events = [entry["evt"] for entry in pool_a["evt"] + pool_b["evt"]]
-    tally: dict[str, Any] = {
-        "operations": len(operations), "requests": 0, "server_errors": 0, "schema_violations": 0,
-        "cross_org_reads": 0, "cross_org_writes": 0, "b_requests": 0, "b_404": 0, "generation_errors": 0, "a_reached": 0,
-        "statuses": collections.Counter(), "failures": [], "no_2xx": [],
-    }
-    budget_end = time.monotonic() + args.seconds
+    def __init__(self, base_url: str, secret: str, pool_a: dict, pool_b: dict, b_tokens: set[str],
+                 words_b: set[str], args: argparse.Namespace) -> None:
+        import requests
+        import schemathesis
 
-    def fail(kind: str, case: Any, detail: str) -> None:
-        tally["failures"].append(f"{kind}: {case.method.upper()} {case.formatted_path} {detail[:600]}")
+        self.base_url, self.args = base_url, args
+        self.schema = schemathesis.openapi.from_url(f"{base_url}/v1/openapi.json", timeout=30)
+        self.session = requests.Session()
+        self.auth = {"Authorization": f"Bearer {secret}"}
+        self.pools = {"a": pool_a, "b": pool_b}
+        self.b_lower = {token.lower() for token in b_tokens}
+        self.b_inboxes = [entry["inbox"] for entry in pool_b["inbox"]]
+        self.a_inboxes = [entry["inbox"] for entry in pool_a["inbox"]]
+        self.b_domain = next(entry["dom"] for entry in pool_b["dom"] if "." in entry["dom"])
+        self.b_word = next(word for word in words_b if word.startswith("fuzzword"))
+        self.events = [entry["evt"] for entry in pool_a["evt"] + pool_b["evt"]]
+        self.tally: dict[str, Any] = {
+            "operations": 0, "requests": 0, "server_errors": 0, "schema_violations": 0,
+            "cross_org_reads": 0, "cross_org_writes": 0, "b_requests": 0, "b_404": 0,
+            "generation_errors": 0, "a_reached": 0, "statuses": collections.Counter(),
+            "failures": [], "no_2xx": [],
+        }
 
-    def request_text(response: Any) -> str:
-        body = response.request.body or b""
-        body = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-        return (urllib.parse.unquote(response.request.url or "") + body + json.dumps(dict(response.request.headers))).lower()
+    def run(self) -> dict[str, Any]:
+        operations = [result.ok() for result in self.schema.get_all_operations()]
+        # Deletes last, so the other operations still find A's rows to work on.
+        operations.sort(key=lambda op: (op.method.upper() == "DELETE", op.path, op.method))
+        self.tally["operations"] = len(operations)
+        budget_end = time.monotonic() + self.args.seconds
+        for index, operation in enumerate(operations):
+            slice_end = time.monotonic() + (budget_end - time.monotonic()) / (len(operations) - index)
+            before = self.tally["requests"]
+            reached = self.fuzz_operation(operation, slice_end)
+            method = operation.method.upper()
+            if not reached:
+                self.tally["no_2xx"].append(f"{method} {operation.path}")
+            print(f"  {method:6} {operation.path}: {self.tally['requests'] - before} requests, "
+                  f"{reached} answered 2xx", flush=True)
+        return self.tally
 
-    def call(case: Any) -> Any:
-        try:
-            return case.call(base_url=base_url, session=session, headers=auth, timeout=30)
-        except requests.RequestException as exc:
-            return exc
+    def fuzz_operation(self, operation: Any, slice_end: float) -> int:
+        from hypothesis import HealthCheck, Phase, given, settings
+        from hypothesis import strategies as st
+        from schemathesis import GenerationMode
 
-    for index, operation in enumerate(operations):
         kinds = id_kinds(operation.path)
         needed = set(kinds.values())
-        entries = {org: [e for kind_entries in pool.values() for e in kind_entries if needed <= set(e)]
-                   for org, pool in (("a", pool_a), ("b", pool_b))}
-        by_kind = {org: {kind: [e[kind] for kind_entries in pool.values() for e in kind_entries if kind in e] for kind in needed}
-                   for org, pool in (("a", pool_a), ("b", pool_b))}
-        slice_end = time.monotonic() + (budget_end - time.monotonic()) / (len(operations) - index)
-        strategy = st.one_of(operation.as_strategy(GenerationMode.POSITIVE), operation.as_strategy(GenerationMode.NEGATIVE))
-        answered_2xx = [0]
+        entries = {org: [e for group in pool.values() for e in group if needed <= set(e)]
+                   for org, pool in self.pools.items()}
+        by_kind = {org: {kind: [e[kind] for group in pool.values() for e in group if kind in e] for kind in needed}
+                   for org, pool in self.pools.items()}
+        strategy = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
+                             operation.as_strategy(GenerationMode.NEGATIVE))
         method = operation.method.upper()
+        answered_2xx = [0]
 
-        @settings(max_examples=args.examples, deadline=None, database=None, derandomize=True,
+        @settings(max_examples=self.args.examples, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
         @given(data=st.data())
         def probe(data: Any) -> None:
             case = data.draw(strategy)
             source = data.draw(st.sampled_from(["own", "a", "a", "a", "b", "mix"] if kinds else ["own"]))
-            chosen: dict[str, tuple[str, str]] = {}  # param -> (org, kind)
+            chosen: dict[str, tuple[str, str]] = {}  # path parameter -> (organization, kind)
             if source in ("a", "b") and entries[source]:
                 entry = data.draw(st.sampled_from(entries[source]))
                 for name, kind in kinds.items():
@@ -388,88 +397,131 @@ def fuzz(base_url: str, secret: str, pool_a: dict, pool_b: dict, b_tokens: set[s
                     if by_kind[org][kind]:
                         case.path_parameters[name] = data.draw(st.sampled_from(by_kind[org][kind]))
                         chosen[name] = (org, kind)
-            body_b = False
-            if isinstance(case.body, dict) and data.draw(st.booleans()):
-                if "inboxIds" in case.body or (method in ("POST", "PATCH") and operation.path.startswith("/v1/webhooks")):
-                    case.body["inboxIds"] = [data.draw(st.sampled_from(a_inboxes + b_inboxes))]
-                    body_b = case.body["inboxIds"][0] in b_inboxes
-                elif operation.path == "/v1/inboxes" and method == "POST":
-                    case.body["email"] = f"fuzz{data.draw(st.integers(0, 99))}@{b_domain}"
-                    body_b = True
-                elif operation.path == "/v1/domains" and method == "POST":
-                    case.body["name"] = b_domain
-                    body_b = True
-            if isinstance(case.query, dict) and data.draw(st.booleans()):
-                if "after" in case.query or operation.path == "/v1/events":
-                    case.query["after"] = data.draw(st.sampled_from(events))
-                elif "query" in case.query or operation.path.endswith("/messages") and method == "GET":
-                    case.query["query"] = b_word
+            body_b = self.nudge(case, operation.path, method, data)
             if time.monotonic() > slice_end:  # after every draw, so replays draw alike
                 return
-            response = call(case)
-            tally["requests"] += 1
-            if isinstance(response, Exception):
-                tally["server_errors"] += 1
-                fail("connection", case, repr(response))
-                return
-            tally["statuses"][response.status_code] += 1
-            if DEBUG and response.status_code in (401, 403, 400, 422) and len(tally.setdefault("debug", [])) < 400:
-                tally["debug"].append(f"{response.status_code} {method} {response.request.url} {dict(response.request.headers)} {response.request.body!r:.200} -> {response.content[:200]!r}")
-            if response.status_code >= 500:
-                tally["server_errors"] += 1
-                fail(f"HTTP {response.status_code}", case, response.content[:400].decode("utf-8", "replace"))
-            try:
-                case.validate_response(response, checks=[response_schema_conformance, content_type_conformance], headers=auth)
-            except (AssertionError, BaseExceptionGroup) as exc:  # a failed check is a figure
-                tally["schema_violations"] += 1
-                titles = [getattr(f, "title", type(f).__name__) for f in getattr(exc, "exceptions", [exc])]
-                fail("schema", case, f"HTTP {response.status_code} {response.headers.get('content-type')}: {titles}: "
-                     + " ".join(str(exc).split())[:300])
-            sent = request_text(response)
-            answer = (response.content.decode("utf-8", "replace") + json.dumps(dict(response.headers))).lower()
-            leaked = sorted(token for token in b_lower if token in answer and token not in sent)
-            if leaked:
-                tally["cross_org_reads"] += 1
-                fail("cross-org read", case, f"HTTP {response.status_code} carries {leaked[:3]}")
-            names_b = [name for name, (org, _) in chosen.items() if org == "b"]
-            if 200 <= response.status_code < 300:
+            if self.exchange(case, method, chosen, body_b):
                 answered_2xx[0] += 1
-                if chosen and all(org == "a" for org, _ in chosen.values()):
-                    tally["a_reached"] += 1
-            if body_b and 200 <= response.status_code < 300:
-                # A's write naming B's inbox or claiming B's verified domain must be refused.
-                tally["cross_org_writes"] += 1
-                fail("cross-org write", case, f"HTTP {response.status_code} with B's id in the body")
-            if not names_b:
-                return
-            tally["b_requests"] += 1
-            if response.status_code == 404:
-                tally["b_404"] += 1
-                return
-            # Not 404: acceptable only when an unknown id gets exactly the same answer (e.g. a
-            # body rejected before the lookup), so B's ids stay indistinguishable from no id.
-            for name in names_b:
-                case.path_parameters[name] = unknown_id(chosen[name][1], case.path_parameters[name])
-            replay = call(case)
-            tally["requests"] += 1
-            same = (not isinstance(replay, Exception) and replay.status_code == response.status_code
-                    and not 200 <= response.status_code < 300)
-            if not same:
-                key = "cross_org_reads" if method == "GET" else "cross_org_writes"
-                tally[key] += 1
-                fail("cross-org " + ("read" if method == "GET" else "write"), case,
-                     f"B id answered HTTP {response.status_code}, an unknown id "
-                     f"{getattr(replay, 'status_code', replay)}: {response.content[:200]!r}")
 
         try:
             probe()
-        except Exception as exc:  # noqa: BLE001 - the generator gave up on this operation
-            tally["failures"].append(f"generation: {method} {operation.path}: {type(exc).__name__}: {str(exc)[:300]}")
-            tally["generation_errors"] += 1
-        if not answered_2xx[0]:
-            tally["no_2xx"].append(f"{method} {operation.path}")
-        print(f"  {method:6} {operation.path}: {tally['requests']} requests so far", flush=True)
-    return tally
+        except Exception as exc:  # the generator gave up on this operation: say so, go on
+            self.tally["failures"].append(f"generation: {method} {operation.path}: {type(exc).__name__}: {str(exc)[:300]}")
+            self.tally["generation_errors"] += 1
+        return answered_2xx[0]
+
+    def nudge(self, case: Any, path: str, method: str, data: Any) -> bool:
+        """Sometimes swap generated values for ones that reach deeper (valid addresses, URLs,
+        names) or that name B's rows in the body or query; True when B was named in the body."""
+        from hypothesis import strategies as st
+
+        body_b = False
+        if isinstance(case.body, dict) and data.draw(st.booleans()):
+            choice = data.draw(st.integers(0, 3))
+            if path.startswith("/v1/webhooks") and method in ("POST", "PATCH"):
+                case.body["url"] = f"https://hooks-{choice}.example.com/fuzz"
+                case.body["events"] = ["message.received", "inbox.created"][: 1 + choice % 2]
+                if choice:
+                    case.body["inboxIds"] = [data.draw(st.sampled_from(self.a_inboxes + self.b_inboxes))]
+                    body_b = case.body["inboxIds"][0] in self.b_inboxes
+            elif path == "/v1/inboxes" and method == "POST":
+                domain = self.b_domain if choice == 0 else "sendook.localhost"
+                case.body["email"] = f"fuzz{data.draw(st.integers(0, 10**6))}@{domain}"
+                body_b = choice == 0
+            elif path == "/v1/domains" and method == "POST":
+                case.body["name"] = self.b_domain if choice == 0 else f"d{data.draw(st.integers(0, 10**6))}.fuzz.example"
+                body_b = choice == 0
+            elif path.endswith(("/send", "/forward", "/reply", "/reply-all")):
+                for field in ("to", "cc", "bcc", "replyTo"):
+                    if field in case.body or (field == "to" and not path.endswith("reply")):
+                        case.body[field] = [f"{field.lower()}{choice}@example.net"]
+                case.body.setdefault("text", "fuzz")
+                if choice == 3:
+                    case.body.pop("attachments", None)
+        if isinstance(case.query, dict) and data.draw(st.booleans()):
+            if path == "/v1/events":
+                case.query["after"] = data.draw(st.sampled_from(self.events))
+            elif path.endswith("/messages") and method == "GET":
+                case.query["query"] = self.b_word
+        return body_b
+
+    def call(self, case: Any) -> Any:
+        import requests
+
+        try:
+            return case.call(base_url=self.base_url, session=self.session, headers=self.auth, timeout=30)
+        except requests.RequestException as exc:
+            return exc
+
+    def fail(self, kind: str, case: Any, detail: str) -> None:
+        self.tally["failures"].append(f"{kind}: {case.method.upper()} {case.formatted_path} {detail[:600]}")
+
+    def exchange(self, case: Any, method: str, chosen: dict[str, tuple[str, str]], body_b: bool) -> bool:
+        """Send one case and judge the answer; True when it was a 2xx."""
+        from schemathesis.specs.openapi.checks import (
+            content_type_conformance,
+            response_schema_conformance,
+        )
+
+        tally = self.tally
+        response = self.call(case)
+        tally["requests"] += 1
+        if isinstance(response, Exception):
+            tally["server_errors"] += 1
+            self.fail("connection", case, repr(response))
+            return False
+        status = response.status_code
+        tally["statuses"][status] += 1
+        if status >= 500:
+            tally["server_errors"] += 1
+            self.fail(f"HTTP {status}", case, response.content[:400].decode("utf-8", "replace"))
+        try:
+            case.validate_response(response, checks=[response_schema_conformance, content_type_conformance],
+                                   headers=self.auth)
+        except (AssertionError, BaseExceptionGroup) as exc:  # a failed check is a figure
+            tally["schema_violations"] += 1
+            titles = [getattr(f, "title", type(f).__name__) for f in getattr(exc, "exceptions", [exc])]
+            self.fail("schema", case, f"HTTP {status} {response.headers.get('content-type')}: {titles}: "
+                      + " ".join(str(exc).split())[:300])
+        # (a) B's ids, addresses, words and secrets never appear unless the request said them.
+        sent = request_text(response)
+        answer = (response.content.decode("utf-8", "replace") + json.dumps(dict(response.headers))).lower()
+        leaked = sorted(token for token in self.b_lower if token in answer and token not in sent)
+        if leaked:
+            tally["cross_org_reads"] += 1
+            self.fail("cross-org read", case, f"HTTP {status} carries {leaked[:3]}")
+        success = 200 <= status < 300
+        if success and chosen and all(org == "a" for org, _ in chosen.values()):
+            tally["a_reached"] += 1
+        if body_b and success:
+            tally["cross_org_writes"] += 1  # A's write naming B's inbox or B's verified domain
+            self.fail("cross-org write", case, f"HTTP {status} with B's id or domain in the body")
+        names_b = [name for name, (org, _) in chosen.items() if org == "b"]
+        if not names_b:
+            return success
+        # (c) a request naming a B id answers 404, or (e.g. a body refused before the lookup)
+        # exactly what the same request naming an unknown id answers.
+        tally["b_requests"] += 1
+        if status == 404:
+            tally["b_404"] += 1
+            return success
+        for name in names_b:
+            case.path_parameters[name] = unknown_id(chosen[name][1], case.path_parameters[name])
+        replay = self.call(case)
+        tally["requests"] += 1
+        if success or isinstance(replay, Exception) or replay.status_code != status:
+            key = "read" if method == "GET" else "write"
+            tally[f"cross_org_{key}s"] += 1
+            self.fail(f"cross-org {key}", case, f"B id answered HTTP {status}, an unknown id "
+                      f"{getattr(replay, 'status_code', replay)}: {response.content[:200]!r}")
+        return success
+
+
+def request_text(response: Any) -> str:
+    body = response.request.body or b""
+    body = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    return (urllib.parse.unquote(response.request.url or "") + body
+            + json.dumps(dict(response.request.headers))).lower()
 
 
 if __name__ == "__main__":

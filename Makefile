@@ -36,7 +36,7 @@ bench: $(STAMP)
 ## default postgres://postgres@127.0.0.1:5432/sendook_reliability, written to) and redis-server on
 ## PATH (each script starts its own on loopback). Each script prints its figure on its last line
 ## and exits non-zero when it misses its target; all run, the target fails if any did.
-RELIABILITY := send_burst_kill inbound_storm mime_bombs header_injection redis_outage
+RELIABILITY := send_burst_kill redis_outage inbound_storm mime_bombs api_fuzz header_injection
 reliability: $(STAMP)
 	@failed=0; for script in $(RELIABILITY); do \
 		echo "== reliability/$$script.py"; \

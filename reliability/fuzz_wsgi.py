@@ -14,7 +14,6 @@ import os
 
 from sendook.wsgi import application  # noqa: F401  (gunicorn serves this)
 
-
 PUBLIC_ADDRESS = "93.184.216.34"
 
 

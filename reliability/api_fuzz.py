@@ -2,8 +2,8 @@
 
 Two organizations are built with the product's services, each with API keys, a verified and an
 unverified domain (verified against a DNS server on loopback), inboxes, outbound mail and inbound
-mail (some with attachments), labels, threads with replies, a webhook (every event) and the
-webhook deliveries and events all that caused. The app is served by gunicorn (2 workers x 4
+mail (some with attachments), labels, threads with replies, two webhooks (every event; one
+delivers, one fails its TLS handshake) and the deliveries and events all that caused. The app is served by gunicorn (2 workers x 4
 threads) on a random loopback port, with tasks in-process (the embedded default: a send is built
 and handed to the sandbox backend inside its request, so no queued work can touch a row after
 the run) and webhook connections confined to a loopback receiver (reliability/fuzz_wsgi.py).
@@ -13,7 +13,8 @@ positive and negative, all authenticated with organization A's key. Path paramet
 real: drawn from a pool of A's ids (so operations reach rows: coherent inbox/message/attachment
 and webhook/delivery tuples), B's ids and mixtures, besides schemathesis' own values; bodies and
 queries sometimes carry B's inbox ids, domain name, event ids or a word only B's mail contains.
-Operations run in path order, every DELETE last, each within its share of the time budget.
+Operations run in path order, PATCHes late and DELETEs last, each within its share of the time
+budget (never less than --floor seconds).
 
 Figures (targets all 0): server errors (5xx or a dropped connection); schema violations
 (response schema and content-type conformance); cross-organization reads (a response carrying
@@ -154,7 +155,9 @@ def build_organization(label: str, run_id: str, dns_server: Any) -> tuple[Any, s
     word = f"fuzzword{label}{run_id}"
     organization, created, _ = create_organization(f"reliability-fuzz-{label}-{run_id}")
     spare_keys = [create_api_key(organization, name=f"spare {n}") for n in range(3)]
-    webhook = create_webhook(organization, url=f"https://hooks-{label}.example.com/{run_id}", events=list(SUBSCRIBABLE_EVENT_TYPES))
+    webhook = create_webhook(organization, url=f"http://hooks-{label}.example.com/{run_id}", events=list(SUBSCRIBABLE_EVENT_TYPES))
+    # https to the plain-HTTP receiver fails the handshake: failed deliveries, for the retry route.
+    failing = create_webhook(organization, url=f"https://failing-{label}.example.com/{run_id}", events=list(SUBSCRIBABLE_EVENT_TYPES))
     domain = create_domain(organization, name=f"{label}{run_id}.fuzz.example")
     for record in domain.records:
         dns_server.add(record["name"], record["type"], _zone_value(record))
@@ -201,10 +204,11 @@ def build_organization(label: str, run_id: str, dns_server: Any) -> tuple[Any, s
         pool["dom"] += [{"dom": dom.public_id}, {"dom": dom.name}]
     for event_id in Event.objects.filter(organization=organization).values_list("public_id", flat=True):
         pool["evt"].append({"evt": event_id})
-    pool["wh"].append({"wh": webhook.webhook.public_id})
-    for delivery_id in Delivery.objects.filter(webhook=webhook.webhook).values_list("public_id", flat=True):
-        pool["dlv"].append({"wh": webhook.webhook.public_id, "dlv": delivery_id})
-    words = {word, webhook.secret, created.secret, *(key.secret for key in spare_keys),
+    for hook in (webhook, failing):
+        pool["wh"].append({"wh": hook.webhook.public_id})
+        for delivery_id in Delivery.objects.filter(webhook=hook.webhook).values_list("public_id", flat=True):
+            pool["dlv"].append({"wh": hook.webhook.public_id, "dlv": delivery_id})
+    words = {word, webhook.secret, failing.secret, failing.webhook.url, created.secret, *(key.secret for key in spare_keys),
              *(inbox.email for inbox in (main, second, spare)), domain.name, unverified.name,
              f"someone-{label}@example.net", f"customer-{label}@example.org", webhook.webhook.url}
     return organization, created.secret, dict(pool), words
@@ -349,8 +353,9 @@ class Fuzzer:
 
     def run(self) -> dict[str, Any]:
         operations = [result.ok() for result in self.schema.get_all_operations()]
-        # Deletes last, so the other operations still find A's rows to work on.
-        operations.sort(key=lambda op: (op.method.upper() == "DELETE", op.path, op.method))
+        # Updates (which may disable a webhook) late and deletes last, so the other operations
+        # still find A's rows as they were built.
+        operations.sort(key=lambda op: (op.method.upper() == "DELETE", op.method.upper() == "PATCH", op.path))
         self.tally["operations"] = len(operations)
         budget_end = time.monotonic() + self.args.seconds
         for index, operation in enumerate(operations):
@@ -425,7 +430,7 @@ class Fuzzer:
         if isinstance(case.body, dict) and data.draw(st.booleans()):
             choice = data.draw(st.integers(0, 3))
             if path.startswith("/v1/webhooks") and method in ("POST", "PATCH"):
-                case.body["url"] = f"https://hooks-{choice}.example.com/fuzz"
+                case.body["url"] = f"{'https' if choice % 2 else 'http'}://hooks-{choice}.example.com/fuzz"
                 case.body["events"] = ["message.received", "inbox.created"][: 1 + choice % 2]
                 if choice:
                     case.body["inboxIds"] = [data.draw(st.sampled_from(self.a_inboxes + self.b_inboxes))]

@@ -180,7 +180,8 @@ class MessageViewSet(InboxNestedViewSet):
 
         return idempotent(request, self.organization, handler)
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    # The bytes keep the attachment's own Content-Type (application/pdf, image/png, ...).
+    @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY})
     @action(
         detail=True, methods=["get"],
         url_path=r"attachments/(?P<attachment_id>[A-Za-z0-9_-]{1,64})",

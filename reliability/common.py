@@ -345,15 +345,15 @@ def figure(ok: bool, **values: object) -> int:
 class Gunicorn:
     """The app under gunicorn (2 workers x 4 threads) on a random loopback port."""
 
-    def __init__(self, env: dict[str, str], log: Path, workers: int = 2, threads: int = 4) -> None:
-        self.env, self.log, self.workers, self.threads = env, log, workers, threads
+    def __init__(self, env: dict[str, str], log: Path, workers: int = 2, threads: int = 4, app: str = "sendook.wsgi") -> None:
+        self.env, self.log, self.workers, self.threads, self.app = env, log, workers, threads, app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> None:
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "sendook.wsgi", "-b", f"127.0.0.1:{self.port}",
+            [str(Path(sys.executable).with_name("gunicorn")), self.app, "-b", f"127.0.0.1:{self.port}",
              "-w", str(self.workers), "--threads", str(self.threads), "--timeout", "60"],
             cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
         )

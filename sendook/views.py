@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
+from django.views.decorators.csrf import csrf_exempt
 
 from sendook.api import json_error
 
@@ -39,6 +40,9 @@ def health(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"healthy": healthy, **checks}, status=200 if healthy else 503)
 
 
+# Exempt like every DRF view: API clients carry a key, not a CSRF token, so a write to an
+# unknown /v1 path would otherwise get the CSRF failure page (HTML 403) instead of this 404.
+@csrf_exempt
 def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     return json_error("Not found", "not_found", 404)
 

@@ -9,6 +9,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from inboxes.tests.dns_server import loopback_dns
+from inboxes.tests.factories import InboxFactory
+from messages.services.outbound import NewAttachment, send_message
 from sendook.wsgi import application
 
 # Serving the schema touches no database, so it can be loaded at collection time.
@@ -47,3 +49,34 @@ def test_every_operation_answers_within_its_schema(case, db, api_client, fuzz_se
         headers={"Authorization": f"Bearer {api_client.secret}"},
         checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
     )
+
+
+@pytest.mark.parametrize("content_type", ["application/pdf", "text/plain", "image/png"])
+def test_an_attachment_download_matches_the_schema_with_its_own_content_type(
+    content_type, db, api_client, fuzz_settings
+):
+    # Found by reliability/api_fuzz.py: the bytes are served with the attachment's own type
+    # (as the send tests require), which the schema documented as application/octet-stream.
+    # Made with the service, not the test client: the client would reconnect the signals
+    # fuzz_settings disconnected, and the in-process call below would close the test's connection.
+    message = send_message(
+        InboxFactory(organization=api_client.organization),
+        to=["a@example.com"],
+        subject="s",
+        text="t",
+        attachments=[NewAttachment(name="a.bin", content_type=content_type, content=b"hi")],
+    )
+    operation = schema["/v1/inboxes/{inbox_id}/messages/{id}/attachments/{attachment_id}"]["GET"]
+    case = operation.Case(
+        path_parameters={
+            "inbox_id": message.inbox.public_id,
+            "id": message.public_id,
+            "attachment_id": message.attachments.get().public_id,
+        }
+    )
+    response = case.call_and_validate(
+        headers={"Authorization": f"Bearer {api_client.secret}"},
+        checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
+    )
+    assert response.status_code == 200 and response.content == b"hi"
+    assert response.headers["content-type"] == [content_type]

@@ -242,16 +242,14 @@ def _claim(delivery_id: int, expected_attempts: int | None) -> _Batch | None:
     webhook_id = wanted.values_list("webhook_id", flat=True).first()
     if webhook_id is None:
         return None
-    rows = Delivery.objects.select_related("webhook", "event__organization").filter(
-        _open_to_claim(now), webhook_id=webhook_id
-    )
+    rows = Delivery.objects.filter(_open_to_claim(now), webhook_id=webhook_id)
     if connection.features.has_select_for_update_skip_locked:
         # Rows another worker is claiming right now are its own; SQLite, which has no row
         # locks, serializes whole transactions instead.
         rows = rows.select_for_update(skip_locked=True, of=("self",))
     with transaction.atomic():
         _relax_commit()
-        first = rows.filter(pk=delivery_id)
+        first = rows.select_related("webhook__organization", "event").filter(pk=delivery_id)
         if expected_attempts is not None:
             first = first.filter(attempts=expected_attempts)
         delivery = first.first()
@@ -262,7 +260,9 @@ def _claim(delivery_id: int, expected_attempts: int | None) -> _Batch | None:
         webhook = delivery.webhook
         # A /test ping answers an API request: it goes alone.
         if size > 1 and webhook.enabled and delivery.event.type != EventType.WEBHOOK_TEST:
-            others = rows.filter(_taken_along()).exclude(pk=delivery_id).order_by("pk")
+            # The webhook and its organization are the first delivery's: not loaded per row.
+            others = rows.select_related("event").filter(_taken_along()).exclude(pk=delivery_id)
+            others = others.order_by("pk")
             claimed += others[: size - 1]
         if not webhook.enabled:
             # Only a /test ping still goes to a disabled webhook.
@@ -283,6 +283,7 @@ def _claim(delivery_id: int, expected_attempts: int | None) -> _Batch | None:
         _taken.hold([(row.pk, row.attempts) for row in claimed], batch.lease_ends)
     for row in claimed:
         row.webhook = webhook  # one instance, so a disable is seen by the whole batch
+        row.event.organization = webhook.organization  # a webhook gets its own org's events
     return batch
 
 

@@ -24,7 +24,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -226,6 +226,7 @@ class _Batch:
     deliveries: list[Delivery]  # the queued delivery first, then others of its webhook
     lease: uuid.UUID
     lease_ends: float  # time.monotonic() by which the lease must be renewed
+    lost: set[int] = field(default_factory=set)  # deliveries whose lease lapsed: not ours now
 
 
 def _claim(delivery_id: int, expected_attempts: int | None) -> _Batch | None:
@@ -315,6 +316,8 @@ def _run(batch: _Batch) -> dict[int, DeliveryAttempt]:
             # outlive it (then only a dead worker's lease ever runs out).
             made.update(_record(batch, results, renew=remaining))
             results, waiting_since = [], time.monotonic()
+        if delivery.pk in batch.lost:
+            continue  # a stalled worker's lapsed lease: another run has this delivery now
         if not webhook.enabled and delivery.event.type != EventType.WEBHOOK_TEST:
             # This batch disabled the webhook (410, or a whole schedule failed): hand the rest
             # back at once; their next run finds the webhook disabled and marks them dead.
@@ -418,6 +421,7 @@ def _record(
             Delivery.objects.filter(pk__in=pks).update(
                 **dict(zip(_RECORDED_FIELDS, values, strict=True))
             )
+        batch.lost.update(pk for pk in renew if pk not in held)
         renew = [pk for pk in renew if pk in held]
         if renew:
             lease_seconds = _lease_seconds()

@@ -150,3 +150,26 @@ def test_retrying_a_delivery_while_a_worker_holds_it_does_not_send_it_twice(
         assert len(hook.requests) == 1
     row.refresh_from_db()
     assert row.status == Status.SUCCEEDED and row.attempts == 2
+
+
+def test_a_worker_that_lost_a_lease_does_not_post_or_record_that_delivery(
+    org, settings, queued, record, monkeypatch
+):
+    settings.SENDOOK_WEBHOOK_BATCH_SIZE = 10
+    monkeypatch.setattr(delivery, "_RECORD_EVERY_SECONDS", 0.0)  # record after every post
+    with receiver(ok()) as hook:
+        make_webhook(org, hook.url)
+        events = record(3)
+        first = Delivery.objects.order_by("pk").first()
+        batch = delivery._claim(first.pk, 0)
+        # The worker stalled past its lease; the sweep gave the second delivery to another run.
+        stolen = batch.deliveries[1]
+        Delivery.objects.filter(pk=stolen.pk).update(lease=None)
+        delivery._run(batch)
+    assert [request.headers["webhook-id"] for request in hook.requests] == [
+        events[0].public_id,
+        events[2].public_id,
+    ]
+    stolen.refresh_from_db()
+    assert stolen.status == Status.PENDING and stolen.attempts == 0
+    assert not DeliveryAttempt.objects.filter(delivery=stolen).exists()

@@ -19,6 +19,10 @@ def _isolated_settings(settings, tmp_path):
         cache.clear()
     except Exception:  # a test may have stopped the cache server on purpose
         pass
+    # Like the cache: webhook workers' in-process memory of the deliveries they took.
+    from webhooks.services.delivery import forget_taken
+
+    forget_taken()
 
 
 @pytest.fixture

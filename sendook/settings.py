@@ -277,6 +277,14 @@ SENDOOK_WEBHOOK_MAX_RESPONSE_BYTES = env_int("SENDOOK_WEBHOOK_MAX_RESPONSE_BYTES
 SENDOOK_WEBHOOK_CLAIM_SECONDS = float(env("SENDOOK_WEBHOOK_CLAIM_SECONDS", "120"))
 SENDOOK_WEBHOOK_SWEEP_INTERVAL = float(env("SENDOOK_WEBHOOK_SWEEP_INTERVAL", "15"))
 SENDOOK_WEBHOOK_SWEEP_BATCH = env_int("SENDOOK_WEBHOOK_SWEEP_BATCH", 500)
+# A worker takes up to this many due deliveries of one webhook at a time and posts them over
+# one kept-alive connection, recording their attempts together. A worker killed mid-batch
+# re-sends (same webhook-id) what it posted but had not recorded yet.
+SENDOOK_WEBHOOK_BATCH_SIZE = env_int("SENDOOK_WEBHOOK_BATCH_SIZE", 100)
+# How long a batch's deliveries stay leased to their worker; the worker renews the lease
+# before any post could outlast it, so only a dead worker's lease runs out, and the sweep then
+# retries its deliveries. Never less than SENDOOK_WEBHOOK_TIMEOUT + 5.
+SENDOOK_WEBHOOK_LEASE_SECONDS = float(env("SENDOOK_WEBHOOK_LEASE_SECONDS", "30"))
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")

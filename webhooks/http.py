@@ -169,16 +169,44 @@ class Poster:
         resolver: Resolver | None = None,
     ) -> DeliveryResult:
         started = time.monotonic()
+        try:
+            vetted = vet_url(url, allow_private=allow_private, resolver=resolver)
+        except UnsafeUrlError as exc:
+            return refused(exc, started=started)
+        return self.post_to(
+            vetted,
+            body=body,
+            headers=headers,
+            connect_timeout=connect_timeout,
+            total_timeout=total_timeout,
+            max_response_bytes=max_response_bytes,
+            started=started,
+        )
+
+    def post_to(
+        self,
+        vetted: VettedUrl,
+        *,
+        body: bytes,
+        headers: Mapping[str, str],
+        connect_timeout: float = 5.0,
+        total_timeout: float = 10.0,
+        max_response_bytes: int = 65536,
+        started: float | None = None,
+    ) -> DeliveryResult:
+        """Post to a URL `ssrf.vet_url` already vetted, connecting only to its addresses.
+
+        A batch of deliveries to one webhook vets the URL once and posts each delivery here;
+        `total_timeout` bounds each post on its own. Never raises.
+        """
+        if started is None:
+            started = time.monotonic()
 
         def result(status: int | None, error: str, excerpt: str = "") -> DeliveryResult:
             ok = status is not None and 200 <= status < 300 and not error
             duration_ms = int((time.monotonic() - started) * 1000)
             return DeliveryResult(status, ok, "" if ok else error, duration_ms, excerpt)
 
-        try:
-            vetted = vet_url(url, allow_private=allow_private, resolver=resolver)
-        except UnsafeUrlError as exc:
-            return result(None, f"unsafe url: {exc}")
         deadline = started + total_timeout
         try:
             status, reason, location, data = self._exchange(
@@ -407,6 +435,12 @@ def _describe(exc: BaseException, parts: UrlParts) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def refused(exc: UnsafeUrlError, *, started: float | None = None) -> DeliveryResult:
+    """The result of a delivery whose URL failed the SSRF vetting: nothing was sent."""
+    duration_ms = 0 if started is None else int((time.monotonic() - started) * 1000)
+    return DeliveryResult(None, False, f"unsafe url: {exc}", duration_ms, "")
+
+
 _shared_poster = Poster()
 
 
@@ -431,4 +465,24 @@ def post(
         total_timeout=total_timeout,
         max_response_bytes=max_response_bytes,
         resolver=resolver,
+    )
+
+
+def post_to(
+    vetted: VettedUrl,
+    *,
+    body: bytes,
+    headers: Mapping[str, str],
+    connect_timeout: float = 5.0,
+    total_timeout: float = 10.0,
+    max_response_bytes: int = 65536,
+) -> DeliveryResult:
+    """Deliver one webhook to an already vetted URL with the process-wide Poster."""
+    return _shared_poster.post_to(
+        vetted,
+        body=body,
+        headers=headers,
+        connect_timeout=connect_timeout,
+        total_timeout=total_timeout,
+        max_response_bytes=max_response_bytes,
     )

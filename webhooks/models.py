@@ -95,6 +95,10 @@ class Delivery(models.Model):
     last_status_code = models.PositiveIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=1000, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Set while a worker holds the delivery in a batch, its HTTP post made outside any
+    # transaction; next_attempt_at is then the lease's expiry, after which the sweep takes the
+    # delivery back (a killed worker). Only the holder of the lease may record the attempt.
+    lease = models.UUIDField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -105,7 +109,16 @@ class Delivery(models.Model):
                 fields=["event", "webhook"], name="delivery_one_per_event_webhook"
             )
         ]
-        indexes = [models.Index(fields=["webhook", "id"], name="delivery_webhook_order")]
+        indexes = [
+            models.Index(fields=["webhook", "id"], name="delivery_webhook_order"),
+            # A worker's batch: a webhook's open deliveries, oldest first, without walking
+            # past the (many) finished ones.
+            models.Index(
+                fields=["webhook", "id"],
+                name="delivery_webhook_open",
+                condition=models.Q(status__in=["pending", "failed"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.public_id} ({self.status})"

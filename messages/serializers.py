@@ -39,7 +39,8 @@ class AddressField(Text):
         super().__init__(**kwargs)
 
     def to_internal_value(self, data: Any) -> str:
-        value = super().to_internal_value(data)
+        # Display names end up in To/Cc/Reply-To: no line break of any kind, encoded or not.
+        value = validate_no_control_chars(super().to_internal_value(data))
         try:
             return format_address(parse_address(value))
         except InvalidAddress as exc:

@@ -90,6 +90,7 @@ def main() -> int:
         body: dict = {"to": ["alice@example.com"], "subject": "hello", "text": "hi"}
         if which in ("to", "cc", "bcc", "reply_to"):
             body[{"reply_to": "replyTo"}.get(which, which)] = [poisoned_address]
+            value = poisoned_address  # what the failures report
         elif which == "labels":
             body["labels"] = [value]
         elif which.startswith("att_"):

@@ -131,15 +131,17 @@ def validate_no_control_chars(value: str) -> str:
 
 def _encoded_line_break(value: str) -> bool:
     """An RFC 2047 encoded word hiding a line break (`=?utf-8?q?a=0D=0AX-Evil:_1?=`): the
-    stdlib decodes those in MIME parameters (attachment filenames) and writes the raw CRLF."""
+    stdlib decodes those when a header is built (also when the word touches other text) and
+    writes the raw CRLF. Decoded here exactly as the email policy that builds our mail does;
+    a value that policy cannot decode is refused too."""
     if "=?" not in value:
         return False
-    import email.header
+    import email.policy
 
     try:
-        decoded = str(email.header.make_header(email.header.decode_header(value)))
-    except Exception:  # not decodable: the stdlib leaves it as literal text
-        return False
+        decoded = str(email.policy.SMTP.header_factory("X-Sendook-Check", value))
+    except Exception:  # the stdlib could not read it either: never let it near a header
+        return True
     return "\x00" in decoded or len(f"a{decoded}a".splitlines()) > 1
 
 

@@ -215,8 +215,19 @@ def deliver_message(message_pk: int) -> Message:
             message.from_inbox = message.inbox
         attachments = list(message.attachments.order_by("id"))
         prefetch_rows(message, "attachments", attachments)
-        mime = build_mime(message, attachments)
-        raw = render_mime(mime)
+        try:
+            mime = build_mime(message, attachments)
+            raw = render_mime(mime)
+        except (ValueError, TypeError, LookupError) as exc:
+            # The API refuses what the stdlib cannot put in a header; should a value slip past
+            # it, the message must end failed with the reason, not stay queued for ever.
+            logger.exception("send: could not build the MIME of %s", message.public_id)
+            message.status = Message.Status.FAILED
+            message.status_reason = f"The message could not be built: {exc}"[:500]
+            message.next_attempt_at = None
+            message.save(update_fields=[*SEND_FIELDS, "status_reason"])
+            _record(message, EventType.MESSAGE_FAILED)
+            return message
         if not message.raw:
             message.raw.save(f"{message.public_id}.eml", ContentFile(raw), save=False)
         local = local_delivery.local_recipients(message)

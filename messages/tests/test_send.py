@@ -139,6 +139,13 @@ def test_sending_from_another_organizations_inbox_is_404(other_inbox, send):
         ({"to": ["a@example.com"], "attachments": [{"content": "aGVsbG8=", "name": "a\x0bb.txt"}]}, "attachments.0.name"),
         # The stdlib decodes an encoded word in a filename parameter and writes its raw CRLF.
         ({"to": ["a@example.com"], "attachments": [{"content": "aGVsbG8=", "name": "=?utf-8?q?x=0D=0AX-Evil:_1?="}]}, "attachments.0.name"),
+        # Found by reliability/header_injection.py: an encoded word touching other text is still
+        # decoded when the Content-ID header is built (it injected an X-Injected header) ...
+        ({"to": ["a@example.com"], "attachments": [{"content": "aGVsbG8=", "contentId": "=?utf-8?q?x=0D=0AX-Injected:_1?=\u00c2K"}]}, "attachments.0.contentId"),
+        # ... and line breaks beyond CR/LF in a display name left the message accepted but unbuildable.
+        ({"to": ["a@example.com"], "cc": ['"Ann\x85Bcc: evil@attacker.example" <bob@example.com>']}, "cc.0"),
+        ({"to": ["Q\x1eu <alice@example.com>"]}, "to.0"),
+        ({"to": ["=?utf-8?q?Ann=0D=0ABcc:_evil@attacker.example?= <alice@example.com>"]}, "to.0"),
     ],
 )
 def test_bad_input_is_a_400_naming_the_field_and_stores_nothing(inbox, send, sandbox, body, field):

@@ -193,3 +193,16 @@ def test_a_send_to_several_hosted_inboxes_lands_in_each_and_only_outsiders_reach
     assert Message.objects.get(public_id=sent["id"]).to_inbox == first
     assert Message.objects.filter(inbox=first, direction="inbound").count() == 1
     assert Message.objects.get(inbox=second, direction="inbound").labels == ["ops"]
+
+
+def test_a_stored_message_the_stdlib_cannot_build_ends_failed_with_the_reason(inbox, sandbox):
+    # Rows the API would refuse today (written by an older release, or by hand in the admin):
+    # the worker must finish them as failed, not leave them queued for the sweep for ever.
+    message = queued(inbox)
+    Message.objects.filter(pk=message.pk).update(cc=['"Ann\x85Bcc: evil@attacker.example" <b@example.com>'])
+    tasks.send_message.apply(args=[message.pk])
+    message.refresh_from_db()
+    assert message.status == "failed"
+    assert message.status_reason.startswith("The message could not be built")
+    assert sandbox() == []
+    assert Event.objects.filter(type="message.failed", message_public_id=message.public_id).count() == 1

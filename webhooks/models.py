@@ -37,9 +37,18 @@ class Event(models.Model):
     message_public_id = models.CharField(max_length=40, blank=True)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The feed's order: numbered after commit, in commit order (services.events.sequence_events),
+    # so a consumer paging with `after` never skips an event that committed late.
+    feed_seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "id"], name="event_org_order")]
+        indexes = [
+            models.Index(fields=["organization", "id"], name="event_org_order"),
+            models.Index(fields=["organization", "feed_seq"], name="event_org_feed"),
+            models.Index(
+                fields=["id"], condition=models.Q(feed_seq__isnull=True), name="event_unsequenced"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.public_id}"

@@ -8,10 +8,20 @@ from webhooks.models import Delivery, DeliveryAttempt, Event, EventType, Webhook
 
 
 def list_events(organization: Organization, *, after: str | None = None) -> QuerySet[Event]:
-    """The feed: every event but the test pings, which only concern the webhook they tested."""
-    rows = Event.objects.filter(organization=organization).exclude(type=EventType.WEBHOOK_TEST)
+    """The feed in commit order (feed_seq): every event but the test pings, which only concern
+    the webhook they tested. Events are numbered first, so all committed ones are listed."""
+    from webhooks.services.events import sequence_events
+
+    sequence_events()
+    rows = Event.objects.filter(organization=organization, feed_seq__isnull=False).exclude(
+        type=EventType.WEBHOOK_TEST
+    )
     if after:
-        rows = rows.filter(pk__gt=get_event(organization, after).pk)
+        seq = get_event(organization, after).feed_seq
+        if seq is not None:  # numbered just above unless it committed a moment ago
+            rows = rows.filter(feed_seq__gt=seq)
+        else:
+            rows = rows.none()
     return rows.select_related("organization")
 
 

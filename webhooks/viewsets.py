@@ -29,6 +29,7 @@ class EventViewSet(OrgScopedViewSet):
 
     serializer_class = EventSerializer
     newest_first = False
+    ordering_field = "feed_seq"  # commit order; see services.events.sequence_events
     get_row = staticmethod(selectors.get_event)
 
     def list_rows(self, organization: Organization) -> Any:

@@ -72,3 +72,45 @@ def test_bad_paging_input_is_a_400_naming_the_parameter(api_client):
 def test_the_feed_needs_an_api_key(anonymous_client):
     response = anonymous_client.get("/v1/events")
     assert response.status_code == 401 and response.json()["code"] == "unauthorized"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_that_commits_late_is_still_listed_after_the_last_id_seen(org):
+    """Event ids are taken at insert; a transaction holding an earlier id can commit after a
+    later one. A consumer that paged past the later event must still get the earlier one."""
+    import threading
+
+    from django.db import connection, transaction
+    from rest_framework.test import APIClient
+
+    from inboxes.services import create_api_key
+
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has one writer: a second event cannot commit while the first is open")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {create_api_key(org, name='feed').secret}")
+    inserted, release, done = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_transaction() -> None:  # e.g. a big inbound mail being stored
+        try:
+            with transaction.atomic():
+                record_event(org, event_type=EventType.INBOX_UPDATED, payload={"n": "late"})
+                inserted.set()
+                release.wait(10)
+        finally:
+            connection.close()
+            done.set()
+
+    thread = threading.Thread(target=slow_transaction)
+    thread.start()
+    assert inserted.wait(10)
+    record_event(org, event_type=EventType.INBOX_UPDATED, payload={"n": "early"})
+
+    first = client.get("/v1/events").json()
+    assert [row["payload"]["n"] for row in first] == ["early"]  # the open one is not visible yet
+    release.set()
+    assert done.wait(10)
+    thread.join(10)
+
+    rest = client.get(f"/v1/events?after={first[-1]['id']}").json()
+    assert [row["payload"]["n"] for row in rest] == ["late"]

@@ -74,9 +74,14 @@ def receive_raw_email(
         logger.exception("inbound: could not store raw message from %s", source)
         raise RawStorageFailed() from exc
     try:
-        with transaction.atomic():
+        if transaction.get_connection().in_atomic_block:
+            with transaction.atomic():  # a savepoint: a duplicate leaves the caller's work alone
+                record.save()
+        else:
+            # Autocommit: the INSERT commits on its own, two round trips fewer than BEGIN/COMMIT.
             record.save()
-            transaction.on_commit(lambda: enqueue_processing(record.pk))
+        # Runs now in autocommit, or once the caller's transaction commits.
+        transaction.on_commit(lambda: enqueue_processing(record.pk))
     except IntegrityError:
         # A concurrent delivery of the same notification won the race: keep its record.
         record.raw.delete(save=False)
@@ -247,18 +252,43 @@ def process_inbound_email(record: InboundEmail, *, force: bool = False) -> list[
     bases = {split_address(address)[0] for address in recipients} | {sender}
     hosted = _hosted_inboxes({base for base in bases if base})
     routes, unknown = resolve_recipients(recipients, hosted=hosted)
+    deliveries = [(route, _sender_inbox(hosted.get(sender), route)) for route in routes]
     created: list[Message] = []
-    for route in routes:
-        sender_inbox = hosted.get(sender)
-        if sender_inbox is not None and sender_inbox.organization_id != route.inbox.organization_id:
-            sender_inbox = None  # another tenant's inbox ids are not ours to show
-        try:
-            message = _deliver(record, parsed, route, sender_inbox=sender_inbox)
-        except IntegrityError:
-            message = None  # a concurrent run stored this mail for this inbox first
-        if message is not None:
-            created.append(message)
+    try:
+        # One transaction for every inbox and the record's outcome: one commit per message.
+        with transaction.atomic():
+            for route, sender_inbox in deliveries:
+                message = _deliver(record, parsed, route, sender_inbox=sender_inbox)
+                if message is not None:
+                    created.append(message)
+            _mark_processed(record, unknown)
+    except IntegrityError:
+        # A concurrent run (or an earlier record of the same mail) stored it for one of these
+        # inboxes first. Rare: redo it inbox by inbox, each in a savepoint, so the others land.
+        for message in created:  # rolled back: their attachment files belong to nothing now
+            for attachment in message.attachments.all():
+                attachment.file.delete(save=False)
+        created = []
+        with transaction.atomic():
+            for route, sender_inbox in deliveries:
+                try:
+                    with transaction.atomic():
+                        message = _deliver(record, parsed, route, sender_inbox=sender_inbox)
+                except IntegrityError:
+                    message = None
+                if message is not None:
+                    created.append(message)
+            _mark_processed(record, unknown)
+    return created
 
+
+def _sender_inbox(inbox: Inbox | None, route: Route) -> Inbox | None:
+    if inbox is not None and inbox.organization_id != route.inbox.organization_id:
+        return None  # another tenant's inbox ids are not ours to show
+    return inbox
+
+
+def _mark_processed(record: InboundEmail, unknown: list[str]) -> None:
     record.status = InboundEmail.Status.PROCESSED
     record.quarantine_reason = ""
     record.error = ""
@@ -274,70 +304,72 @@ def process_inbound_email(record: InboundEmail, *, force: bool = False) -> list[
             "attempts",
         ]
     )
-    return created
 
 
 def _deliver(
     record: InboundEmail, parsed: Any, route: Route, *, sender_inbox: Inbox | None
 ) -> Message | None:
+    """Store the message for one inbox, inside the caller's transaction (it holds the thread
+    lock until commit). None when this record already delivered it there."""
     inbox = route.inbox
     message_id = indexable_text(_clean(parsed.message_id)[:998])
-    with transaction.atomic():
-        # Mail with a Message-ID is deduplicated by the (inbox, message_id) constraint at
-        # insert time; without one, by this record (a re-run of the same raw message).
-        if not message_id and (Message.objects.filter(inbox=inbox, inbound_email=record).exists()):
-            return None
+    # Mail with a Message-ID is deduplicated by the (inbox, message_id) constraint at
+    # insert time; without one, by this record (a re-run of the same raw message).
+    if not message_id and (Message.objects.filter(inbox=inbox, inbound_email=record).exists()):
+        return None
 
-        from_email, from_name = _address(parsed.from_) if parsed.from_ else ("", "")
-        participants = _participants(parsed)
-        subject = _clean(parsed.subject)
-        text = _clean(parsed.text)
-        extracted_text = _clean(parsed.extracted_text)
-        thread, rule = find_thread(inbox, parsed, participants=participants)
-        verdicts = _verdicts(record, parsed)
-        message = Message(
-            organization=inbox.organization,
-            inbox=inbox,
-            direction=Message.Direction.INBOUND,
-            status=Message.Status.RECEIVED,
-            from_inbox=sender_inbox,
-            to_inbox=inbox,
-            from_email=_clean(from_email)[:320],
-            from_name=_clean(from_name)[:200],
-            to=[_clean(_address(a)[0]) for a in parsed.to],
-            cc=[_clean(_address(a)[0]) for a in parsed.cc],
-            reply_to=[_clean(_address(a)[0]) for a in parsed.reply_to],
-            subject=subject,
-            text=text,
-            html=_clean(parsed.html),
-            extracted_text=extracted_text,
-            labels=_labels(route, verdicts, auto_submitted=bool(parsed.auto_submitted)),
-            verdicts=verdicts,
-            thread_rule=rule,
-            inbound_email=record,
-            message_id=message_id,
-            in_reply_to=_clean(parsed.in_reply_to)[:998],
-            references=[_clean(ref) for ref in parsed.references or []],
-            sent_at=parsed.date,
-        )
-        message.raw.name = record.raw.name  # the same stored bytes; no copy
-        # Thread summaries are kept by services/threads.py, shared with the send path: a new
-        # thread is written once, already describing its first message.
-        message.thread = threads.lock_thread(thread.pk) if thread else threads.new_thread(message)
-        # A concurrent run storing the same mail trips the (inbox, message_id) constraint:
-        # the IntegrityError rolls back this whole block, thread included.
-        message.save()
-        attachments = [_store_attachment(message, part) for part in parsed.attachments]
-        prefetch_rows(message, "attachments", attachments)  # the event payload needs no query
-        if thread is not None:
-            threads.add_to_thread(message.thread, message)
-        record_event(
-            inbox.organization,
-            event_type=EventType.MESSAGE_RECEIVED,
-            payload=message_payload(message),
-            inbox_id=inbox.public_id,
-            message_id=message.public_id,
-        )
+    from_email, from_name = _address(parsed.from_) if parsed.from_ else ("", "")
+    participants = _participants(parsed)
+    subject = _clean(parsed.subject)
+    text = _clean(parsed.text)
+    extracted_text = _clean(parsed.extracted_text)
+    thread, rule = find_thread(inbox, parsed, participants=participants)
+    verdicts = _verdicts(record, parsed)
+    message = Message(
+        organization=inbox.organization,
+        inbox=inbox,
+        direction=Message.Direction.INBOUND,
+        status=Message.Status.RECEIVED,
+        from_inbox=sender_inbox,
+        to_inbox=inbox,
+        from_email=_clean(from_email)[:320],
+        from_name=_clean(from_name)[:200],
+        to=[_clean(_address(a)[0]) for a in parsed.to],
+        cc=[_clean(_address(a)[0]) for a in parsed.cc],
+        reply_to=[_clean(_address(a)[0]) for a in parsed.reply_to],
+        subject=subject,
+        text=text,
+        html=_clean(parsed.html),
+        extracted_text=extracted_text,
+        labels=_labels(route, verdicts, auto_submitted=bool(parsed.auto_submitted)),
+        verdicts=verdicts,
+        thread_rule=rule,
+        inbound_email=record,
+        message_id=message_id,
+        in_reply_to=_clean(parsed.in_reply_to)[:998],
+        references=[_clean(ref) for ref in parsed.references or []],
+        sent_at=parsed.date,
+    )
+    message.raw.name = record.raw.name  # the same stored bytes; no copy
+    # Thread summaries are kept by services/threads.py, shared with the send path: a new
+    # thread is written once, already describing its first message.
+    message.thread = threads.lock_thread(thread.pk) if thread else threads.new_thread(message)
+    # A concurrent run storing the same mail trips the (inbox, message_id) constraint: the
+    # IntegrityError rolls back the caller's transaction or savepoint, thread included.
+    message.save()
+    attachments = [_attachment(message, part) for part in parsed.attachments]
+    if attachments:
+        Attachment.objects.bulk_create(attachments)  # one INSERT, however many parts
+    prefetch_rows(message, "attachments", attachments)  # the event payload needs no query
+    if thread is not None:
+        threads.add_to_thread(message.thread, message)
+    record_event(
+        inbox.organization,
+        event_type=EventType.MESSAGE_RECEIVED,
+        payload=message_payload(message),
+        inbox_id=inbox.public_id,
+        message_id=message.public_id,
+    )
     return message
 
 
@@ -391,7 +423,8 @@ def _labels(route: Route, verdicts: dict[str, str], *, auto_submitted: bool) -> 
     return labels
 
 
-def _store_attachment(message: Message, part: Any) -> Attachment:
+def _attachment(message: Message, part: Any) -> Attachment:
+    """An unsaved attachment row whose bytes are already in storage."""
     content: bytes = part.content if isinstance(part.content, bytes) else bytes(part.content)
     attachment = Attachment(
         message=message,
@@ -402,5 +435,4 @@ def _store_attachment(message: Message, part: Any) -> Attachment:
         inline=bool(getattr(part, "inline", False)),
     )
     attachment.file.save(f"{attachment.public_id}", ContentFile(content), save=False)
-    attachment.save()
     return attachment

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -144,6 +145,33 @@ def test_the_same_mail_to_two_inboxes_is_one_message_in_each(org, other_org, rec
     assert Thread.objects.count() == 2
     assert Event.objects.filter(type="message.received").count() == 2
     assert Message.objects.get(inbox=second).organization == other_org
+
+
+def test_mail_one_inbox_already_has_still_reaches_the_other_with_its_attachments(
+    org, receive, settings
+):
+    first = InboxFactory(organization=org, email="a@sendook.localhost")
+    second = InboxFactory(organization=org, email="b@sendook.localhost")
+    pdf = b"%PDF-1.4 the only copy"
+    raw = build_email(
+        to="b@sendook.localhost, a@sendook.localhost",
+        message_id="<already@example.org>",
+        attachments=[("report.pdf", "application/pdf", pdf)],
+    )
+    receive(raw, to=["a@sendook.localhost"], notification_id="n1")
+
+    # b is delivered first, then a trips the duplicate: b must still land, once.
+    record = receive(raw, to=["b@sendook.localhost", "a@sendook.localhost"], notification_id="n2")
+
+    assert record.status == InboundEmail.Status.PROCESSED
+    assert Message.objects.filter(inbox=first).count() == 1
+    message = Message.objects.get(inbox=second)
+    [attachment] = message.attachments.all()
+    assert attachment.file.read() == pdf
+    assert Event.objects.filter(type="message.received").count() == 2
+    # No attachment file is left behind by the rolled-back first attempt.
+    stored = [f for f in Path(settings.MEDIA_ROOT, "attachments").rglob("*") if f.is_file()]
+    assert len(stored) == 2
 
 
 def test_a_redelivered_notification_stores_nothing_new(inbox, receive):

@@ -184,6 +184,7 @@ def _hosted_inboxes(addresses: set[str]) -> dict[str, Inbox]:
         Inbox.objects.select_related("organization")
         .annotate(lower_email=Lower("email"))
         .filter(lower_email__in=addresses)
+        .order_by()  # read into a dict: Inbox's default ordering would only add a sort
     )
     return {inbox.lower_email: inbox for inbox in rows}
 

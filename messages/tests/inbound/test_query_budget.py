@@ -21,3 +21,29 @@ def test_a_new_message_costs_a_handful_of_queries(inbox):
     statements = [q["sql"].split()[0] for q in queries.captured_queries]
     # hosted inboxes, thread, message, event, record (+ savepoint bookkeeping)
     assert len([s for s in statements if s in ("SELECT", "INSERT", "UPDATE")]) <= 6, statements
+
+
+@pytest.mark.django_db(transaction=True)
+def test_storing_raw_mail_is_one_statement_and_processing_it_one_commit(org, monkeypatch):
+    from inboxes.tests.factories import InboxFactory
+    from messages.services import receiving
+
+    queued = []
+    monkeypatch.setattr(receiving, "enqueue_processing", queued.append)  # process it below
+
+    InboxFactory(organization=org, email="a@sendook.localhost")
+    InboxFactory(organization=org, email="b@sendook.localhost")
+    to = ["a@sendook.localhost", "b@sendook.localhost"]
+
+    with CaptureQueriesContext(connection) as stored:
+        record = receive_raw_email(build_email(to=", ".join(to)), recipients=to, source="local")
+    with CaptureQueriesContext(connection) as processed:
+        process_inbound_email(record)
+
+    # Raw first, committed on its own (autocommit); then both inboxes and the record's outcome
+    # commit together, so a crash between them cannot mark mail processed that was not stored.
+    assert [q["sql"].split()[0] for q in stored.captured_queries] == ["INSERT"]
+    assert queued == [record.pk]
+    commits = [q for q in processed.captured_queries if q["sql"] == "COMMIT"]
+    assert len(commits) == 1
+    assert Message.objects.count() == 2

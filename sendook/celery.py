@@ -3,9 +3,29 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sendook.settings")
 
 app = Celery("sendook")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Celery's Django fixup closes every database connection before and after each task unless
+# CELERY_DB_REUSE_MAX is set, so every send paid for a new PostgreSQL connection (a server
+# process forked, authenticated and set up) — more than the send's own queries. Keep the fixup
+# from closing them, and close them the way Django does after a request instead: a connection
+# past CONN_MAX_AGE (0 on SQLite: closed after every task, as before), or one that saw an error
+# and fails its health check (a database restart), is closed; a healthy one is reused.
+app.conf.CELERY_DB_REUSE_MAX = 10**9
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _close_old_connections(sender=None, **kwargs):  # type: ignore[no-untyped-def]
+    request = getattr(sender, "request", None)
+    if getattr(request, "is_eager", False):
+        return  # an eager task runs inside the caller's request or transaction
+    from django.db import close_old_connections
+
+    close_old_connections()

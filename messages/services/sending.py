@@ -21,6 +21,7 @@ from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage as DjangoEmailMessage
 from django.core.mail import get_connection
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from messages.addresses import addr_spec
@@ -29,7 +30,7 @@ from messages.models import Attachment, Message
 from messages.services import local_delivery
 from messages.services.outbound import prefetch_rows
 from messages.services.payloads import message_payload
-from webhooks.models import EventType
+from webhooks.models import EventType, Webhook
 from webhooks.services import record_event
 
 logger = logging.getLogger(__name__)
@@ -195,6 +196,9 @@ def _record(message: Message, event_type: EventType) -> None:
         payload=message_payload(message),
         inbox_id=message.inbox.public_id,
         message_id=message.public_id,
+        # deliver_message's lock already asked whether any webhook is enabled: when none is,
+        # there is nothing to fan out to and no need to ask again.
+        webhooks=None if getattr(message, "has_webhooks", True) else [],
     )
 
 
@@ -204,16 +208,25 @@ SEND_FIELDS = ["status", "raw", "send_attempts", "next_attempt_at", "updated_at"
 def deliver_message(message_pk: int) -> Message:
     """Send one queued message. Raises TransientSendError (nothing recorded) to be retried."""
     with transaction.atomic():
+        # One statement locks and loads the message and answers two questions that otherwise
+        # took a query each on every send: does it have attachments, and does its organization
+        # have an enabled webhook (most sends: no and no).
         message = (
             Message.objects.select_for_update(of=("self",))
             .select_related("organization", "inbox", "thread")
+            .annotate(
+                has_attachments=Exists(Attachment.objects.filter(message=OuterRef("pk"))),
+                has_webhooks=Exists(
+                    Webhook.objects.filter(organization=OuterRef("organization"), enabled=True)
+                ),
+            )
             .get(pk=message_pk)
         )
         if message.status != Message.Status.QUEUED:
             return message
         if message.from_inbox_id == message.inbox_id:
             message.from_inbox = message.inbox
-        attachments = list(message.attachments.order_by("id"))
+        attachments = list(message.attachments.order_by("id")) if message.has_attachments else []
         prefetch_rows(message, "attachments", attachments)
         try:
             mime = build_mime(message, attachments)

@@ -2,6 +2,7 @@
 the event row and one delivery row per subscribed webhook commit together with the change, and
 the deliveries are handed to workers only after that commit."""
 
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -22,7 +23,10 @@ def record_event(
     payload: dict[str, Any],
     inbox_id: str = "",
     message_id: str = "",
+    webhooks: Iterable[Webhook] | None = None,
 ) -> Event:
+    """`webhooks`: the organization's enabled webhooks when the caller already holds them (an
+    empty list when it knows there are none); None looks them up."""
     event = Event.objects.create(
         organization=organization,
         type=event_type,
@@ -30,7 +34,8 @@ def record_event(
         inbox_public_id=inbox_id,
         message_public_id=message_id,
     )
-    webhooks = Webhook.objects.filter(organization=organization, enabled=True)
+    if webhooks is None:
+        webhooks = Webhook.objects.filter(organization=organization, enabled=True)
     fan_out(event, [webhook for webhook in webhooks if webhook.wants(event)])
     return event
 

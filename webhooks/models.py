@@ -39,15 +39,21 @@ class Event(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # The feed's order: numbered after commit, in commit order (services.events.sequence_events),
     # so a consumer paging with `after` never skips an event that committed late.
-    feed_seq = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    feed_seq = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [
             models.Index(fields=["organization", "id"], name="event_org_order"),
-            models.Index(fields=["organization", "feed_seq"], name="event_org_feed"),
             models.Index(
                 fields=["id"], condition=models.Q(feed_seq__isnull=True), name="event_unsequenced"
             ),
+        ]
+        constraints = [
+            # Numbered per organization: reading one organization's feed never writes another's.
+            # Also the feed's index.
+            models.UniqueConstraint(
+                fields=["organization", "feed_seq"], name="event_feed_seq_unique"
+            )
         ]
 
     def __str__(self) -> str:

@@ -12,7 +12,7 @@ def list_events(organization: Organization, *, after: str | None = None) -> Quer
     the webhook they tested. Events are numbered first, so all committed ones are listed."""
     from webhooks.services.events import sequence_events
 
-    sequence_events()
+    sequence_events(organization)
     rows = Event.objects.filter(organization=organization, feed_seq__isnull=False).exclude(
         type=EventType.WEBHOOK_TEST
     )

@@ -40,35 +40,41 @@ def record_event(
     return event
 
 
-# Any constant: the advisory lock that makes feed numbering one writer at a time.
+# Any constant: with the organization's id, the advisory lock that makes feed numbering one
+# writer at a time per organization.
 _FEED_LOCK = 0x5E9D0 + 1
 
 
-def sequence_events(*, batch: int = 5000) -> int:
-    """Numbers the committed events that have no feed number yet; returns how many.
+def sequence_events(organization: Organization, *, batch: int = 5000) -> int:
+    """Numbers the organization's committed events that have no feed number yet; returns how many.
 
     Event ids come from a sequence when the row is inserted, but transactions commit in another
     order: a consumer paging the feed by id could read event 11 while event 10 was still
     uncommitted, then ask for "after 11" and never see 10. Feed numbers are handed out here
-    instead, one numbering transaction at a time (an advisory lock on PostgreSQL; SQLite has one
-    writer anyway), and each only sees rows committed before it started, so an event that
-    commits late gets a later number than everything already numbered. The feed calls this
-    before every read, so numbering costs nothing when nobody reads.
+    instead, one numbering transaction at a time per organization (an advisory lock on
+    PostgreSQL; SQLite has one writer anyway), and each only sees rows committed before it
+    started, so an event that commits late gets a later number than everything already
+    numbered. The feed calls this before every read, so numbering costs nothing when nobody
+    reads, and a read touches only its own organization's rows.
     """
     numbered = 0
     while True:
         with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FEED_LOCK])
+                    cursor.execute(
+                        "SELECT pg_advisory_xact_lock(%s, %s)",
+                        [_FEED_LOCK, organization.pk % 2**31],
+                    )
+            mine = Event.objects.filter(organization=organization)
             pending = list(
-                Event.objects.filter(feed_seq__isnull=True)
+                mine.filter(feed_seq__isnull=True)
                 .order_by("id")
                 .values_list("id", flat=True)[:batch]
             )
             if not pending:
                 return numbered
-            top = Event.objects.aggregate(top=Max("feed_seq"))["top"] or 0
+            top = mine.aggregate(top=Max("feed_seq"))["top"] or 0
             Event.objects.bulk_update(
                 [Event(pk=pk, feed_seq=top + n) for n, pk in enumerate(pending, start=1)],
                 ["feed_seq"],

@@ -114,3 +114,14 @@ def test_an_event_that_commits_late_is_still_listed_after_the_last_id_seen(org):
 
     rest = client.get(f"/v1/events?after={first[-1]['id']}").json()
     assert [row["payload"]["n"] for row in rest] == ["late"]
+
+
+def test_reading_the_feed_writes_nothing_of_another_organization(api_client, org, other_org):
+    from webhooks.models import Event
+
+    [theirs] = _events(other_org, 1)
+    _events(org, 2)
+    assert len(api_client.get("/v1/events").json()) == 2
+    theirs.refresh_from_db()
+    assert theirs.feed_seq is None  # numbered only when its own organization reads its feed
+    assert Event.objects.filter(organization=org, feed_seq__isnull=True).count() == 0

@@ -8,17 +8,14 @@ from webhooks.models import Delivery, DeliveryAttempt, Event, EventType, Webhook
 
 
 def list_events(organization: Organization, *, after: str | None = None) -> QuerySet[Event]:
-    """The feed in commit order (feed_seq): every event but the test pings, which only concern
-    the webhook they tested. Events are numbered first, so all committed ones are listed."""
-    from webhooks.services.events import sequence_events
-
-    sequence_events(organization)
+    """The numbered feed in commit order (feed_seq): every event but the test pings, which only
+    concern the webhook they tested. services.events.read_feed numbers new events first."""
     rows = Event.objects.filter(organization=organization, feed_seq__isnull=False).exclude(
         type=EventType.WEBHOOK_TEST
     )
     if after:
         seq = get_event(organization, after).feed_seq
-        if seq is not None:  # numbered just above unless it committed a moment ago
+        if seq is not None:  # not numbered yet: it committed after the numbering
             rows = rows.filter(feed_seq__gt=seq)
         else:
             rows = rows.none()

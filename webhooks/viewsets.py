@@ -20,6 +20,7 @@ from webhooks.serializers import (
     WebhookWithSecretSerializer,
 )
 from webhooks.services import delivery as delivery_service
+from webhooks.services import events as events_service
 from webhooks.services import webhooks as webhook_service
 from webhooks.services.webhooks import WebhookWithSecret
 
@@ -33,7 +34,7 @@ class EventViewSet(OrgScopedViewSet):
     get_row = staticmethod(selectors.get_event)
 
     def list_rows(self, organization: Organization) -> Any:
-        return selectors.list_events(organization, after=self.request.query_params.get("after"))
+        return events_service.read_feed(organization, after=self.request.query_params.get("after"))
 
     @extend_schema(
         parameters=[

@@ -8,11 +8,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 from django.utils import timezone
 
 from inboxes.models import Organization
 from sendook.api import format_timestamp
+from webhooks import selectors
 from webhooks.models import Delivery, Event, EventType, Webhook
 
 
@@ -82,6 +83,12 @@ def sequence_events(organization: Organization, *, batch: int = 5000) -> int:
         numbered += len(pending)
         if len(pending) < batch:
             return numbered
+
+
+def read_feed(organization: Organization, *, after: str | None = None) -> QuerySet[Event]:
+    """GET /v1/events: number what committed since the last read, then list in that order."""
+    sequence_events(organization)
+    return selectors.list_events(organization, after=after)
 
 
 def fan_out(event: Event, webhooks: list[Webhook]) -> list[Delivery]:

@@ -30,6 +30,15 @@ def basic_auth(secret: str = AUTH) -> dict[str, str]:
     return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(secret.encode()).decode()}
 
 
+def post_postmark(client, payload=None, *, secret: str = AUTH):
+    return client.post(
+        "/webhooks/anymail/postmark/inbound/",
+        data=json.dumps(payload if payload is not None else postmark_payload()),
+        content_type="application/json",
+        **basic_auth(secret),
+    )
+
+
 def postmark_payload(**overrides):
     payload = {
         "FromFull": {"Email": "ada@example.org", "Name": "Ada Lovelace"},
@@ -62,12 +71,7 @@ def test_postmark_inbound_mail_reaches_the_inbox_with_its_attachment(
     client, inbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            "/webhooks/anymail/postmark/inbound/",
-            data=json.dumps(postmark_payload()),
-            content_type="application/json",
-            **basic_auth(),
-        )
+        response = post_postmark(client)
 
     assert response.status_code == 200
     record = InboundEmail.objects.get()
@@ -88,12 +92,7 @@ def test_a_postmark_retry_of_the_same_mail_stores_nothing_new(
 ):
     for _ in range(3):
         with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(
-                "/webhooks/anymail/postmark/inbound/",
-                data=json.dumps(postmark_payload()),
-                content_type="application/json",
-                **basic_auth(),
-            )
+            response = post_postmark(client)
         assert response.status_code == 200
 
     assert InboundEmail.objects.count() == 1
@@ -101,12 +100,7 @@ def test_a_postmark_retry_of_the_same_mail_stores_nothing_new(
 
 
 def test_postmark_without_the_webhook_secret_is_refused_and_stores_nothing(client, inbox):
-    response = client.post(
-        "/webhooks/anymail/postmark/inbound/",
-        data=json.dumps(postmark_payload()),
-        content_type="application/json",
-        **basic_auth("hook:wrong"),
-    )
+    response = post_postmark(client, secret="hook:wrong")
 
     assert response.status_code == 400
     assert InboundEmail.objects.count() == 0
@@ -199,12 +193,7 @@ def test_postmark_gets_a_json_503_when_the_raw_mail_cannot_be_stored_and_its_ret
     (tmp_path / "not-a-directory").write_text("")
     settings.MEDIA_ROOT = str(tmp_path / "not-a-directory" / "media")
 
-    response = client.post(
-        "/webhooks/anymail/postmark/inbound/",
-        data=json.dumps(postmark_payload()),
-        content_type="application/json",
-        **basic_auth(),
-    )
+    response = post_postmark(client)
 
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json"
@@ -214,11 +203,6 @@ def test_postmark_gets_a_json_503_when_the_raw_mail_cannot_be_stored_and_its_ret
 
     settings.MEDIA_ROOT = str(tmp_path / "media")
     with django_capture_on_commit_callbacks(execute=True):
-        retry = client.post(
-            "/webhooks/anymail/postmark/inbound/",
-            data=json.dumps(postmark_payload()),
-            content_type="application/json",
-            **basic_auth(),
-        )
+        retry = post_postmark(client)
     assert retry.status_code == 200
     assert Message.objects.get().subject == "Invoice question"

@@ -23,8 +23,6 @@ import io
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,14 +43,10 @@ os.environ.setdefault("SENDOOK_DAILY_SEND_CAP", "100000000")
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sendook.settings")
 
+from bench.processes import free_port, stop_group  # noqa: E402
+
 WORKERS = 2
 BROKER_URL = os.environ["CELERY_BROKER_URL"]  # read now: importing bench.listing unsets it
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def hey_path() -> str:
@@ -89,18 +83,8 @@ def start_gunicorn(port: int, log: Path) -> subprocess.Popen:
             if process.poll() is not None:
                 break
             time.sleep(0.2)
-    stop(process)
+    stop_group(process)
     raise RuntimeError(f"gunicorn did not start: {log.read_text()[-2000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def fetch(url: str, secret: str, data: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -239,7 +223,7 @@ def run(messages: int = 500, seconds: float = 4, rounds: int = 3, concurrency: i
             )
         )
     finally:
-        stop(server)
+        stop_group(server, timeout=20)
         # Nobody consumes the sends' tasks here: drop them so they don't reach a later worker.
         redis.Redis.from_url(BROKER_URL).flushdb()
     if verbose:

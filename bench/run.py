@@ -29,7 +29,6 @@ import json
 import os
 import platform
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -41,6 +40,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.processes import free_port, stop_group  # noqa: E402
+
 OUT = ROOT / "var" / "bench"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/sendook_bench"
 
@@ -58,12 +60,6 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], int]] = {
         150,
     ),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_redis() -> tuple[subprocess.Popen | None, str]:
@@ -212,13 +208,7 @@ def run_one(name: str, env: dict[str, str], full: bool) -> tuple[list[dict[str, 
             except subprocess.TimeoutExpired:
                 error = f"timed out after {limit} s"
         finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            stop_group(process)
             reader.join(timeout=5)
     if error is None and process.returncode != 0:
         error = f"exited with status {process.returncode} (see var/bench/{name}.log)"

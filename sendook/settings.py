@@ -174,6 +174,9 @@ SENDOOK_LOGIN_RATE_PER_ADDRESS = env("SENDOOK_LOGIN_RATE_PER_ADDRESS", "30/15m")
 # reaching gunicorn directly could write the header itself.
 SENDOOK_TRUSTED_PROXY_HEADER = env("SENDOOK_TRUSTED_PROXY_HEADER")
 SENDOOK_TRUSTED_PROXY_COUNT = env_int("SENDOOK_TRUSTED_PROXY_COUNT", 1)
+# POST /v1/webhooks/{id}/test waits for its ping inside the request: this one deadline bounds
+# the host lookup, connect and response together (deliveries use the SENDOOK_WEBHOOK_* ones).
+SENDOOK_WEBHOOK_TEST_TIMEOUT = float(env("SENDOOK_WEBHOOK_TEST_TIMEOUT", "5"))
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

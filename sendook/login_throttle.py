@@ -89,7 +89,8 @@ def wait_seconds(request: HttpRequest, identifier: str | None) -> int:
         usage = _usage(request, group, rate, value, increment=False)
         # limit 0 is django-ratelimit's answer when the cache failed: fail open, as above.
         if usage and usage["limit"] and usage["count"] >= usage["limit"]:
-            wait = max(wait, int(usage["time_left"]), 1)
+            # The window's last whole second still counts in it: free again one second later.
+            wait = max(wait, int(usage["time_left"]) + 1)
     return wait
 
 

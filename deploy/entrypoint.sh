@@ -10,12 +10,9 @@ role="${1:-web}"
 
 case "$role" in
   web)
-    # WEB_CONCURRENCY and GUNICORN_CMD_ARGS are read by gunicorn itself as well.
-    exec gunicorn sendook.wsgi \
-      --bind "0.0.0.0:${PORT:-8000}" \
-      --workers "${WEB_CONCURRENCY:-2}" \
-      --access-logfile - \
-      "$@"
+    # Threaded workers and timeouts: deploy/gunicorn.conf.py (reads PORT, WEB_CONCURRENCY,
+    # GUNICORN_THREADS, GUNICORN_TIMEOUT); GUNICORN_CMD_ARGS and extra arguments override it.
+    exec gunicorn sendook.wsgi --config "$(dirname "$0")/gunicorn.conf.py" "$@"
     ;;
   worker)
     exec celery -A sendook worker --loglevel "${LOG_LEVEL:-INFO}" "$@"

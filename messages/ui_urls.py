@@ -3,11 +3,12 @@
 from django.urls import path
 
 from messages import views
+from sendook.login_throttle import throttle_login
 
 app_name = "mail"
 
 urlpatterns = [
-    path("login", views.LoginView.as_view(), name="login"),
+    path("login", throttle_login(views.LoginView.as_view()), name="login"),
     path("logout", views.LogoutView.as_view(), name="logout"),
     path("organization", views.switch_organization, name="switch-organization"),
     path("", views.home, name="home"),

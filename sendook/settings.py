@@ -162,6 +162,22 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
+# --- Login throttling and the client address (sendook/login_throttle.py) --------------------
+# Failed logins on /login and /admin/login/ allowed per window, django-ratelimit syntax
+# ("10/15m"): per account (the email tried, from any address) and per client address (every
+# account tried from it). Past either, the form answers 429 until the window ends. Empty = off.
+SENDOOK_LOGIN_RATE_PER_ACCOUNT = env("SENDOOK_LOGIN_RATE_PER_ACCOUNT", "10/15m")
+SENDOOK_LOGIN_RATE_PER_ADDRESS = env("SENDOOK_LOGIN_RATE_PER_ADDRESS", "30/15m")
+# The client address is REMOTE_ADDR unless this names a header the proxy in front sets (e.g.
+# X-Forwarded-For, X-Real-IP); then it is the SENDOOK_TRUSTED_PROXY_COUNT-th entry from the
+# right of that header. Set it only when every request passes through that proxy: a client
+# reaching gunicorn directly could write the header itself.
+SENDOOK_TRUSTED_PROXY_HEADER = env("SENDOOK_TRUSTED_PROXY_HEADER")
+SENDOOK_TRUSTED_PROXY_COUNT = env_int("SENDOOK_TRUSTED_PROXY_COUNT", 1)
+# POST /v1/webhooks/{id}/test waits for its ping inside the request: this one deadline bounds
+# the host lookup, connect and response together (deliveries use the SENDOOK_WEBHOOK_* ones).
+SENDOOK_WEBHOOK_TEST_TIMEOUT = float(env("SENDOOK_WEBHOOK_TEST_TIMEOUT", "5"))
+
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Set on OrgScopedViewSet (naming it here would import sendook.api while DRF loads).

@@ -8,6 +8,7 @@ from rest_framework.routers import SimpleRouter
 import sendook.openapi  # noqa: F401  (registers the API-key auth scheme with drf-spectacular)
 from inboxes.viewsets import ApiKeyViewSet, DomainViewSet, InboxViewSet
 from sendook import views
+from sendook.login_throttle import throttle_login
 from webhooks.viewsets import EventViewSet, WebhookViewSet
 
 
@@ -38,6 +39,8 @@ api_urlpatterns = [
 urlpatterns = [
     path("health", views.health, name="health"),
     path("v1/", include(api_urlpatterns)),
+    # Before admin.site.urls, so the admin's password form is throttled like /login.
+    path("admin/login/", throttle_login(admin.site.login)),
     path("admin/", admin.site.urls),
     path("webhooks/anymail/", include("anymail.urls")),
     path("webhooks/", include("messages.inbound.urls")),

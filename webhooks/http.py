@@ -476,6 +476,7 @@ def post_to(
     connect_timeout: float = 5.0,
     total_timeout: float = 10.0,
     max_response_bytes: int = 65536,
+    started: float | None = None,
 ) -> DeliveryResult:
     """Deliver one webhook to an already vetted URL with the process-wide Poster."""
     return _shared_poster.post_to(
@@ -485,4 +486,5 @@ def post_to(
         connect_timeout=connect_timeout,
         total_timeout=total_timeout,
         max_response_bytes=max_response_bytes,
+        started=started,
     )

@@ -62,9 +62,10 @@ def test_every_compose_service_on_the_sendook_image_runs_a_role_the_entrypoint_k
 
 def test_compose_sets_only_variables_that_settings_or_the_entrypoint_read():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    readers = (ROOT / "sendook" / "settings.py").read_text() + (
-        ROOT / "deploy" / "entrypoint.sh"
-    ).read_text()
+    readers = "".join(
+        (ROOT / path).read_text()
+        for path in ("sendook/settings.py", "deploy/entrypoint.sh", "deploy/gunicorn.conf.py")
+    )
     for name, service in compose["services"].items():
         if "build" not in service:
             continue

@@ -24,6 +24,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -298,14 +299,12 @@ def _run(batch: _Batch) -> dict[int, DeliveryAttempt]:
     webhook = batch.webhook
     made: dict[int, DeliveryAttempt] = {}
     results: list[tuple[Delivery, http.DeliveryResult]] = []
-    waiting_since = time.monotonic()
-    try:
-        vetted: VettedUrl | UnsafeUrlError = vet_url(
-            webhook.url, allow_private=settings.SENDOOK_WEBHOOK_ALLOW_PRIVATE, resolver=resolver
-        )
-    except UnsafeUrlError as exc:
-        vetted = exc
-    timeout = settings.SENDOOK_WEBHOOK_TIMEOUT
+    waiting_since = started = time.monotonic()
+    # A /test ping (always alone in its batch) answers an API request that waits for it: one
+    # short deadline bounds its lookup, connect and response together.
+    ping = batch.deliveries[0].event.type == EventType.WEBHOOK_TEST
+    timeout = settings.SENDOOK_WEBHOOK_TEST_TIMEOUT if ping else settings.SENDOOK_WEBHOOK_TIMEOUT
+    vetted = _vet(webhook.url, deadline=started + timeout if ping else None)
     for index, delivery in enumerate(batch.deliveries):
         remaining = batch.deliveries[index:]
         clock = time.monotonic()
@@ -325,7 +324,7 @@ def _run(batch: _Batch) -> dict[int, DeliveryAttempt]:
             return made
         if not results:
             waiting_since = time.monotonic()
-        results.append((delivery, _post(delivery, vetted)))
+        results.append((delivery, _post(delivery, vetted, started=started if ping else None)))
         if _disables(delivery, results[-1][1]):
             made.update(_record(batch, results))
             results = []
@@ -333,9 +332,50 @@ def _run(batch: _Batch) -> dict[int, DeliveryAttempt]:
     return made
 
 
-def _post(delivery: Delivery, vetted: VettedUrl | UnsafeUrlError) -> http.DeliveryResult:
+# Host name lookups of /test pings, run where the request can stop waiting for them (the
+# system resolver cannot be interrupted); a few threads, as only requests use it.
+_ping_lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-ping-dns")
+
+
+class _LookupTimedOut(Exception):
+    pass
+
+
+def _vet(url: str, *, deadline: float | None) -> VettedUrl | UnsafeUrlError | _LookupTimedOut:
+    def vet() -> VettedUrl | UnsafeUrlError:
+        try:
+            return vet_url(
+                url, allow_private=settings.SENDOOK_WEBHOOK_ALLOW_PRIVATE, resolver=resolver
+            )
+        except UnsafeUrlError as exc:
+            return exc
+
+    if deadline is None:
+        return vet()
+    lookup = _ping_lookups.submit(vet)
+    try:
+        return lookup.result(timeout=max(deadline - time.monotonic(), 0))
+    except FuturesTimeout:
+        return _LookupTimedOut()
+
+
+def _post(
+    delivery: Delivery,
+    vetted: VettedUrl | UnsafeUrlError | _LookupTimedOut,
+    *,
+    started: float | None = None,
+) -> http.DeliveryResult:
+    """Post one delivery; `started` set = a /test ping, bounded by SENDOOK_WEBHOOK_TEST_TIMEOUT
+    from then (its lookup included) instead of the usual per-post timeouts."""
     if isinstance(vetted, UnsafeUrlError):
-        return http.refused(vetted)
+        return http.refused(vetted, started=started)
+    ping = started is not None
+    total = settings.SENDOOK_WEBHOOK_TEST_TIMEOUT if ping else settings.SENDOOK_WEBHOOK_TIMEOUT
+    if isinstance(vetted, _LookupTimedOut):
+        duration_ms = int((time.monotonic() - (started or 0)) * 1000)
+        return http.DeliveryResult(
+            None, False, f"timed out after {total:g} s resolving the host", duration_ms, ""
+        )
     event = delivery.event
     body = json.dumps(build_envelope(event), separators=(",", ":"), ensure_ascii=False).encode()
     # webhook-id is the event id on every attempt, so receivers can deduplicate retries.
@@ -346,9 +386,10 @@ def _post(delivery: Delivery, vetted: VettedUrl | UnsafeUrlError) -> http.Delive
         vetted,
         body=body,
         headers=headers,
-        connect_timeout=settings.SENDOOK_WEBHOOK_CONNECT_TIMEOUT,
-        total_timeout=settings.SENDOOK_WEBHOOK_TIMEOUT,
+        connect_timeout=min(settings.SENDOOK_WEBHOOK_CONNECT_TIMEOUT, total),
+        total_timeout=total,
         max_response_bytes=settings.SENDOOK_WEBHOOK_MAX_RESPONSE_BYTES,
+        started=started,
     )
 
 

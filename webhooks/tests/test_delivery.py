@@ -3,6 +3,7 @@ package the way a customer's endpoint would verify it."""
 
 import json
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -382,3 +383,42 @@ def test_a_response_with_nul_bytes_is_still_recorded(api_client, on_commit):
     [attempt] = api_client.get(f"/v1/webhooks/{webhook['id']}/attempts").json()
     assert attempt["statusCode"] == 500 and attempt["responseExcerpt"] == "bad\ufffdnews"
     assert Delivery.objects.get().status == Status.FAILED
+
+
+def test_a_test_ping_to_a_receiver_that_never_answers_returns_within_its_deadline(
+    api_client, settings
+):
+    settings.SENDOOK_WEBHOOK_TEST_TIMEOUT = 1  # deliveries keep their 10 s
+    with receiver(hang()) as hook:
+        webhook = create_webhook(api_client, hook.url)
+        started = time.monotonic()
+        response = api_client.post(f"/v1/webhooks/{webhook['id']}/test")
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200 and elapsed < 3
+    attempt = response.json()
+    assert attempt["succeeded"] is False and attempt["eventType"] == "webhook.test"
+    assert attempt["error"] == "timeout" and "statusCode" not in attempt
+
+
+def test_a_test_ping_whose_host_lookup_hangs_returns_within_its_deadline(
+    api_client, settings, monkeypatch
+):
+    settings.SENDOOK_WEBHOOK_TEST_TIMEOUT = 1
+    with receiver(ok()) as hook:
+        webhook = create_webhook(api_client, hook.url)
+        slow_url = hook.url.replace("127.0.0.1", "slow.example")
+        Webhook.objects.filter(public_id=webhook["id"]).update(url=slow_url)
+
+        def slow_resolver(host, port):
+            time.sleep(4)
+            return ["127.0.0.1"]
+
+        monkeypatch.setattr(delivery, "resolver", slow_resolver)
+        started = time.monotonic()
+        response = api_client.post(f"/v1/webhooks/{webhook['id']}/test")
+        elapsed = time.monotonic() - started
+        assert hook.requests == []
+    assert response.status_code == 200 and elapsed < 3
+    attempt = response.json()
+    assert attempt["succeeded"] is False
+    assert attempt["error"] == "timed out after 1 s resolving the host"

@@ -41,6 +41,11 @@ class InboxAddressTaken(Conflict):
     message = "An inbox with this address already exists"
 
 
+class InboxAddressReserved(Unprocessable):
+    code = "inbox_address_reserved"
+    message = "This address is reserved on the shared domain"
+
+
 class DomainNotVerified(Unprocessable):
     code = "domain_not_verified"
     message = "The inbox's domain is not a verified domain of this organization"

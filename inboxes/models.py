@@ -132,6 +132,21 @@ class Inbox(models.Model):
         return self.email.rsplit("@", 1)[1]
 
 
+class ReleasedAddress(models.Model):
+    """An address whose inbox was deleted: kept from other organizations for
+    SENDOOK_ADDRESS_QUARANTINE_DAYS, so replies still on their way never reach a newcomer."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    email = models.CharField(max_length=254)
+    released_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(Lower("email"), name="released_address_email")]
+
+    def __str__(self) -> str:
+        return f"{self.email} (released {self.released_at:%Y-%m-%d})"
+
+
 class IdempotencyRecord(models.Model):
     """The stored response of a send-type POST, replayed for a repeated Idempotency-Key."""
 

@@ -5,6 +5,7 @@ from django.db.models.functions import Lower
 
 from inboxes.exceptions import ApiKeyNotFound, DomainNotFound, InboxNotFound
 from inboxes.models import ApiKey, Domain, Inbox, Organization
+from messages.addresses import routing_address
 
 
 def list_api_keys(organization: Organization) -> QuerySet[ApiKey]:
@@ -51,6 +52,6 @@ def find_inbox_by_email(email: str) -> Inbox | None:
     return (
         Inbox.objects.select_related("organization")
         .annotate(lower_email=Lower("email"))
-        .filter(lower_email=email.strip().lower())
+        .filter(lower_email=routing_address(email))
         .first()
     )

@@ -3,13 +3,13 @@
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -19,10 +19,12 @@ from inboxes.exceptions import (
     DomainInUse,
     DomainNotVerified,
     DomainTaken,
+    InboxAddressReserved,
     InboxAddressTaken,
 )
-from inboxes.models import ApiKey, Domain, Inbox, Membership, Organization
+from inboxes.models import ApiKey, Domain, Inbox, Membership, Organization, ReleasedAddress
 from inboxes.selectors import find_inbox_by_email
+from messages.addresses import InvalidAddress, canonical_inbox_address
 from sendook.api import generate_api_key_secret
 from sendook.exceptions import ValidationFailed
 from webhooks.models import EventType
@@ -186,15 +188,27 @@ def _inbox_payload(inbox: Inbox) -> dict:
 
 
 def normalize_inbox_email(raw: str) -> str:
-    email = raw.strip().lower()
     try:
-        validate_email(email)
-    except DjangoValidationError:
-        raise ValidationFailed.for_field("email", "Enter a valid email address.") from None
-    if "+" in email.split("@")[0]:
-        # name+tag@ is routed to name@ with the label "tag", so it cannot be an inbox itself.
-        raise ValidationFailed.for_field("email", "Inbox addresses cannot contain '+'.")
-    return email
+        return canonical_inbox_address(raw)
+    except InvalidAddress as error:
+        raise ValidationFailed.for_field("email", str(error)) from None
+
+
+def _check_address_available(organization: Organization, email: str) -> None:
+    local, _, domain = email.rpartition("@")
+    if domain == settings.SENDOOK_DEFAULT_DOMAIN and local in settings.SENDOOK_RESERVED_LOCAL_PARTS:
+        raise InboxAddressReserved(fields={"email": [f"{email} is reserved on the shared domain."]})
+    if find_inbox_by_email(email) is not None:
+        raise InboxAddressTaken(fields={"email": [InboxAddressTaken.message]})
+    since = timezone.now() - timedelta(days=settings.SENDOOK_ADDRESS_QUARANTINE_DAYS)
+    released = (
+        ReleasedAddress.objects.annotate(lower_email=Lower("email"))
+        .filter(lower_email=email, released_at__gte=since)
+        .exclude(organization=organization)
+    )
+    if released.exists():
+        # Said like a taken address: whose it was is not another organization's business.
+        raise InboxAddressTaken(fields={"email": [InboxAddressTaken.message]})
 
 
 def create_inbox(organization: Organization, *, name: str = "", email: str | None = None) -> Inbox:
@@ -211,8 +225,7 @@ def create_inbox(organization: Organization, *, name: str = "", email: str | Non
     else:
         stem = slugify(name)[:30].strip("-") or "inbox"
         email = f"{stem}-{secrets.token_hex(4)}@{settings.SENDOOK_DEFAULT_DOMAIN}"
-    if find_inbox_by_email(email) is not None:
-        raise InboxAddressTaken(fields={"email": [InboxAddressTaken.message]})
+    _check_address_available(organization, email)
     try:
         with transaction.atomic():
             inbox = Inbox.objects.create(
@@ -252,5 +265,6 @@ def delete_inbox(inbox: Inbox) -> Inbox:
         payload=payload,
         inbox_id=inbox.public_id,
     )
+    ReleasedAddress.objects.create(organization=inbox.organization, email=inbox.email)
     inbox.delete()
     return inbox

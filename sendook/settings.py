@@ -215,6 +215,21 @@ SENDOOK_IDEMPOTENCY_TTL_HOURS = env_int("SENDOOK_IDEMPOTENCY_TTL_HOURS", 24)
 
 # --- Mail domains ---------------------------------------------------------------------------
 SENDOOK_DEFAULT_DOMAIN = env("SENDOOK_DEFAULT_DOMAIN", "sendook.localhost").lower()
+# Local parts nobody may take on the shared default domain: RFC 2142's role mailboxes and the
+# addresses certificate authorities mail to prove control of a domain (CA/B Forum BR 3.2.2.4.4).
+SENDOOK_RESERVED_LOCAL_PARTS = [
+    part.strip().lower()
+    for part in (
+        env("SENDOOK_RESERVED_LOCAL_PARTS")
+        or "postmaster,abuse,admin,administrator,webmaster,hostmaster,security,noc,info,"
+        "marketing,sales,support,usenet,news,uucp,ftp,www,root,noreply,no-reply,"
+        "mailer-daemon,ssladmin,ssl-admin,sysadmin,it,dmarc,bounce,bounces"
+    ).split(",")
+    if part.strip()
+]
+# Days a deleted inbox's address stays out of reach of other organizations (its owner may take
+# it back at once), so ongoing replies to it never reach a newcomer.
+SENDOOK_ADDRESS_QUARANTINE_DAYS = env_int("SENDOOK_ADDRESS_QUARANTINE_DAYS", 90)
 SENDOOK_INBOUND_MX = env("SENDOOK_INBOUND_MX", "inbound-smtp.us-east-1.amazonaws.com")
 SENDOOK_SPF_INCLUDE = env("SENDOOK_SPF_INCLUDE", "amazonses.com")
 SENDOOK_DMARC_POLICY = env("SENDOOK_DMARC_POLICY", "v=DMARC1; p=none")

@@ -20,7 +20,7 @@ def test_an_inbox_without_email_gets_an_address_on_the_default_domain(api_client
 
 
 def test_an_inbox_with_an_explicit_default_domain_address(api_client, settings):
-    address = f"Sales@{settings.SENDOOK_DEFAULT_DOMAIN}"
+    address = f"Deals@{settings.SENDOOK_DEFAULT_DOMAIN}"
     body = api_client.post("/v1/inboxes", {"email": address}, format="json").json()
     assert body["email"] == address.lower()
 

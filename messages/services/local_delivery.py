@@ -13,7 +13,7 @@ from django.db.models.functions import Lower
 from inboxes.models import Inbox
 from messages.addresses import addr_spec
 from messages.models import InboundEmail, Message
-from messages.services.receiving import receive_raw_email, split_address
+from messages.services.receiving import LOCAL_SOURCE, receive_raw_email, split_address
 
 LocalRecipients = dict[str, Inbox]
 
@@ -47,6 +47,6 @@ def deliver_locally(message: Message, raw: bytes, recipients: LocalRecipients) -
     return receive_raw_email(
         raw,
         recipients=list(recipients),
-        source="local",
+        source=LOCAL_SOURCE,
         notification_id=f"local:{message.public_id}",
     )

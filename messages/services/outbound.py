@@ -14,7 +14,7 @@ from django.db import transaction
 
 from inboxes.models import Inbox
 from messages import selectors
-from messages.addresses import addr_spec, forward_subject, reply_subject
+from messages.addresses import addr_spec, format_mailbox, forward_subject, reply_subject
 from messages.exceptions import RecipientSuppressed
 from messages.models import Attachment, Message, Thread
 from messages.services.threads import add_to_thread, lock_thread, new_thread
@@ -226,8 +226,7 @@ def _other_party(parent: Message) -> list[str]:
     if parent.direction == Message.Direction.INBOUND:
         if parent.reply_to:
             return list(parent.reply_to)
-        name = parent.from_name
-        return [f"{name} <{parent.from_email}>" if name else parent.from_email]
+        return [format_mailbox(parent.from_name, parent.from_email)]
     return list(parent.to)
 
 
@@ -271,7 +270,7 @@ def reply_to_message(
 
 
 def _forwarded_block(parent: Message) -> tuple[str, str]:
-    sender = f"{parent.from_name} <{parent.from_email}>" if parent.from_name else parent.from_email
+    sender = format_mailbox(parent.from_name, parent.from_email)
     lines = [
         "---------- Forwarded message ---------",
         f"From: {sender}",

@@ -21,6 +21,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from inboxes.models import Inbox
+from messages.addresses import routing_address
 from messages.exceptions import RawStorageFailed
 from messages.inbound.parsing import ParseError, ParseLimits, parse_email
 from messages.models import Attachment, InboundEmail, Message
@@ -39,6 +40,9 @@ _FAILING_VERDICTS = {"fail", "failed", "spam", "infected", "true", "yes"}
 _AUTO_SUBMITTED_LABEL = "auto-submitted"
 # Ways in where no trusted server added Authentication-Results before us.
 _UNTRUSTED_HEADER_SOURCES = {"smtp"}
+# The source of the copy Sendook stores when one hosted inbox mails another
+# (services/local_delivery.py): the only mail whose sender inbox is known, not claimed.
+LOCAL_SOURCE = "local"
 
 
 # --- storing the raw message ------------------------------------------------------------------
@@ -166,10 +170,8 @@ class Route:
 
 def split_address(address: str) -> tuple[str, str]:
     """`Name+Tag@Example.com` → ("name@example.com", "tag"); ("", "") when not an address."""
-    address = address.strip().strip("<>").strip().lower()
-    local, at, domain = address.rpartition("@")
-    if not at or not local or not domain:
-        return "", ""
+    address = routing_address(address)
+    local, _, domain = address.rpartition("@")
     base, _, tag = local.partition("+")
     if not base:
         return "", ""
@@ -248,12 +250,12 @@ def process_inbound_email(record: InboundEmail, *, force: bool = False) -> list[
     recipients = record.envelope_recipients or [
         _address(a)[0] for a in [*parsed.to, *parsed.cc] if _address(a)[0]
     ]
-    sender = _clean(_address(parsed.from_)[0]).lower() if parsed.from_ else ""
+    sender = routing_address(_clean(_address(parsed.from_)[0])) if parsed.from_ else ""
     # One lookup answers both "who is this for" and "is the sender one of our inboxes".
     bases = {split_address(address)[0] for address in recipients} | {sender}
     hosted = _hosted_inboxes({base for base in bases if base})
     routes, unknown = resolve_recipients(recipients, hosted=hosted)
-    deliveries = [(route, _sender_inbox(hosted.get(sender), route)) for route in routes]
+    deliveries = [(route, _sender_inbox(record, hosted.get(sender), route)) for route in routes]
     created: list[Message] = []
     try:
         # One transaction for every inbox and the record's outcome: one commit per message.
@@ -283,7 +285,11 @@ def process_inbound_email(record: InboundEmail, *, force: bool = False) -> list[
     return created
 
 
-def _sender_inbox(inbox: Inbox | None, route: Route) -> Inbox | None:
+def _sender_inbox(record: InboundEmail, inbox: Inbox | None, route: Route) -> Inbox | None:
+    """The hosted inbox that sent this mail, only when Sendook itself sent it: the From header
+    of mail from outside is whatever its sender wrote, so `From: desk@…` proves nothing."""
+    if record.source != LOCAL_SOURCE:
+        return None
     if inbox is not None and inbox.organization_id != route.inbox.organization_id:
         return None  # another tenant's inbox ids are not ours to show
     return inbox

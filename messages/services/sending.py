@@ -12,7 +12,6 @@ import email.policy
 import logging
 import smtplib
 from datetime import timedelta
-from email.headerregistry import Address
 from email.utils import format_datetime
 from typing import Any
 
@@ -24,7 +23,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from messages.addresses import addr_spec
+from messages.addresses import addr_spec, format_mailbox
 from messages.exceptions import PermanentSendError, TransientSendError
 from messages.models import Attachment, Message
 from messages.services import local_delivery
@@ -79,7 +78,7 @@ class PrebuiltEmail(DjangoEmailMessage):
 def build_mime(message: Message, attachments: list[Attachment] | None = None) -> MimeMessage:
     inbox = message.inbox
     mime = MimeMessage(policy=MIME_POLICY)
-    mime["From"] = Address(display_name=inbox.name, addr_spec=inbox.email)
+    mime["From"] = format_mailbox(inbox.name, inbox.email)
     mime["To"] = ", ".join(message.to)
     if message.cc:
         mime["Cc"] = ", ".join(message.cc)
@@ -167,7 +166,7 @@ def classify_send_error(exc: Exception) -> Exception:
 def _provider_send(message: Message, mime: MimeMessage, recipients: dict[str, list[str]]) -> str:
     outgoing = PrebuiltEmail(
         mime,
-        from_email=str(Address(display_name=message.inbox.name, addr_spec=message.inbox.email)),
+        from_email=format_mailbox(message.inbox.name, message.inbox.email),
         to=recipients["to"],
         cc=recipients["cc"],
         bcc=recipients["bcc"],

@@ -1,5 +1,6 @@
 import email
 import email.policy
+import email.utils
 import socket
 from datetime import timedelta
 
@@ -286,3 +287,30 @@ def test_the_worker_reuses_a_healthy_connection_and_drops_a_broken_one():
     raw.close()
     assert Message.objects.count() == 0
     assert connection.connection is not raw and not connection.connection.closed
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Lovelace, Ada", 'Ada "the Countess" Lovelace', "Ada (ACM) Lovelace", "Back\\slash; Ada", "Ádá Lövelace, PhD"],
+)
+def test_a_reply_to_a_display_name_with_special_characters_goes_to_one_quoted_recipient(inbox, name, sandbox):
+    parent = MessageFactory(
+        inbox=inbox, thread=ThreadFactory(inbox=inbox), direction="inbound", status="received",
+        from_name=name, from_email="ada@example.com", to=[inbox.email], message_id="<p@example.com>",
+    )
+    reply = outbound.reply_to_message(parent, text="thanks")
+    mime = email.message_from_bytes(sending.render_mime(sending.build_mime(reply)), policy=email.policy.default)
+    [recipient] = mime["To"].addresses
+    assert recipient.addr_spec == "ada@example.com" and recipient.display_name == name
+    tasks.send_message.apply(args=[reply.pk])
+    [(_, envelope, _)] = sandbox()
+    # One envelope recipient (the comma did not split it in two), and it is Ada.
+    [(_, address)] = email.utils.getaddresses(envelope["recipients"])
+    assert address == "ada@example.com"
+
+
+def test_the_from_header_is_the_inbox_address_exactly(org):
+    # An address stored before canonical forms were enforced cannot turn into another mailbox.
+    inbox = InboxFactory(organization=org, name="Desk", email='"desk"@sendook.localhost')
+    mime = sending.build_mime(queued(inbox))
+    assert mime["From"].addresses[0].addr_spec != "desk@sendook.localhost"

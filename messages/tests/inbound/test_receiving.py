@@ -288,6 +288,33 @@ def test_mail_from_a_hosted_inbox_names_it_as_from_inbox(org, receive):
     assert Message.objects.get().from_inbox == sender
 
 
+@pytest.mark.parametrize("source", ["ses", "smtp", "anymail:postmark", "cli"])
+def test_outside_mail_claiming_a_hosted_sender_is_not_from_that_inbox(org, receive, source):
+    # Only Sendook's own copy of a message it sent knows its sender inbox; a From header
+    # from outside is whatever its writer put there.
+    InboxFactory(organization=org, email="alerts@sendook.localhost")
+    InboxFactory(organization=org, email="support@sendook.localhost")
+
+    receive(build_email(sender="Alerts <alerts@sendook.localhost>"), source=source)
+
+    message = Message.objects.get()
+    assert message.from_inbox is None and message.from_email == "alerts@sendook.localhost"
+
+
+def test_mail_for_a_deleted_inbox_reaches_nobody(org, other_org, receive):
+    from inboxes.services import create_inbox, delete_inbox
+
+    delete_inbox(create_inbox(org, email="desk@sendook.localhost"))
+    record = receive(build_email(to="desk@sendook.localhost"), to=["desk@sendook.localhost"], source="ses")
+    assert record.unknown_recipients == ["desk@sendook.localhost"]
+    assert not Message.objects.exists()
+
+
+def test_a_quoted_recipient_is_routed_to_the_mailbox_it_names(inbox, receive):
+    receive(build_email(to='"support"@sendook.localhost'), to=['"support"@SENDOOK.localhost'])
+    assert Message.objects.get().inbox == inbox
+
+
 def test_provider_spam_and_virus_verdicts_become_fields_and_labels(
     inbox, django_capture_on_commit_callbacks
 ):

@@ -1,5 +1,6 @@
 """Reply, reply-all, forward and compose from the staff UI go through the API's send path."""
 
+import html
 import re
 
 import pytest
@@ -194,3 +195,58 @@ def test_the_organizations_send_budget_applies_to_the_ui(staff_client, post, par
         assert response.status_code == expected
     assert "sending budget" in response.content.decode()
     assert Message.objects.filter(direction="outbound").count() == 1
+
+
+def test_a_bad_address_is_named_with_its_field_and_value(staff_client, post, parent):
+    thread_url = f"/threads/{parent.thread.public_id}"
+    response = post(
+        f"{thread_url}/forward",
+        {
+            "parent": parent.public_id,
+            "idempotency_key": form_key(staff_client, thread_url),
+            "to": "boss@example.com, not-an-email",
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "to: not-an-email is not a valid address." in page
+    assert "ErrorDetail" not in page and "{0:" not in page and "{1:" not in page
+    assert 'value="boss@example.com, not-an-email"' in page  # what was typed stays
+
+
+def test_compose_names_every_bad_box(staff_client, post, inbox):
+    response = post(
+        "/compose",
+        {
+            "idempotency_key": form_key(staff_client, f"/compose?inbox={inbox.public_id}"),
+            "inbox": inbox.public_id,
+            "to": "ann@example",
+            "cc": "bob@example.com; carol at example.com",
+            "subject": "Hello",
+            "text": "Hi",
+        },
+    )
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 400
+    assert "to: ann@example is not a valid address." in page
+    assert "cc: carol at example.com is not a valid address." in page
+    assert "ErrorDetail" not in page
+    assert not Message.objects.filter(direction="outbound").exists()
+
+
+def test_a_comma_inside_a_quoted_display_name_does_not_split_the_address(staff_client, post, inbox):
+    response = post(
+        "/compose",
+        {
+            "idempotency_key": form_key(staff_client, f"/compose?inbox={inbox.public_id}"),
+            "inbox": inbox.public_id,
+            "to": '"Lovelace, Ada" <ada@example.com>; bob@example.com',
+            "subject": "Hello",
+            "text": "Hi",
+        },
+    )
+    assert response.status_code == 302
+    (message,) = Message.objects.filter(direction="outbound")
+    assert len(message.to) == 2
+    assert "Lovelace, Ada" in message.to[0] and "<ada@example.com>" in message.to[0]
+    assert message.to[1] == "bob@example.com"

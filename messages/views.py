@@ -9,6 +9,7 @@ rendered by messages.rendering into sandboxed iframes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from email.utils import getaddresses
 from functools import wraps
 from typing import Any
 
@@ -24,6 +25,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from messages import mailbox, rendering, ui_sending
 from messages.models import Attachment, Message
 from messages.search import InvalidSearchQuery, parse_query, search_messages
+from messages.services import outbound
 from sendook.exceptions import SendookError
 
 ORG_SESSION_KEY = "sendook_org"
@@ -248,8 +250,13 @@ def _reply_context(messages: list[Message], **overrides: Any) -> dict[str, Any]:
     one, else the latest) and a fresh idempotency key for each form."""
     received = [m for m in messages if m.direction == Message.Direction.INBOUND]
     parent = (received or messages)[-1] if messages else None
+    # Named as the reply service picks them: in a thread of sent mail only, our last
+    # message's recipients, not ourselves.
+    recipients = outbound.reply_recipients(parent) if parent else []
+    names = [name or address for name, address in getaddresses(recipients)]
     return {
         "parent": parent,
+        "reply_to_names": ", ".join(names),
         "reply_key": ui_sending.new_form_key(),
         "forward_key": ui_sending.new_form_key(),
         **overrides,

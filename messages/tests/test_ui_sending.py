@@ -250,3 +250,41 @@ def test_a_comma_inside_a_quoted_display_name_does_not_split_the_address(staff_c
     assert len(message.to) == 2
     assert "Lovelace, Ada" in message.to[0] and "<ada@example.com>" in message.to[0]
     assert message.to[1] == "bob@example.com"
+
+
+def test_the_reply_label_names_whom_the_reply_goes_to(staff_client, post, inbox):
+    sent = MessageFactory(
+        inbox=inbox,
+        thread=ThreadFactory(inbox=inbox, subject="Quote"),
+        direction="outbound",
+        status="sent",
+        from_email=inbox.email,
+        from_name="Support",
+        to=["Ann Buyer <ann@example.com>"],
+        subject="Quote",
+    )
+    thread_url = f"/threads/{sent.thread.public_id}"
+    page = staff_client.get(thread_url).content.decode()
+    assert "Reply to Ann Buyer</label>" in page
+    post(
+        f"{thread_url}/reply",
+        {
+            "parent": sent.public_id,
+            "idempotency_key": form_key(staff_client, thread_url),
+            "mode": "reply",
+            "text": "Following up.",
+        },
+    )
+    reply = Message.objects.filter(direction="outbound").latest("id")
+    assert reply.to == ["Ann Buyer <ann@example.com>"]
+
+
+def test_the_reply_label_names_the_reply_to_address_of_received_mail(staff_client, inbox):
+    received = MessageFactory(
+        inbox=inbox,
+        thread=ThreadFactory(inbox=inbox),
+        from_name="Noreply Bot",
+        reply_to=["Help Desk <help@example.com>"],
+    )
+    page = staff_client.get(f"/threads/{received.thread.public_id}").content.decode()
+    assert "Reply to Help Desk</label>" in page

@@ -288,3 +288,65 @@ def test_the_reply_label_names_the_reply_to_address_of_received_mail(staff_clien
     )
     page = staff_client.get(f"/threads/{received.thread.public_id}").content.decode()
     assert "Reply to Help Desk</label>" in page
+
+
+def test_a_reply_typed_in_an_expired_session_survives_the_login(
+    client, staff_user, post, parent, sandbox
+):
+    client.force_login(staff_user)
+    thread_url = f"/threads/{parent.thread.public_id}"
+    key = form_key(client, thread_url)
+    client.logout()  # the session expired while the reply was being typed
+
+    response = client.post(
+        f"{thread_url}/reply",
+        {"parent": parent.public_id, "idempotency_key": key, "mode": "reply", "text": "Typed <b>"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/login?next={thread_url}"
+    assert not Message.objects.filter(direction="outbound").exists()
+
+    staff_user.set_password("correct horse battery")
+    staff_user.save()
+    response = client.post(
+        "/login",
+        {"username": staff_user.email, "password": "correct horse battery", "next": thread_url},
+    )
+    assert response["Location"] == thread_url
+    page = client.get(thread_url).content.decode()
+    assert re.search(r'<textarea name="text" id="reply-body"[^>]*>Typed &lt;b&gt;</textarea>', page)
+    assert "You were signed out before this reply was sent" in page
+    # Shown once: a later visit has the empty form again.
+    assert "Typed &lt;b&gt;" not in client.get(thread_url).content.decode()
+    assert not sandbox()
+
+
+def test_a_get_on_a_form_action_goes_back_to_the_thread(staff_client, client, parent):
+    thread_url = f"/threads/{parent.thread.public_id}"
+    for action in ("reply", "forward", "read", "labels"):
+        response = staff_client.get(f"{thread_url}/{action}")
+        assert response.status_code == 302, action
+        assert response["Location"] == thread_url
+    assert staff_client.get("/organization")["Location"] == "/"
+    client.logout()
+    assert client.get(f"{thread_url}/reply")["Location"] == thread_url
+
+
+def test_a_compose_typed_in_an_expired_session_survives_the_login(client, staff_user, inbox):
+    client.force_login(staff_user)
+    key = form_key(client, "/compose")
+    client.logout()
+    data = {
+        "idempotency_key": key,
+        "inbox": inbox.public_id,
+        "to": "ann@example.com",
+        "cc": "",
+        "subject": "Kept subject",
+        "text": "Kept body",
+    }
+    response = client.post("/compose", data)
+    assert response["Location"] == "/login?next=/compose"
+    client.force_login(staff_user)
+    page = client.get("/compose").content.decode()
+    assert 'value="Kept subject"' in page and "Kept body</textarea>" in page
+    assert 'value="ann@example.com"' in page

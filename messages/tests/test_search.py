@@ -71,6 +71,36 @@ def test_or_gives_alternatives(org, inbox):
     assert subjects(search_messages(org, "apples OR pears")) == ["apples", "pears"]
 
 
+def test_or_between_operators_gives_alternatives(org, inbox):
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="one", from_email="alice@x.test")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="two", from_email="bob@x.test")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="three", from_email="carol@x.test")
+
+    assert subjects(search_messages(org, "from:alice OR from:bob")) == ["one", "two"]
+    assert subjects(search_messages(org, "three OR from:alice")) == ["one", "three"]
+
+
+def test_and_binds_tighter_than_or(org, inbox):
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="invoice", from_email="alice@x.test")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="invoice", from_email="bob@x.test")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="refund", from_email="bob@x.test")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="refund", from_email="carol@x.test")
+
+    rows = search_messages(org, "invoice from:alice OR refund from:bob")
+    assert sorted((r.subject, r.from_email) for r in rows) == [
+        ("invoice", "alice@x.test"),
+        ("refund", "bob@x.test"),
+    ]
+    # A term outside the OR still applies to its own side only.
+    rows = search_messages(org, "from:bob -refund OR from:carol")
+    assert sorted((r.subject, r.from_email) for r in rows) == [
+        ("invoice", "bob@x.test"),
+        ("refund", "carol@x.test"),
+    ]
+    # A dangling OR is ignored.
+    assert subjects(search_messages(org, "OR refund OR")) == ["refund", "refund"]
+
+
 def test_from_and_to_operators(org, inbox):
     MessageFactory(
         inbox=inbox, thread__inbox=inbox, subject="from alice", from_email="alice@x.test"

@@ -15,3 +15,8 @@ class MailConfig(AppConfig):
         from messages.inbound import receivers as inbound_receivers  # noqa: F401  (inbound signal)
 
         checks.register(check_tracking_webhook_secret, checks.Tags.security, deploy=True)
+        from django.db.backends.signals import connection_created
+
+        from messages.search import register_sqlite_functions
+
+        connection_created.connect(register_sqlite_functions, dispatch_uid="sendook_casefold")

@@ -124,25 +124,97 @@ def render_html(
     return RenderedHtml(srcdoc=document, blocked_images=blocked)
 
 
-_QUOTE_HEADER = re.compile(
-    r"^(On\s.+wrote:|Le\s.+a écrit\s?:|Am\s.+schrieb.*:|-{2,}\s*Original Message\s*-{2,}|"
-    r"-{5,}\s*Forwarded message\s*-{5,}|From:\s.+)\s*$",
+# Where a client puts the history below a reply. Each rule needs more than one line of
+# evidence, so a body line such as "From: the team" is never taken for quoted mail.
+_ATTRIBUTION = re.compile(
+    r"^(On\s.+\swrote|Le\s.+\sa écrit\s?|Am\s.+\sschrieb.*|El\s.+\sescribió)\s?:$", re.IGNORECASE
+)
+# Separators that only a mail client writes: whatever follows is the earlier message.
+_SEPARATOR = re.compile(
+    r"^(-{2,}\s*Original Message\s*-{2,}|-{2,}\s*Forwarded message\s*-{2,}|"
+    r"Begin forwarded message:)$",
     re.IGNORECASE,
 )
+# A line that only draws a rule (Outlook writes 32 underscores above its header block).
+_RULE = re.compile(r"^(_{10,}|-{10,})$")
+_HEADER_LINE = re.compile(
+    r"^(?P<name>From|Von|De|Sent|Date|Datum|Gesendet|Envoyé|Enviado|To|An|À|Para|Cc|"
+    r"Subject|Betreff|Objet|Asunto|Reply-To):\s*\S",
+    re.IGNORECASE,
+)
+_HEADER_KIND = {
+    "from": "from", "von": "from", "de": "from",
+    "sent": "date", "date": "date", "datum": "date", "gesendet": "date", "envoyé": "date",
+    "enviado": "date",
+    "to": "to", "an": "to", "à": "to", "para": "to",
+    "subject": "subject", "betreff": "subject", "objet": "subject", "asunto": "subject",
+}  # fmt: skip
+
+
+def _header_block(lines: list[str], index: int) -> set[str]:
+    """The kinds of header (from, date, to, subject) in the run of header lines at `index`,
+    or nothing if that run does not start with From."""
+    kinds: list[str] = []
+    for line in lines[index:]:
+        match = _HEADER_LINE.match(line.strip())
+        if match is None:
+            break
+        kinds.append(_HEADER_KIND.get(match.group("name").lower(), "other"))
+    return set(kinds) if kinds and kinds[0] == "from" and len(kinds) >= 3 else set()
+
+
+def _next_text(lines: list[str], index: int) -> str:
+    """The first non-blank line from `index` on, stripped ("" if none)."""
+    return next((line.strip() for line in lines[index:] if line.strip()), "")
+
+
+def _history_start(lines: list[str]) -> int | None:
+    stripped = [line.strip() for line in lines]
+    for index, line in enumerate(stripped):
+        if not line:
+            continue
+        # "On … wrote:" (on one line or wrapped onto two) followed by ">" lines.
+        for width in (1, 2):
+            attribution = " ".join(stripped[index : index + width])
+            if _ATTRIBUTION.match(attribution) and _next_text(lines, index + width).startswith(">"):
+                return index
+        # "-----Original Message-----", "---------- Forwarded message ---------".
+        if _SEPARATOR.match(line):
+            return index
+        # Outlook: a rule, then From / Sent / To / Subject lines.
+        if _RULE.match(line):
+            after = index + 1
+            while after < len(lines) and not stripped[after]:
+                after += 1
+            kinds = _header_block(lines, after)
+            if "date" in kinds and kinds & {"to", "subject"}:
+                return index
+        # The same block without a rule, after a blank line: only with all four headers.
+        if (index == 0 or not stripped[index - 1]) and {"from", "date", "to", "subject"} <= (
+            _header_block(lines, index)
+        ):
+            return index
+        # A trailing block of ">" lines.
+        if line.startswith(">") and all(
+            other.startswith(">") for other in stripped[index:] if other
+        ):
+            return index
+    return None
 
 
 def split_quoted(text: str) -> tuple[str, str]:
-    """(the new part, the quoted history): history starts at an attribution line ("On … wrote:")
-    or at a run of ">" lines that lasts until the end of the message."""
+    """(the new part, the quoted history). History is folded only where a mail client clearly
+    marks it: an attribution ("On … wrote:") followed by ">" lines, a client's separator
+    ("-----Original Message-----"), an Outlook header block (From/Sent/To/Subject), or ">"
+    lines that last until the end. Nothing is folded if no new text would remain above it."""
     lines = text.replace("\r\n", "\n").split("\n")
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        rest = [other.strip() for other in lines[index:] if other.strip()]
-        if _QUOTE_HEADER.match(stripped) and index > 0:
-            return "\n".join(lines[:index]).rstrip(), "\n".join(lines[index:]).strip("\n")
-        if stripped.startswith(">") and all(other.startswith(">") for other in rest):
-            return "\n".join(lines[:index]).rstrip(), "\n".join(lines[index:]).strip("\n")
-    return text.rstrip(), ""
+    start = _history_start(lines)
+    if start is None:
+        return text.rstrip(), ""
+    new = "\n".join(lines[:start]).rstrip()
+    if not new.strip():
+        return text.rstrip(), ""
+    return new, "\n".join(lines[start:]).strip("\n")
 
 
 def highlight(text: str, words: Iterable[str]) -> SafeString:

@@ -8,7 +8,9 @@ A query is free text plus operators:
 
 Values may be quoted ("…"). An operator prefixed with `-` is negated (`-label:spam`).
 Free text follows websearch rules: words must all match, "quoted phrases" match as a phrase,
-`-word` excludes, `OR` between words gives alternatives.
+`-word` excludes. `OR` (in capitals) separates alternatives, words and operators alike, and AND
+binds tighter: `invoice from:alice OR refund from:bob` is
+`(invoice AND from:alice) OR (refund AND from:bob)`; there are no parentheses.
 
 On PostgreSQL free text runs against `Message.search_vector`, a tsvector over subject (weight A),
 sender and recipients (B) and text (C) kept up to date by a database trigger (migration
@@ -21,6 +23,8 @@ plain-word query matches rows whose tsvector matches OR which contain every word
 
 On SQLite (and any other backend) the same syntax runs through icontains: each word or phrase is
 a substring match over those fields, `-term` excludes, `OR` alternates; there is no ranking.
+SQLite's LIKE folds only ASCII letters, so a word with other letters is compared through a
+Python casefold() registered on each SQLite connection (CaseFold): "élan" finds "Élan".
 """
 
 from __future__ import annotations
@@ -31,10 +35,12 @@ import re
 from dataclasses import dataclass, field
 from functools import reduce
 from operator import and_, or_
+from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, TextField
 from django.db.models.functions import Cast
+from django.db.models.lookups import Contains
 from django.utils import timezone
 
 from inboxes.models import Inbox, Organization
@@ -71,6 +77,56 @@ def fulltext_expression() -> FullText:
     return FullText()
 
 
+class CaseFold(Func):
+    """SQLite only: Python's str.casefold() of a column. SQLite's LIKE and lower() fold ASCII
+    letters only, so "élan" would miss "Élan" (and "strasse" miss "Straße")."""
+
+    function = "sendook_casefold"
+    output_field = TextField()
+
+
+class CaseFoldJson(CaseFold):
+    """SQLite only: the strings of a JSON list column, casefolded (Django stores JSON there
+    with non-ASCII characters escaped, which no LIKE can see through)."""
+
+    function = "sendook_casefold_json"
+
+
+def _casefold(value: str | None) -> str | None:
+    return None if value is None else value.casefold()
+
+
+def _casefold_json(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        items = json.loads(value)
+    except ValueError:
+        return value.casefold()
+    if not isinstance(items, list):
+        items = [items]
+    return "\n".join(str(item) for item in items).casefold()
+
+
+def register_sqlite_functions(sender: object, connection: Any, **kwargs: Any) -> None:
+    """connection_created receiver: the CaseFold functions on each SQLite connection."""
+    if connection.vendor == "sqlite":
+        raw = connection.connection
+        raw.create_function("sendook_casefold", 1, _casefold, deterministic=True)
+        raw.create_function("sendook_casefold_json", 1, _casefold_json, deterministic=True)
+
+
+def _contains(name: str, value: str) -> Q:
+    """Case-insensitive substring match of a TEXT_FIELDS column, for any alphabet: PostgreSQL's
+    UPPER() LIKE folds Unicode (and uses the trigram index); on SQLite a word with non-ASCII
+    letters goes through CaseFold (a Python call per row: ~9x the cost of LIKE on a full scan,
+    so ASCII words keep SQLite's LIKE, which folds them already)."""
+    if connection.vendor != "sqlite" or value.isascii():
+        return Q(**{f"{name}__icontains": value})
+    column = CaseFoldJson(name) if name in JSON_FIELDS else CaseFold(name)
+    return Q(Contains(column, value.casefold()))
+
+
 class InvalidSearchQuery(SendookError):
     status_code = 400
     code = "invalid_query"
@@ -101,14 +157,11 @@ class Operator:
 
 
 @dataclass
-class ParsedQuery:
-    # Free text in disjunctive normal form: groups joined by OR, terms in a group joined by AND.
-    groups: list[list[Term]] = field(default_factory=list)
-    operators: list[Operator] = field(default_factory=list)
+class Clause:
+    """Terms and operators that must all match."""
 
-    @property
-    def terms(self) -> list[Term]:
-        return [term for group in self.groups for term in group]
+    terms: list[Term] = field(default_factory=list)
+    operators: list[Operator] = field(default_factory=list)
 
     @property
     def has_text(self) -> bool:
@@ -117,19 +170,43 @@ class ParsedQuery:
     @property
     def plain_words(self) -> bool:
         """Only plain words: the original Sendook meaning (substring match) applies."""
-        return len(self.groups) == 1 and all(term.is_plain for term in self.groups[0])
+        return bool(self.terms) and all(term.is_plain for term in self.terms)
 
     def websearch_text(self) -> str:
         """The free text rebuilt for PostgreSQL's websearch_to_tsquery."""
-        parts = []
-        for group in self.groups:
-            words = []
-            for term in group:
-                text = term.text.replace('"', " ")
-                text = f'"{text}"' if term.phrase else text
-                words.append(f"-{text}" if term.negated else text)
-            parts.append(" ".join(words))
-        return " or ".join(parts)
+        words = []
+        for term in self.terms:
+            text = term.text.replace('"', " ")
+            text = f'"{text}"' if term.phrase else text
+            words.append(f"-{text}" if term.negated else text)
+        return " ".join(words)
+
+
+@dataclass
+class ParsedQuery:
+    # Disjunctive normal form: clauses joined by OR (AND binds tighter, as in Gmail's search:
+    # `a b OR c from:x` is `(a AND b) OR (c AND from:x)`).
+    clauses: list[Clause] = field(default_factory=list)
+
+    @property
+    def groups(self) -> list[list[Term]]:
+        return [clause.terms for clause in self.clauses if clause.terms]
+
+    @property
+    def terms(self) -> list[Term]:
+        return [term for clause in self.clauses for term in clause.terms]
+
+    @property
+    def operators(self) -> list[Operator]:
+        return [operator for clause in self.clauses for operator in clause.operators]
+
+    @property
+    def has_text(self) -> bool:
+        return any(clause.has_text for clause in self.clauses)
+
+    def websearch_text(self) -> str:
+        """The free text of every clause, for ranking."""
+        return " or ".join(c.websearch_text() for c in self.clauses if c.has_text)
 
 
 # One token: an optional "-", then either `name:value`, `name:"quoted value"`, a "quoted
@@ -151,7 +228,7 @@ def parse_query(query: str) -> ParsedQuery:
     if len(query) > MAX_QUERY_LENGTH:
         raise InvalidSearchQuery(f"The query is longer than {MAX_QUERY_LENGTH} characters.")
     parsed = ParsedQuery()
-    group: list[Term] = []
+    clause = Clause()
     position = 0
     while True:
         while position < len(query) and query[position].isspace():
@@ -168,29 +245,29 @@ def parse_query(query: str) -> ParsedQuery:
         if name is not None and (match.group("opvalue") or "").startswith("//"):
             name = None
             word = match.group(0).lstrip("-")
-            group.append(Term(word, negated=negated))
+            clause.terms.append(Term(word, negated=negated))
             continue
         if name is not None:
             value = match.group("opquoted")
             if value is None:
                 value = match.group("opvalue") or ""
-            parsed.operators.append(_operator(name.lower(), value.strip(), negated))
+            clause.operators.append(_operator(name.lower(), value.strip(), negated))
         elif match.group("phrase") is not None:
             phrase = " ".join(match.group("phrase").split())
             if phrase:
-                group.append(Term(phrase, phrase=" " in phrase, negated=negated))
+                clause.terms.append(Term(phrase, phrase=" " in phrase, negated=negated))
         else:
             word = match.group("word")
             if word == "OR" and not negated:
-                if group:
-                    parsed.groups.append(group)
-                    group = []
+                if clause.terms or clause.operators:
+                    parsed.clauses.append(clause)
+                    clause = Clause()
                 continue
             if negated and word == "":
                 continue
-            group.append(Term(word, negated=negated))
-    if group:
-        parsed.groups.append(group)
+            clause.terms.append(Term(word, negated=negated))
+    if clause.terms or clause.operators:
+        parsed.clauses.append(clause)
     return parsed
 
 
@@ -222,7 +299,7 @@ def _parse_date(name: str, value: str) -> dt.datetime:
 
 
 def _any_field_contains(text: str) -> Q:
-    return reduce(or_, (Q(**{f"{name}__icontains": text}) for name in TEXT_FIELDS))
+    return reduce(or_, (_contains(name, text) for name in TEXT_FIELDS))
 
 
 def _json_string(value: str) -> str:
@@ -234,11 +311,11 @@ def _json_string(value: str) -> str:
 def _operator_filter(operator: Operator, *, indexed: bool = False) -> Q:
     name, value = operator.name, operator.value
     if name == "from":
-        condition = Q(from_email__icontains=value) | Q(from_name__icontains=value)
+        condition = _contains("from_email", value) | _contains("from_name", value)
     elif name == "to":
-        condition = Q(to__icontains=value) | Q(cc__icontains=value)
+        condition = _contains("to", value) | _contains("cc", value)
     elif name == "subject":
-        condition = Q(subject__icontains=value)
+        condition = _contains("subject", value)
     elif name == "label":
         condition = Q(labels__icontains=_json_string(value))
     elif name == "has":
@@ -267,16 +344,36 @@ def _operator_filter(operator: Operator, *, indexed: bool = False) -> Q:
     return condition
 
 
-def _text_filter_fallback(parsed: ParsedQuery) -> Q:
-    """Free text as substring matches: groups ORed, terms in a group ANDed."""
-    alternatives = []
-    for group in parsed.groups:
-        conditions = [
-            ~_any_field_contains(term.text) if term.negated else _any_field_contains(term.text)
-            for term in group
-        ]
-        alternatives.append(reduce(and_, conditions))
-    return reduce(or_, alternatives)
+def _text_filter_fallback(clause: Clause) -> Q:
+    """A clause's free text as substring matches, ANDed."""
+    conditions = [
+        ~_any_field_contains(term.text) if term.negated else _any_field_contains(term.text)
+        for term in clause.terms
+    ]
+    return reduce(and_, conditions, Q())
+
+
+def _clause_filter(clause: Clause, *, postgres: bool) -> Q:
+    condition = reduce(
+        and_, (_operator_filter(op, indexed=postgres) for op in clause.operators), Q()
+    )
+    if not clause.terms:
+        return condition
+    if not postgres or not clause.has_text:
+        # Elsewhere: substring matching. On PostgreSQL too when there are only exclusions
+        # ("-spam"), which websearch_to_tsquery cannot express as "everything but".
+        return condition & _text_filter_fallback(clause)
+
+    from django.contrib.postgres.search import SearchQuery
+
+    tsquery = SearchQuery(clause.websearch_text(), search_type="websearch", config=SEARCH_CONFIG)
+    text = Q(search_vector=tsquery)
+    if clause.plain_words:
+        # The substring meaning of plain words, on the trigram-indexed expression.
+        text |= reduce(
+            and_, (Q(**{f"{FULLTEXT_ALIAS}__icontains": term.text}) for term in clause.terms)
+        )
+    return condition & text
 
 
 def search_messages(
@@ -300,29 +397,19 @@ def filter_messages(
     postgres = connection.vendor == "postgresql"
     if postgres:
         rows = rows.alias(**{FULLTEXT_ALIAS: fulltext_expression()})
-    for operator in parsed.operators:
-        rows = rows.filter(_operator_filter(operator, indexed=postgres))
     newest = ("-created_at", "-id")
-    if not parsed.groups:
-        return rows.order_by(*newest) if ranked else rows
+    if parsed.clauses:
+        rows = rows.filter(
+            reduce(or_, (_clause_filter(clause, postgres=postgres) for clause in parsed.clauses))
+        )
+    if not ranked:
+        return rows
     if not postgres or not parsed.has_text:
-        # Elsewhere: substring matching. On PostgreSQL too when there are only exclusions
-        # ("-spam"), which websearch_to_tsquery cannot express as "everything but".
-        rows = rows.filter(_text_filter_fallback(parsed))
-        return rows.order_by(*newest) if ranked else rows
+        return rows.order_by(*newest)
 
     from django.contrib.postgres.search import SearchQuery, SearchRank
 
     tsquery = SearchQuery(parsed.websearch_text(), search_type="websearch", config=SEARCH_CONFIG)
-    condition = Q(search_vector=tsquery)
-    if parsed.plain_words:
-        # The substring meaning of plain words, on the trigram-indexed expression.
-        condition |= reduce(
-            and_, (Q(**{f"{FULLTEXT_ALIAS}__icontains": term.text}) for term in parsed.terms)
-        )
-    rows = rows.filter(condition)
-    if not ranked:
-        return rows
     return rows.annotate(search_rank=SearchRank(F("search_vector"), tsquery)).order_by(
         "-search_rank", *newest
     )

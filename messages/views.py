@@ -9,27 +9,41 @@ rendered by messages.rendering into sandboxed iframes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from email.utils import getaddresses
 from functools import wraps
 from typing import Any
 
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core import signing
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseNotAllowed,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from messages import mailbox, rendering, ui_sending
 from messages.models import Attachment, Message
 from messages.search import InvalidSearchQuery, parse_query, search_messages
+from messages.services import outbound
 from sendook.exceptions import SendookError
 
 ORG_SESSION_KEY = "sendook_org"
 ATTACHMENT_SALT = "sendook.ui.attachment"
 ATTACHMENT_LINK_MAX_AGE = 3600
 INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+# What was typed into a send form whose session had expired, kept until the user is back.
+DRAFTS_SESSION_KEY = "sendook_drafts"
+MAX_DRAFTS = 5
+MAX_DRAFT_CHARS = 500_000
 
 
 def page_csp(*, remote_images: bool = False) -> str:
@@ -65,6 +79,47 @@ def staff_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
         return response
 
     return wrapper
+
+
+def _keep_draft(request: HttpRequest, page: str, fields: dict[str, str]) -> None:
+    """Keep a form's content for `page` in the session (Django's login keeps an anonymous
+    session's data), so a send made after the session expired is not lost."""
+    drafts = dict(request.session.get(DRAFTS_SESSION_KEY) or {})
+    drafts.pop(page, None)
+    drafts[page] = {name: str(value)[:MAX_DRAFT_CHARS] for name, value in fields.items()}
+    while len(drafts) > MAX_DRAFTS:
+        drafts.pop(next(iter(drafts)))
+    request.session[DRAFTS_SESSION_KEY] = drafts
+
+
+def _take_draft(request: HttpRequest, page: str) -> dict[str, str] | None:
+    drafts = dict(request.session.get(DRAFTS_SESSION_KEY) or {})
+    draft = drafts.pop(page, None)
+    if draft is not None:
+        request.session[DRAFTS_SESSION_KEY] = drafts
+    return draft
+
+
+def post_only(back: Callable[..., str]) -> Callable[[Callable[..., HttpResponse]], Callable]:
+    """A form action: a GET (a reload, a bookmark, the page the login returns to) goes back
+    to the page the form is on (`back(**url kwargs)`) instead of answering 405."""
+
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method in ("GET", "HEAD"):
+                return redirect(back(*args, **kwargs))
+            if request.method != "POST":
+                return HttpResponseNotAllowed(["POST"])
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def _thread_url(thread_id: str, **_kwargs: Any) -> str:
+    return reverse("mail:thread", args=[thread_id])
 
 
 def _render(
@@ -106,7 +161,7 @@ class LogoutView(auth_views.LogoutView):
     next_page = "/login"
 
 
-@require_POST
+@post_only(lambda: reverse("mail:home"))
 @staff_page
 def switch_organization(request: HttpRequest) -> HttpResponse:
     chosen = mailbox.pick_organization(request.user, request.POST.get("organization"))
@@ -230,6 +285,14 @@ def thread_detail(request: HttpRequest, thread_id: str) -> HttpResponse:
     messages = mailbox.thread_messages(thread)
     items = [_present(request, message, remote_images=remote_images) for message in messages]
     mailbox.mark_thread(thread, read=True)
+    draft = _take_draft(request, request.path)
+    restored: dict[str, Any] = {}
+    if draft is not None:
+        action = "forward" if draft.get("action") == "forward" else "reply"
+        restored = {f"{action}_form": draft, "draft_kept": action}
+        kept_parent = next((m for m in messages if m.public_id == draft.get("parent")), None)
+        if kept_parent is not None:
+            restored["parent"] = kept_parent
     context = {
         "thread": thread,
         "inbox": thread.inbox,
@@ -237,6 +300,7 @@ def thread_detail(request: HttpRequest, thread_id: str) -> HttpResponse:
         "remote_images": remote_images,
         "blocked_images": sum(item.get("blocked_images", 0) for item in items),
         **_reply_context(messages),
+        **restored,
     }
     response = _render(request, "mail/thread.html", context)
     response["Content-Security-Policy"] = page_csp(remote_images=remote_images)
@@ -248,17 +312,35 @@ def _reply_context(messages: list[Message], **overrides: Any) -> dict[str, Any]:
     one, else the latest) and a fresh idempotency key for each form."""
     received = [m for m in messages if m.direction == Message.Direction.INBOUND]
     parent = (received or messages)[-1] if messages else None
+    # Named as the reply service picks them: in a thread of sent mail only, our last
+    # message's recipients, not ourselves.
+    recipients = outbound.reply_recipients(parent) if parent else []
+    names = [name or address for name, address in getaddresses(recipients)]
     return {
         "parent": parent,
+        "reply_to_names": ", ".join(names),
         "reply_key": ui_sending.new_form_key(),
         "forward_key": ui_sending.new_form_key(),
         **overrides,
     }
 
 
-@require_POST
-@staff_page
+SEND_FORM_FIELDS = ("parent", "text", "to", "mode")
+
+
+@post_only(_thread_url)
 def send_from_thread(request: HttpRequest, thread_id: str, action: str) -> HttpResponse:
+    """Reply, reply-all or forward. From a browser whose session expired, what was typed is
+    kept and the user logs in and lands back on the thread, the form filled in again."""
+    if not request.user.is_authenticated:
+        fields = {name: request.POST.get(name, "") for name in SEND_FORM_FIELDS}
+        _keep_draft(request, _thread_url(thread_id), {"action": action, **fields})
+        return redirect_to_login(_thread_url(thread_id))
+    return _send_from_thread(request, thread_id, action)
+
+
+@staff_page
+def _send_from_thread(request: HttpRequest, thread_id: str, action: str) -> HttpResponse:
     """Reply, reply-all or forward, through the API's services."""
     organization = request.organization  # type: ignore[attr-defined]
     thread = mailbox.get_thread(organization, thread_id)
@@ -291,15 +373,24 @@ def send_from_thread(request: HttpRequest, thread_id: str, action: str) -> HttpR
     return redirect(f"{target}#{message.public_id}")
 
 
+COMPOSE_FIELDS = ("inbox", "to", "cc", "subject", "text")
+
+
 @require_http_methods(["GET", "POST"])
-@staff_page
 def compose(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST" and not request.user.is_authenticated:
+        page = reverse("mail:compose")
+        _keep_draft(request, page, {name: request.POST.get(name, "") for name in COMPOSE_FIELDS})
+        return redirect_to_login(page)
+    return _compose(request)
+
+
+@staff_page
+def _compose(request: HttpRequest) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     boxes = list(mailbox.list_inboxes_with_unread(organization))
     if request.method == "POST":
-        form = {
-            name: request.POST.get(name, "") for name in ("inbox", "to", "cc", "subject", "text")
-        }
+        form = {name: request.POST.get(name, "") for name in COMPOSE_FIELDS}
         key = request.POST.get("idempotency_key", "")
         try:
             inbox = mailbox.get_inbox(organization, form["inbox"])
@@ -312,8 +403,14 @@ def compose(request: HttpRequest) -> HttpResponse:
             return _render(request, "mail/compose.html", context, status=error.status_code)
         target = reverse("mail:thread", args=[message.thread.public_id])
         return redirect(f"{target}#{message.public_id}")
-    form = {"inbox": request.GET.get("inbox", "")}
-    context = {"form": form, "form_key": ui_sending.new_form_key(), "from_inboxes": boxes}
+    draft = _take_draft(request, reverse("mail:compose"))
+    form = draft or {"inbox": request.GET.get("inbox", "")}
+    context = {
+        "form": form,
+        "form_key": ui_sending.new_form_key(),
+        "from_inboxes": boxes,
+        "draft_kept": draft is not None,
+    }
     return _render(request, "mail/compose.html", context)
 
 
@@ -326,7 +423,7 @@ def _back(request: HttpRequest, default: str) -> HttpResponse:
     return redirect(default)
 
 
-@require_POST
+@post_only(_thread_url)
 @staff_page
 def mark_read(request: HttpRequest, thread_id: str) -> HttpResponse:
     thread = mailbox.get_thread(request.organization, thread_id)  # type: ignore[attr-defined]
@@ -336,7 +433,7 @@ def mark_read(request: HttpRequest, thread_id: str) -> HttpResponse:
     return _back(request, default)
 
 
-@require_POST
+@post_only(_thread_url)
 @staff_page
 def change_labels(request: HttpRequest, thread_id: str) -> HttpResponse:
     thread = mailbox.get_thread(request.organization, thread_id)  # type: ignore[attr-defined]

@@ -230,6 +230,11 @@ def _other_party(parent: Message) -> list[str]:
     return list(parent.to)
 
 
+def reply_recipients(parent: Message) -> list[str]:
+    """Whom a plain reply to `parent` goes to (the staff UI names them on its reply form)."""
+    return _other_party(parent)
+
+
 def reply_to_message(
     parent: Message,
     *,

@@ -290,3 +290,36 @@ def test_reply_from_the_thread_and_see_it_in_the_thread(
 
     page.goto(f"{live_server.url}/compose?inbox={inbox.public_id}")
     page.screenshot(path=screenshots / "compose.png")
+
+
+def test_a_reply_typed_when_the_session_expired_is_sent_after_logging_in_again(
+    page, live_server, member, inbox
+):
+    from django.contrib.sessions.models import Session
+
+    from messages.models import Message
+    from messages.tests.factories import MessageFactory as ReceivedFactory
+    from messages.tests.factories import ThreadFactory
+
+    parent = ReceivedFactory(
+        inbox=inbox, thread=ThreadFactory(inbox=inbox, subject="Order 8"), subject="Order 8"
+    )
+    thread_url = f"{live_server.url}/threads/{parent.thread.public_id}"
+    log_in(page, live_server, member)
+    page.goto(thread_url)
+    page.locator("#reply-body").fill("Typed before the session expired.")
+    Session.objects.all().delete()  # the session expires while the reply is being typed
+    page.get_by_role("button", name="Reply", exact=True).click()
+
+    page.wait_for_url(lambda url: "/login?next=" in url)
+    assert page.url.endswith(f"/login?next=/threads/{parent.thread.public_id}")
+    page.get_by_label("Email").fill(member.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(thread_url)
+    assert page.locator("#reply-body").input_value() == "Typed before the session expired."
+    assert not Message.objects.filter(direction="outbound").exists()
+
+    page.get_by_role("button", name="Reply", exact=True).click()
+    page.wait_for_url(f"{thread_url}#msg_*")
+    assert Message.objects.get(direction="outbound").text == "Typed before the session expired."

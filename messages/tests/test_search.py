@@ -40,6 +40,34 @@ def test_plain_word_matches_labels_and_cc(org, inbox):
     assert subjects(search_messages(org, "urgent")) == ["copied", "labelled"]
 
 
+def test_a_lowercase_non_ascii_word_finds_it_in_any_case(org, inbox):
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="Élan vital", text="x")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="b", text="ÜBER ALLES")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="c", to=["Zoë Ärger <z@x.test>"])
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="d", from_name="ÉMILE", text="")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="e", labels=["Éclair"], text="")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="plain", text="elan uber")
+
+    assert subjects(search_messages(org, "élan")) == ["Élan vital"]
+    assert subjects(search_messages(org, "ÉLAN")) == ["Élan vital"]
+    assert subjects(search_messages(org, "über")) == ["b"]
+    assert subjects(search_messages(org, "ärger")) == ["c"]
+    assert subjects(search_messages(org, "to:zoë")) == ["c"]
+    assert subjects(search_messages(org, "from:émile")) == ["d"]
+    assert subjects(search_messages(org, "subject:élan")) == ["Élan vital"]
+    assert subjects(search_messages(org, "éclair")) == ["e"]
+    assert subjects(search_messages(org, '"élan vital"')) == ["Élan vital"]
+    assert subjects(search_messages(org, "-élan -über -ärger -émile -éclair")) == ["plain"]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite folds with Python's casefold")
+def test_sharp_s_finds_its_capital_spelling_on_sqlite(org, inbox):
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="Hauptstraße 5", text="")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="HAUPTSTRASSE 7", text="")
+
+    assert subjects(search_messages(org, "straße")) == ["HAUPTSTRASSE 7", "Hauptstraße 5"]
+
+
 def test_several_plain_words_must_all_match(org, inbox):
     MessageFactory(inbox=inbox, thread__inbox=inbox, subject="quarterly report", text="")
     MessageFactory(inbox=inbox, thread__inbox=inbox, subject="quarterly numbers", text="")
@@ -69,6 +97,36 @@ def test_or_gives_alternatives(org, inbox):
     MessageFactory(inbox=inbox, thread__inbox=inbox, subject="plums", text="")
 
     assert subjects(search_messages(org, "apples OR pears")) == ["apples", "pears"]
+
+
+def test_or_between_operators_gives_alternatives(org, inbox):
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="one", from_email="alice@x.test")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="two", from_email="bob@x.test")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="three", from_email="carol@x.test")
+
+    assert subjects(search_messages(org, "from:alice OR from:bob")) == ["one", "two"]
+    assert subjects(search_messages(org, "three OR from:alice")) == ["one", "three"]
+
+
+def test_and_binds_tighter_than_or(org, inbox):
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="invoice", from_email="alice@x.test")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="invoice", from_email="bob@x.test")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="refund", from_email="bob@x.test")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, subject="refund", from_email="carol@x.test")
+
+    rows = search_messages(org, "invoice from:alice OR refund from:bob")
+    assert sorted((r.subject, r.from_email) for r in rows) == [
+        ("invoice", "alice@x.test"),
+        ("refund", "bob@x.test"),
+    ]
+    # A term outside the OR still applies to its own side only.
+    rows = search_messages(org, "from:bob -refund OR from:carol")
+    assert sorted((r.subject, r.from_email) for r in rows) == [
+        ("invoice", "bob@x.test"),
+        ("refund", "carol@x.test"),
+    ]
+    # A dangling OR is ignored.
+    assert subjects(search_messages(org, "OR refund OR")) == ["refund", "refund"]
 
 
 def test_from_and_to_operators(org, inbox):

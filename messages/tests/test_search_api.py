@@ -68,3 +68,12 @@ def test_search_results_paginate_with_the_usual_cursor(api_client, inbox):
     assert [r["id"] for r in first.json()] == [rows[2].public_id, rows[1].public_id]
     next_url = first["Link"].split(";")[0].strip("<>")
     assert [r["id"] for r in api_client.get(next_url).json()] == [rows[0].public_id]
+
+
+def test_or_between_operators_gives_alternatives_through_the_api(api_client, inbox):
+    alice = MessageFactory(inbox=inbox, thread__inbox=inbox, from_email="alice@x.test")
+    bob = MessageFactory(inbox=inbox, thread__inbox=inbox, from_email="bob@x.test")
+    MessageFactory(inbox=inbox, thread__inbox=inbox, from_email="carol@x.test")
+
+    response = api_client.get(url(inbox), {"query": "from:alice OR from:bob"})
+    assert ids(response) == {alice.public_id, bob.public_id}

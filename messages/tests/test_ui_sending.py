@@ -1,5 +1,6 @@
 """Reply, reply-all, forward and compose from the staff UI go through the API's send path."""
 
+import html
 import re
 
 import pytest
@@ -194,3 +195,158 @@ def test_the_organizations_send_budget_applies_to_the_ui(staff_client, post, par
         assert response.status_code == expected
     assert "sending budget" in response.content.decode()
     assert Message.objects.filter(direction="outbound").count() == 1
+
+
+def test_a_bad_address_is_named_with_its_field_and_value(staff_client, post, parent):
+    thread_url = f"/threads/{parent.thread.public_id}"
+    response = post(
+        f"{thread_url}/forward",
+        {
+            "parent": parent.public_id,
+            "idempotency_key": form_key(staff_client, thread_url),
+            "to": "boss@example.com, not-an-email",
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "to: not-an-email is not a valid address." in page
+    assert "ErrorDetail" not in page and "{0:" not in page and "{1:" not in page
+    assert 'value="boss@example.com, not-an-email"' in page  # what was typed stays
+
+
+def test_compose_names_every_bad_box(staff_client, post, inbox):
+    response = post(
+        "/compose",
+        {
+            "idempotency_key": form_key(staff_client, f"/compose?inbox={inbox.public_id}"),
+            "inbox": inbox.public_id,
+            "to": "ann@example",
+            "cc": "bob@example.com; carol at example.com",
+            "subject": "Hello",
+            "text": "Hi",
+        },
+    )
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 400
+    assert "to: ann@example is not a valid address." in page
+    assert "cc: carol at example.com is not a valid address." in page
+    assert "ErrorDetail" not in page
+    assert not Message.objects.filter(direction="outbound").exists()
+
+
+def test_a_comma_inside_a_quoted_display_name_does_not_split_the_address(staff_client, post, inbox):
+    response = post(
+        "/compose",
+        {
+            "idempotency_key": form_key(staff_client, f"/compose?inbox={inbox.public_id}"),
+            "inbox": inbox.public_id,
+            "to": '"Lovelace, Ada" <ada@example.com>; bob@example.com',
+            "subject": "Hello",
+            "text": "Hi",
+        },
+    )
+    assert response.status_code == 302
+    (message,) = Message.objects.filter(direction="outbound")
+    assert len(message.to) == 2
+    assert "Lovelace, Ada" in message.to[0] and "<ada@example.com>" in message.to[0]
+    assert message.to[1] == "bob@example.com"
+
+
+def test_the_reply_label_names_whom_the_reply_goes_to(staff_client, post, inbox):
+    sent = MessageFactory(
+        inbox=inbox,
+        thread=ThreadFactory(inbox=inbox, subject="Quote"),
+        direction="outbound",
+        status="sent",
+        from_email=inbox.email,
+        from_name="Support",
+        to=["Ann Buyer <ann@example.com>"],
+        subject="Quote",
+    )
+    thread_url = f"/threads/{sent.thread.public_id}"
+    page = staff_client.get(thread_url).content.decode()
+    assert "Reply to Ann Buyer</label>" in page
+    post(
+        f"{thread_url}/reply",
+        {
+            "parent": sent.public_id,
+            "idempotency_key": form_key(staff_client, thread_url),
+            "mode": "reply",
+            "text": "Following up.",
+        },
+    )
+    reply = Message.objects.filter(direction="outbound").latest("id")
+    assert reply.to == ["Ann Buyer <ann@example.com>"]
+
+
+def test_the_reply_label_names_the_reply_to_address_of_received_mail(staff_client, inbox):
+    received = MessageFactory(
+        inbox=inbox,
+        thread=ThreadFactory(inbox=inbox),
+        from_name="Noreply Bot",
+        reply_to=["Help Desk <help@example.com>"],
+    )
+    page = staff_client.get(f"/threads/{received.thread.public_id}").content.decode()
+    assert "Reply to Help Desk</label>" in page
+
+
+def test_a_reply_typed_in_an_expired_session_survives_the_login(
+    client, staff_user, post, parent, sandbox
+):
+    client.force_login(staff_user)
+    thread_url = f"/threads/{parent.thread.public_id}"
+    key = form_key(client, thread_url)
+    client.logout()  # the session expired while the reply was being typed
+
+    response = client.post(
+        f"{thread_url}/reply",
+        {"parent": parent.public_id, "idempotency_key": key, "mode": "reply", "text": "Typed <b>"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == f"/login?next={thread_url}"
+    assert not Message.objects.filter(direction="outbound").exists()
+
+    staff_user.set_password("correct horse battery")
+    staff_user.save()
+    response = client.post(
+        "/login",
+        {"username": staff_user.email, "password": "correct horse battery", "next": thread_url},
+    )
+    assert response["Location"] == thread_url
+    page = client.get(thread_url).content.decode()
+    assert re.search(r'<textarea name="text" id="reply-body"[^>]*>Typed &lt;b&gt;</textarea>', page)
+    assert "You were signed out before this reply was sent" in page
+    # Shown once: a later visit has the empty form again.
+    assert "Typed &lt;b&gt;" not in client.get(thread_url).content.decode()
+    assert not sandbox()
+
+
+def test_a_get_on_a_form_action_goes_back_to_the_thread(staff_client, client, parent):
+    thread_url = f"/threads/{parent.thread.public_id}"
+    for action in ("reply", "forward", "read", "labels"):
+        response = staff_client.get(f"{thread_url}/{action}")
+        assert response.status_code == 302, action
+        assert response["Location"] == thread_url
+    assert staff_client.get("/organization")["Location"] == "/"
+    client.logout()
+    assert client.get(f"{thread_url}/reply")["Location"] == thread_url
+
+
+def test_a_compose_typed_in_an_expired_session_survives_the_login(client, staff_user, inbox):
+    client.force_login(staff_user)
+    key = form_key(client, "/compose")
+    client.logout()
+    data = {
+        "idempotency_key": key,
+        "inbox": inbox.public_id,
+        "to": "ann@example.com",
+        "cc": "",
+        "subject": "Kept subject",
+        "text": "Kept body",
+    }
+    response = client.post("/compose", data)
+    assert response["Location"] == "/login?next=/compose"
+    client.force_login(staff_user)
+    page = client.get("/compose").content.decode()
+    assert 'value="Kept subject"' in page and "Kept body</textarea>" in page
+    assert 'value="ann@example.com"' in page

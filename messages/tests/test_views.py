@@ -128,6 +128,17 @@ def test_plain_text_quoted_history_is_collapsed(staff_client, inbox):
     assert "&gt; earlier &lt;b&gt;text&lt;/b&gt;" in text
 
 
+def test_a_body_line_starting_with_from_stays_visible(staff_client, inbox):
+    row = MessageFactory(
+        inbox=inbox,
+        thread__inbox=inbox,
+        text="New prices start Monday.\nFrom: the team\n\nQuestions? Just reply.",
+    )
+    text = staff_client.get(f"/threads/{row.thread.public_id}").content.decode()
+    assert re.search(r"From: the team<br>\s*<br>\s*Questions\? Just reply\.</div>", text)
+    assert 'class="quoted"' not in text
+
+
 def test_html_mail_is_sanitized_into_a_sandboxed_srcdoc(staff_client, inbox):
     row = MessageFactory(
         inbox=inbox,

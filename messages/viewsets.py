@@ -40,16 +40,19 @@ SEND_THROTTLES = [ApiRateThrottle, SendRateThrottle]
 
 
 def _parse_when(name: str, raw: str) -> datetime:
-    value = parse_datetime(raw) if "T" in raw or " " in raw else None
-    if value is None:
-        try:
+    """An ISO 8601 date or date-time query parameter; a well-formed but impossible one
+    (`2024-13-45T10:00:00`) is a 400 naming the parameter like any other bad value."""
+    try:
+        value = parse_datetime(raw) if "T" in raw or " " in raw else None
+        if value is None:
             day = parse_date(raw)
-        except ValueError:
-            day = None
-        if day is None:
-            raise ValidationFailed.for_field(name, "Must be an ISO 8601 date or date-time.")
-        value = datetime.combine(day, time.min)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+            if day is None:
+                raise ValueError(raw)
+            value = datetime.combine(day, time.min)
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)  # an offset past datetime's range overflows here
+    except (ValueError, OverflowError):
+        raise ValidationFailed.for_field(name, "Must be an ISO 8601 date or date-time.") from None
 
 
 def _attachments(data: dict[str, Any]) -> list[outbound.NewAttachment]:

@@ -26,6 +26,7 @@ from messages.serializers import (
     MessageDetailSerializer,
     MessageListItemSerializer,
     MessageSerializer,
+    MessageSummarySerializer,
     ReplyInput,
     SendInput,
     ThreadDetailSerializer,
@@ -89,6 +90,7 @@ class MessageViewSet(InboxNestedViewSet):
         before, after = params.get("before"), params.get("after")
         return selectors.list_messages(
             self.inbox,
+            bodies=not self.summary,
             query=params.get("query", "").strip(),
             labels=labels,
             before=_parse_when("before", before) if before else None,
@@ -97,6 +99,18 @@ class MessageViewSet(InboxNestedViewSet):
 
     def get_row(self, organization: Organization, row_id: str) -> Message:
         return selectors.get_message(self.inbox, row_id)
+
+    @cached_property
+    def summary(self) -> bool:
+        view = self.request.query_params.get("view", "full")
+        if view not in ("full", "summary"):
+            raise ValidationFailed.for_field("view", "Must be full or summary.")
+        return view == "summary"
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "list" and self.summary:
+            return MessageSummarySerializer
+        return super().get_serializer_class()
 
     def paginate_queryset(self, queryset: Any) -> Any:
         page = super().paginate_queryset(queryset) or []
@@ -113,6 +127,10 @@ class MessageViewSet(InboxNestedViewSet):
             OpenApiParameter("labels", OpenApiTypes.STR, description="Comma-separated; messages carrying all of them."),
             OpenApiParameter("before", OpenApiTypes.DATETIME),
             OpenApiParameter("after", OpenApiTypes.DATETIME),
+            OpenApiParameter("view", OpenApiTypes.STR, enum=["full", "summary"], description=(
+                "full (default): message objects with text and html; summary: without the "
+                "bodies, with a preview, for smaller pages."
+            )),
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -96,6 +96,18 @@ class CamelCaseMixin:
         return {key: value for key, value in data.items() if value is not None}
 
 
+class OptionalText(serializers.CharField):
+    """An output string that is omitted when empty (API.md: unset optionals are omitted, and
+    the original's SDK tests check an inbox made without a name has no `name` at all)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str | None:
+        return str(value) if value else None
+
+
 class ApiSerializer(CamelCaseMixin, serializers.Serializer):
     """Input shapes and hand-built outputs."""
 

@@ -3,11 +3,18 @@
 from rest_framework import serializers
 
 from inboxes.models import ApiKey, Domain, Inbox
-from sendook.api import ApiModelSerializer, ApiSerializer, Text, validate_no_control_chars
+from sendook.api import (
+    ApiModelSerializer,
+    ApiSerializer,
+    OptionalText,
+    Text,
+    validate_no_control_chars,
+)
 
 
 class ApiKeySerializer(ApiModelSerializer):
     organization_id = serializers.CharField(source="organization.public_id", read_only=True)
+    name = OptionalText()  # keys made before names were required may have none
 
     class Meta:
         model = ApiKey
@@ -33,7 +40,14 @@ class CreatedApiKeySerializer(ApiKeySerializer):
 
 
 class ApiKeyCreateInput(ApiSerializer):
-    name = Text(max_length=200, required=False, allow_blank=True, default="")
+    # Required like the original's API: a nameless key is one nobody can later tell apart.
+    name = Text(max_length=200, validators=[validate_no_control_chars])
+
+    def validate_name(self, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("Give the key a name.")
+        return value
 
 
 class DnsRecordSerializer(ApiSerializer):
@@ -71,6 +85,7 @@ class DomainCreateInput(ApiSerializer):
 class InboxSerializer(ApiModelSerializer):
     organization_id = serializers.CharField(source="organization.public_id", read_only=True)
     domain_id = serializers.CharField(source="domain.public_id", read_only=True, default=None)
+    name = OptionalText()
 
     class Meta:
         model = Inbox

@@ -51,6 +51,7 @@ def list_messages(
     labels: list[str] | None = None,
     before: datetime | None = None,
     after: datetime | None = None,
+    bodies: bool = True,
 ) -> QuerySet[Message, dict[str, Any]]:
     """Rows (dicts) rather than models: a list page renders up to 200 messages, and building a
     model per message plus one per relation cost several times the query itself. The thread
@@ -70,8 +71,8 @@ def list_messages(
         rows = rows.filter(created_at__gt=after)
     return rows.values(
         "pk",
-        # List items carry a preview, not the bodies: extracted_text is never read.
-        *(name for name in MESSAGE_ROW_FIELDS if name != "extracted_text"),
+        # A summary list (bodies=False) carries a preview only: extracted_text is not read.
+        *(name for name in MESSAGE_ROW_FIELDS if bodies or name != "extracted_text"),
         thread_public_id=F("thread__public_id"),
         from_inbox_public_id=F("from_inbox__public_id"),
         to_inbox_public_id=F("to_inbox__public_id"),

@@ -19,6 +19,7 @@ from messages.services.threads import preview_of
 from sendook.api import (
     ApiModelSerializer,
     ApiSerializer,
+    OptionalText,
     Text,
     Timestamp,
     format_timestamp,
@@ -142,16 +143,6 @@ class LabelsInput(ApiSerializer):
 
 
 # --- output ---------------------------------------------------------------------------------
-
-
-class OptionalText(serializers.CharField):
-    """An empty string is "unset": omitted from the output like None."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(read_only=True, **kwargs)
-
-    def to_representation(self, value: Any) -> Any:
-        return value or None
 
 
 class OptionalList(serializers.ListField):
@@ -342,15 +333,21 @@ class MessageDetailSerializer(MessageSerializer):
 
 
 class MessageListItemSerializer(MessageSerializer):
-    """List rows: no bodies, a preview instead."""
+    """List rows: the message objects of the seed reference (with `text` and `html`), plus a
+    preview of the body."""
+
+    preview = serializers.CharField(read_only=True)
+    include_preview = True
+
+
+class MessageSummarySerializer(MessageListItemSerializer):
+    """List rows for `?view=summary`: no bodies, only the preview (smaller pages)."""
 
     # None removes a field declared on the parent serializer.
     text = None  # type: ignore[assignment]
     html = None  # type: ignore[assignment]
     extracted_text = None  # type: ignore[assignment]
-    preview = serializers.CharField(read_only=True)
     include_bodies = False
-    include_preview = True
 
 
 class ThreadSerializer(ApiModelSerializer):

@@ -26,6 +26,7 @@ from messages.serializers import (
     MessageDetailSerializer,
     MessageListItemSerializer,
     MessageSerializer,
+    MessageSummarySerializer,
     ReplyInput,
     SendInput,
     ThreadDetailSerializer,
@@ -40,16 +41,19 @@ SEND_THROTTLES = [ApiRateThrottle, SendRateThrottle]
 
 
 def _parse_when(name: str, raw: str) -> datetime:
-    value = parse_datetime(raw) if "T" in raw or " " in raw else None
-    if value is None:
-        try:
+    """An ISO 8601 date or date-time query parameter; a well-formed but impossible one
+    (`2024-13-45T10:00:00`) is a 400 naming the parameter like any other bad value."""
+    try:
+        value = parse_datetime(raw) if "T" in raw or " " in raw else None
+        if value is None:
             day = parse_date(raw)
-        except ValueError:
-            day = None
-        if day is None:
-            raise ValidationFailed.for_field(name, "Must be an ISO 8601 date or date-time.")
-        value = datetime.combine(day, time.min)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+            if day is None:
+                raise ValueError(raw)
+            value = datetime.combine(day, time.min)
+        value = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)  # an offset past datetime's range overflows here
+    except (ValueError, OverflowError):
+        raise ValidationFailed.for_field(name, "Must be an ISO 8601 date or date-time.") from None
 
 
 def _attachments(data: dict[str, Any]) -> list[outbound.NewAttachment]:
@@ -86,6 +90,7 @@ class MessageViewSet(InboxNestedViewSet):
         before, after = params.get("before"), params.get("after")
         return selectors.list_messages(
             self.inbox,
+            bodies=not self.summary,
             query=params.get("query", "").strip(),
             labels=labels,
             before=_parse_when("before", before) if before else None,
@@ -94,6 +99,18 @@ class MessageViewSet(InboxNestedViewSet):
 
     def get_row(self, organization: Organization, row_id: str) -> Message:
         return selectors.get_message(self.inbox, row_id)
+
+    @cached_property
+    def summary(self) -> bool:
+        view = self.request.query_params.get("view", "full")
+        if view not in ("full", "summary"):
+            raise ValidationFailed.for_field("view", "Must be full or summary.")
+        return view == "summary"
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "list" and self.summary:
+            return MessageSummarySerializer
+        return super().get_serializer_class()
 
     def paginate_queryset(self, queryset: Any) -> Any:
         page = super().paginate_queryset(queryset) or []
@@ -110,6 +127,10 @@ class MessageViewSet(InboxNestedViewSet):
             OpenApiParameter("labels", OpenApiTypes.STR, description="Comma-separated; messages carrying all of them."),
             OpenApiParameter("before", OpenApiTypes.DATETIME),
             OpenApiParameter("after", OpenApiTypes.DATETIME),
+            OpenApiParameter("view", OpenApiTypes.STR, enum=["full", "summary"], description=(
+                "full (default): message objects with text and html; summary: without the "
+                "bodies, with a preview, for smaller pages."
+            )),
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

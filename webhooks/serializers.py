@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from sendook.api import ApiModelSerializer, ApiSerializer, Text, Timestamp
+from sendook.api import ApiModelSerializer, ApiSerializer, OptionalText, Text, Timestamp
 from webhooks.models import (
     SUBSCRIBABLE_EVENT_TYPES,
     Delivery,
@@ -14,13 +14,6 @@ from webhooks.models import (
     Webhook,
 )
 from webhooks.services.events import build_envelope
-
-
-class OptionalText(serializers.CharField):
-    """An output string that is omitted when empty (API.md: unset optionals are omitted)."""
-
-    def to_representation(self, value: Any) -> str | None:
-        return str(value) if value else None
 
 
 class StrictBoolean(serializers.BooleanField):
@@ -52,6 +45,8 @@ class WebhookSerializer(ApiModelSerializer):
     events = serializers.ListField(child=serializers.CharField(), read_only=True)
     inbox_ids = serializers.ListField(child=serializers.CharField(), read_only=True)
     disabled_reason = OptionalText(read_only=True)
+    # Set by create/update when the URL's host does not resolve yet (never stored).
+    warning = OptionalText(default="")
 
     class Meta:
         model = Webhook
@@ -67,6 +62,7 @@ class WebhookSerializer(ApiModelSerializer):
             "disabled_at",
             "created_at",
             "updated_at",
+            "warning",
         ]
 
 

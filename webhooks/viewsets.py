@@ -22,7 +22,6 @@ from webhooks.serializers import (
 from webhooks.services import delivery as delivery_service
 from webhooks.services import events as events_service
 from webhooks.services import webhooks as webhook_service
-from webhooks.services.webhooks import WebhookWithSecret
 
 
 class EventViewSet(OrgScopedViewSet):
@@ -58,7 +57,8 @@ class WebhookViewSet(OrgScopedViewSet):
         created = webhook_service.create_webhook(
             self.organization, url=data["url"], events=data["events"], inbox_ids=data["inbox_ids"]
         )
-        return self.respond(created.webhook, 201, serializer_class=WebhookWithSecretSerializer)
+        response = self.respond(created.webhook, 201, serializer_class=WebhookWithSecretSerializer)
+        return _with_warning(response, created.warning)
 
     @extend_schema(request=WebhookUpdateInput, responses={200: WebhookSerializer})
     def partial_update(self, request: Request, id: str) -> Response:
@@ -71,9 +71,11 @@ class WebhookViewSet(OrgScopedViewSet):
             enabled=data.get("enabled"),
             rotate_secret=data.get("rotate_secret", False),
         )
-        if isinstance(result, WebhookWithSecret):
-            return self.respond(result.webhook, serializer_class=WebhookWithSecretSerializer)
-        return self.respond(result)
+        if result.secret:
+            response = self.respond(result.webhook, serializer_class=WebhookWithSecretSerializer)
+        else:
+            response = self.respond(result.webhook)
+        return _with_warning(response, result.warning)
 
     def destroy(self, request: Request, id: str) -> Response:
         return self.respond(webhook_service.delete_webhook(self.get_object()))
@@ -107,3 +109,9 @@ class WebhookViewSet(OrgScopedViewSet):
         row = selectors.get_delivery(self.get_object(), delivery_id)
         retried = delivery_service.retry_delivery(row)
         return self.respond(retried, 202, serializer_class=DeliverySerializer)
+
+
+def _with_warning(response: Response, warning: str) -> Response:
+    if warning:
+        response.data["warning"] = warning
+    return response

@@ -22,7 +22,7 @@ def test_creating_a_key_shows_the_secret_once_and_stores_only_its_hash(api_clien
 
 
 def test_a_new_key_authenticates_and_records_last_used(api_client, anonymous_client):
-    secret = api_client.post("/v1/api_keys", {}, format="json").json()["key"]
+    secret = api_client.post("/v1/api_keys", {"name": "agent"}, format="json").json()["key"]
     anonymous_client.credentials(HTTP_AUTHORIZATION=f"Bearer {secret}")
     assert anonymous_client.get("/v1/inboxes").status_code == 200
     key = ApiKey.objects.get(prefix=secret[:11])
@@ -57,3 +57,18 @@ def test_bad_key_names_are_rejected_naming_the_field(api_client, body):
     response = api_client.post("/v1/api_keys", body, format="json")
     assert response.status_code == 400
     assert list(response.json()["fields"]) == ["name"]
+
+
+@pytest.mark.parametrize("body", [{}, {"name": ""}, {"name": "   "}, {"name": None}, {"name": 5}])
+def test_a_key_needs_a_name(api_client, body):
+    # The original Sendook answers 400 too; a nameless key cannot be told apart later.
+    response = api_client.post("/v1/api_keys", body, format="json")
+    assert response.status_code == 400
+    assert "name" in response.json()["fields"]
+    assert ApiKey.objects.filter(organization=api_client.organization).count() == 1
+
+
+def test_a_key_made_without_a_name_before_it_was_required_shows_no_name(api_client):
+    ApiKey.objects.filter(organization=api_client.organization).update(name="")
+    [listed] = api_client.get("/v1/api_keys").json()
+    assert "name" not in listed

@@ -443,7 +443,7 @@ def parse_ses_notification(message: Mapping[str, Any]) -> SesInbound | SesEvent:
         return SesEvent(notification_id, "EventPublishingValidation", "", {"message": body})
     try:
         payload = json.loads(body)
-    except ValueError as exc:  # JSONDecodeError, and UnicodeDecodeError on lone surrogates
+    except (ValueError, RecursionError) as exc:  # also UnicodeDecodeError on lone surrogates
         raise SesNotificationError("malformed_json", "Message is not JSON") from exc
     if not isinstance(payload, dict):
         raise SesNotificationError("malformed_json", "Message is not a JSON object")

@@ -74,7 +74,7 @@ def ses_webhook(request: HttpRequest) -> JsonResponse:
         return _error("Notification too large", "payload_too_large", 413)
     try:
         envelope = json.loads(body)
-    except ValueError:  # also UnicodeDecodeError
+    except (ValueError, RecursionError):  # also UnicodeDecodeError; RecursionError: nested deep
         return _error("Body is not JSON", "invalid_json", 400)
     if not isinstance(envelope, dict):
         return _error("Body is not a JSON object", "invalid_json", 400)

@@ -22,18 +22,29 @@ class WebhookWithSecret:
 
     webhook: Webhook
     secret: str
+    warning: str = ""
 
 
 def check_webhook_url(url: str) -> str:
-    """Refuse URLs Sendook must never call (SSRF); delivery checks again every time."""
+    """Refuse URLs Sendook must never call (SSRF); delivery checks again every time.
+
+    Returns a warning ("" if none): a host that does not resolve yet is accepted, because
+    clients create webhooks before their DNS is live, and every delivery resolves and vets the
+    address it connects to anyway. Literal private or metadata addresses, and names that do
+    resolve to one, are refused here."""
     try:
         ssrf.check_url(
             url, allow_private=settings.SENDOOK_WEBHOOK_ALLOW_PRIVATE, resolver=delivery.resolver
         )
     except ssrf.UnsafeUrlError as exc:
+        if exc.reason == "unresolvable":
+            return (
+                f"{exc.message}; the webhook is saved, and each delivery resolves the host "
+                "again (deliveries fail until it resolves to a public address)."
+            )
         message = f"URL refused ({exc.reason}): {exc.message}"
         raise UnsafeWebhookUrl(message, fields={"url": [message]}) from None
-    return url
+    return ""
 
 
 def _check_inbox_ids(organization: Organization, inbox_ids: list[str]) -> list[str]:
@@ -52,7 +63,7 @@ def _check_inbox_ids(organization: Organization, inbox_ids: list[str]) -> list[s
 def create_webhook(
     organization: Organization, *, url: str, events: list[str], inbox_ids: list[str] | None = None
 ) -> WebhookWithSecret:
-    check_webhook_url(url)
+    warning = check_webhook_url(url)
     secret = signing.generate_secret()
     webhook = Webhook.objects.create(
         organization=organization,
@@ -61,7 +72,17 @@ def create_webhook(
         inbox_ids=_check_inbox_ids(organization, inbox_ids or []),
         secret=secret,
     )
-    return WebhookWithSecret(webhook=webhook, secret=secret)
+    return WebhookWithSecret(webhook=webhook, secret=secret, warning=warning)
+
+
+@dataclass
+class WebhookChange:
+    """What a PATCH did: the secret only when it was rotated (shown once), and a warning when
+    the new URL's host does not resolve yet."""
+
+    webhook: Webhook
+    secret: str = ""
+    warning: str = ""
 
 
 @transaction.atomic
@@ -73,10 +94,12 @@ def update_webhook(
     inbox_ids: list[str] | None = None,
     enabled: bool | None = None,
     rotate_secret: bool = False,
-) -> WebhookWithSecret | Webhook:
-    """Apply a PATCH. Returns WebhookWithSecret when the secret was rotated (shown once)."""
+) -> WebhookChange:
+    """Apply a PATCH."""
+    warning = ""
     if url is not None and url != webhook.url:
-        webhook.url = check_webhook_url(url)
+        warning = check_webhook_url(url)
+        webhook.url = url
     if events is not None:
         webhook.events = list(dict.fromkeys(events))
     if inbox_ids is not None:
@@ -93,9 +116,7 @@ def update_webhook(
         # The old secret stops working at once: deliveries sign with whatever is current.
         webhook.secret = signing.generate_secret()
     webhook.save()
-    if rotate_secret:
-        return WebhookWithSecret(webhook=webhook, secret=webhook.secret)
-    return webhook
+    return WebhookChange(webhook, secret=webhook.secret if rotate_secret else "", warning=warning)
 
 
 def delete_webhook(webhook: Webhook) -> Webhook:

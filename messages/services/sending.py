@@ -100,17 +100,29 @@ def build_mime(message: Message, attachments: list[Attachment] | None = None) ->
         mime.set_content(message.html, subtype="html")
     if attachments is None:
         attachments = list(message.attachments.order_by("id"))
+    # Inline images first: they join the HTML part's multipart/related, which has to exist
+    # before other attachments turn the whole message into multipart/mixed.
+    attachments = sorted(attachments, key=lambda a: not (a.inline and a.content_id))
     for attachment in attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         with attachment.file.open("rb") as handle:
             content = handle.read()
-        kwargs: dict[str, Any] = {"filename": attachment.filename}
+        kwargs: dict[str, Any] = {
+            "maintype": maintype or "application",
+            "subtype": subtype or "octet-stream",
+            "filename": attachment.filename,
+        }
         if attachment.content_id:
             kwargs["cid"] = f"<{attachment.content_id.strip('<>')}>"
-        mime.add_attachment(
-            content, maintype=maintype or "application", subtype=subtype or "octet-stream",
-            disposition="inline" if attachment.inline else "attachment", **kwargs,
-        )
+        html_part = mime.get_body(preferencelist=("related", "html")) if message.html else None
+        if attachment.inline and attachment.content_id and html_part is not None:
+            # multipart/related beside the HTML that shows it: mail clients resolve cid:
+            # there, and do not list the image as a separate attachment.
+            html_part.add_related(content, disposition="inline", **kwargs)
+        else:
+            mime.add_attachment(
+                content, disposition="inline" if attachment.inline else "attachment", **kwargs
+            )
     return mime
 
 

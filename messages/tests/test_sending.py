@@ -377,3 +377,47 @@ def test_the_provider_is_called_outside_any_transaction(inbox, monkeypatch):
     assert seen == {"in_atomic_block": False, "claimed": True}
     message.refresh_from_db()
     assert message.status == "sent" and message.external_message_id == "ses-id"
+
+
+def _forwarded(inbox, parent, **kwargs):
+    forward = outbound.forward_message(parent, to=["boss@example.com"], **kwargs)
+    raw = sending.render_mime(sending.build_mime(forward))
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def test_a_forward_given_only_text_carries_the_note_in_its_html_part_too(inbox):
+    parent = MessageFactory(
+        inbox=inbox, thread=ThreadFactory(inbox=inbox), direction="inbound", status="received",
+        subject="Report", text="the numbers", html="<p>the numbers</p>",
+    )
+    mime = _forwarded(inbox, parent, text="FYI <see below>\nsecond line")
+    html = mime.get_body(preferencelist=("html",)).get_content()
+    assert "FYI &lt;see below&gt;<br>second line" in html
+    assert html.index("FYI") < html.index("Forwarded message") < html.index("<p>the numbers</p>")
+    text = mime.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+    assert text.startswith("FYI <see below>\nsecond line") and "the numbers" in text
+
+
+def test_a_forwarded_inline_image_keeps_its_content_id_beside_the_html(inbox):
+    from django.core.files.base import ContentFile
+
+    from messages.tests.mail_factories import AttachmentFactory
+
+    parent = MessageFactory(
+        inbox=inbox, thread=ThreadFactory(inbox=inbox), direction="inbound", status="received",
+        subject="Logo", text="see logo", html='<p>see <img src="cid:logo@x"></p>',
+    )
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 20
+    AttachmentFactory(message=parent, filename="logo.png", content_type="image/png", size=len(png),
+                      file=ContentFile(png, name="logo.png"), content_id="logo@x", inline=True)
+    AttachmentFactory(message=parent)  # and a real attachment
+    mime = _forwarded(inbox, parent, text="FYI")
+
+    html_part = mime.get_body(preferencelist=("html",))
+    assert 'src="cid:logo@x"' in html_part.get_content()
+    related = mime.get_body(preferencelist=("related",))
+    [image] = [part for part in related.iter_parts() if part.get_content_type() == "image/png"]
+    assert image["Content-ID"] == "<logo@x>" and image.get_content_disposition() == "inline"
+    assert image.get_content() == png
+    # What a mail client lists as attachments: the PDF only, not the inline image.
+    assert [part.get_filename() for part in mime.iter_attachments()] == ["report.pdf"]

@@ -108,6 +108,9 @@ class Message(models.Model):
     # Set while a transient provider failure waits for its retry; the sweep leaves it alone
     # until then.
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set (and committed) just before the provider is called, cleared when its answer is
+    # recorded: a message still claimed after SENDOOK_SEND_CLAIM_SECONDS may have gone out.
+    send_claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     is_read = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)

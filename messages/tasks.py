@@ -39,9 +39,23 @@ def database_retry_delay(retries: int) -> int:
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
-def send_message(self, message_pk: int, database_retries: int = 0) -> None:
+def send_message(
+    self, message_pk: int, database_retries: int = 0, sent_external_id: str | None = None
+) -> None:
     try:
-        sending.deliver_message(message_pk)
+        sending.deliver_message(message_pk, sent_external_id=sent_external_id)
+    except sending.UnrecordedSend as exc:
+        # The provider has it: retry only the recording, carrying the provider's answer.
+        if database_retries >= DATABASE_RETRIES:
+            logger.error("message %s: %s; left claimed (failed after the lease)", message_pk, exc)
+            return
+        delay = database_retry_delay(database_retries)
+        logger.warning("message %s: %s; recording again in %ss", message_pk, exc, delay)
+        raise self.retry(
+            exc=exc,
+            countdown=delay,
+            kwargs={"database_retries": database_retries + 1, "sent_external_id": exc.external_id},
+        ) from None
     except TransientSendError as exc:
         # Retries spent waiting for the database are not the provider's failures.
         provider_retries = self.request.retries - database_retries

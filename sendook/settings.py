@@ -264,6 +264,10 @@ SENDOOK_MAX_MESSAGE_BYTES = env_int("SENDOOK_MAX_MESSAGE_BYTES", 25 * 1024 * 102
 SENDOOK_SEND_MAX_RETRIES = env_int("SENDOOK_SEND_MAX_RETRIES", 6)
 # A message still queued this long after its last change is re-enqueued by the sweep.
 SENDOOK_REQUEUE_AFTER_SECONDS = env_int("SENDOOK_REQUEUE_AFTER_SECONDS", 60)
+# A message handed to the provider whose answer was not recorded within this many seconds
+# (the worker died in between) is failed as "outcome unknown" instead of being sent twice.
+# Keep it above the provider call's own timeouts.
+SENDOOK_SEND_CLAIM_SECONDS = env_int("SENDOOK_SEND_CLAIM_SECONDS", 300)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["MessageStatusEnum"] = "messages.models.Message.Status"  # type: ignore[index]
 
 # --- Inbound mail -------------------------------------------------------------------------------

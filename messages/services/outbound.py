@@ -186,6 +186,10 @@ def _queue(
                     content_type=original.content_type,
                     size=original.size,
                     file=original.file.name,
+                    # Inline images keep their Content-ID, so the forwarded HTML's cid:
+                    # references still find them.
+                    content_id=original.content_id,
+                    inline=original.inline,
                 )
             )
         # The response lists the attachments: hand them over instead of querying them back.
@@ -305,6 +309,13 @@ def forward_message(
     attachments: Sequence[NewAttachment] = (),
 ) -> Message:
     block_text, block_html = _forwarded_block(parent)
+    # The note goes above the forwarded block in both parts: given only as text, it is
+    # escaped into the HTML part too (HTML clients show that part, not the text one).
+    note_html = html or (
+        "<div>" + "<br>".join(html_lib.escape(line) for line in text.splitlines()) + "</div>"
+        if text
+        else ""
+    )
     return _queue(
         parent.inbox,
         parent=parent,
@@ -314,7 +325,7 @@ def forward_message(
         reply_to=(),
         subject=forward_subject(parent.subject),
         text=f"{text}\n\n{block_text}" if text else block_text,
-        html=f"{html}<br><br>{block_html}" if html else block_html,
+        html=f"{note_html}<br><br>{block_html}" if note_html else block_html,
         labels=labels,
         attachments=attachments,
         copied=list(parent.attachments.all()),

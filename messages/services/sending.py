@@ -100,17 +100,29 @@ def build_mime(message: Message, attachments: list[Attachment] | None = None) ->
         mime.set_content(message.html, subtype="html")
     if attachments is None:
         attachments = list(message.attachments.order_by("id"))
+    # Inline images first: they join the HTML part's multipart/related, which has to exist
+    # before other attachments turn the whole message into multipart/mixed.
+    attachments = sorted(attachments, key=lambda a: not (a.inline and a.content_id))
     for attachment in attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
         with attachment.file.open("rb") as handle:
             content = handle.read()
-        kwargs: dict[str, Any] = {"filename": attachment.filename}
+        kwargs: dict[str, Any] = {
+            "maintype": maintype or "application",
+            "subtype": subtype or "octet-stream",
+            "filename": attachment.filename,
+        }
         if attachment.content_id:
             kwargs["cid"] = f"<{attachment.content_id.strip('<>')}>"
-        mime.add_attachment(
-            content, maintype=maintype or "application", subtype=subtype or "octet-stream",
-            disposition="inline" if attachment.inline else "attachment", **kwargs,
-        )
+        html_part = mime.get_body(preferencelist=("related", "html")) if message.html else None
+        if attachment.inline and attachment.content_id and html_part is not None:
+            # multipart/related beside the HTML that shows it: mail clients resolve cid:
+            # there, and do not list the image as a separate attachment.
+            html_part.add_related(content, disposition="inline", **kwargs)
+        else:
+            mime.add_attachment(
+                content, disposition="inline" if attachment.inline else "attachment", **kwargs
+            )
     return mime
 
 
@@ -203,26 +215,66 @@ def _record(message: Message, event_type: EventType) -> None:
 
 SEND_FIELDS = ["status", "raw", "send_attempts", "next_attempt_at", "updated_at"]
 
+# The reason a message ends with when a worker handed it to the provider and stopped before
+# recording what the provider said: it may have gone out, so it is never sent again blindly.
+OUTCOME_UNKNOWN = (
+    "The worker stopped while handing this message to the provider, so whether it went out "
+    "is unknown; it was not sent again, to avoid a duplicate. Check with the recipient or "
+    "resend it."
+)
 
-def deliver_message(message_pk: int) -> Message:
-    """Send one queued message. Raises TransientSendError (nothing recorded) to be retried."""
-    with transaction.atomic():
-        # One statement locks and loads the message and answers two questions that otherwise
-        # took a query each on every send: does it have attachments, and does its organization
-        # have an enabled webhook (most sends: no and no).
-        message = (
-            Message.objects.select_for_update(of=("self",))
-            .select_related("organization", "inbox", "thread")
-            .annotate(
-                has_attachments=Exists(Attachment.objects.filter(message=OuterRef("pk"))),
-                has_webhooks=Exists(
-                    Webhook.objects.filter(organization=OuterRef("organization"), enabled=True)
-                ),
-            )
-            .get(pk=message_pk)
+
+class UnrecordedSend(Exception):
+    """The provider accepted the message but recording that failed (the database went away):
+    the task retries the recording with the provider's id, never the provider call."""
+
+    def __init__(self, external_id: str, cause: BaseException) -> None:
+        super().__init__(f"sent as {external_id or '(no id)'} but not recorded: {cause}")
+        self.external_id = external_id
+        self.cause = cause
+
+
+def _lock(message_pk: int) -> Message:
+    # One statement locks and loads the message and answers two questions that otherwise
+    # took a query each on every send: does it have attachments, and does its organization
+    # have an enabled webhook (most sends: no and no).
+    return (
+        Message.objects.select_for_update(of=("self",))
+        .select_related("organization", "inbox", "thread")
+        .annotate(
+            has_attachments=Exists(Attachment.objects.filter(message=OuterRef("pk"))),
+            has_webhooks=Exists(
+                Webhook.objects.filter(organization=OuterRef("organization"), enabled=True)
+            ),
         )
+        .get(pk=message_pk)
+    )
+
+
+def _fail(message: Message, reason: str) -> Message:
+    message.status = Message.Status.FAILED
+    message.status_reason = reason[:500]
+    message.next_attempt_at = None
+    message.save(update_fields=[*SEND_FIELDS, "status_reason", "send_claimed_at"])
+    _record(message, EventType.MESSAGE_FAILED)
+    return message
+
+
+def _claim(message_pk: int) -> tuple[Message, Any, bytes, dict[str, list[str]], Any] | Message:
+    """First transaction: check the message is still to be sent, build it, and mark it claimed
+    (committed before the provider is called). Returns the message alone when there is
+    nothing to send."""
+    with transaction.atomic():
+        message = _lock(message_pk)
         if message.status != Message.Status.QUEUED:
             return message
+        if message.send_claimed_at is not None:
+            # An earlier run handed it to the provider and never recorded the answer.
+            lease = timedelta(seconds=settings.SENDOOK_SEND_CLAIM_SECONDS)
+            if timezone.now() - message.send_claimed_at < lease:
+                return message  # probably still in that run's provider call: leave it be
+            logger.warning("send: outcome of %s unknown; not resending", message.public_id)
+            return _fail(message, OUTCOME_UNKNOWN)
         if message.from_inbox_id == message.inbox_id:
             message.from_inbox = message.inbox
         attachments = list(message.attachments.order_by("id")) if message.has_attachments else []
@@ -234,12 +286,7 @@ def deliver_message(message_pk: int) -> Message:
             # The API refuses what the stdlib cannot put in a header; should a value slip past
             # it, the message must end failed with the reason, not stay queued for ever.
             logger.exception("send: could not build the MIME of %s", message.public_id)
-            message.status = Message.Status.FAILED
-            message.status_reason = f"The message could not be built: {exc}"[:500]
-            message.next_attempt_at = None
-            message.save(update_fields=[*SEND_FIELDS, "status_reason"])
-            _record(message, EventType.MESSAGE_FAILED)
-            return message
+            return _fail(message, f"The message could not be built: {exc}")
         if not message.raw:
             message.raw.save(f"{message.public_id}.eml", ContentFile(raw), save=False)
         local = local_delivery.local_recipients(message)
@@ -248,26 +295,109 @@ def deliver_message(message_pk: int) -> Message:
             for field in ("to", "cc", "bcc")
         }
         message.send_attempts += 1
-        external_id = ""
+        if any(remote.values()):
+            message.send_claimed_at = timezone.now()
+        message.save(update_fields=[*SEND_FIELDS, "send_claimed_at"])
+    return message, mime, raw, remote, local
+
+
+def deliver_message(message_pk: int, *, sent_external_id: str | None = None) -> Message:
+    """Send one queued message: claim it (commit), call the provider outside any transaction,
+    record the answer in a second transaction — so a database that dies after the provider
+    accepted never makes the retry send it again.
+
+    Raises TransientSendError (the claim released, nothing sent) to be retried, and
+    UnrecordedSend when the provider accepted but the recording failed; the task then calls
+    again with `sent_external_id`, which records without calling the provider."""
+    if sent_external_id is not None:
+        return _record_sent(message_pk, sent_external_id)
+    claimed = _claim(message_pk)
+    if isinstance(claimed, Message):
+        return claimed
+    message, mime, raw, remote, local = claimed
+    external_id = ""
+    if any(remote.values()):
         try:
-            if any(remote.values()):
-                external_id = _provider_send(message, mime, remote)
+            external_id = _provider_send(message, mime, remote)
         except PermanentSendError as exc:
-            message.status = Message.Status.FAILED
-            message.status_reason = str(exc)
+            with transaction.atomic():
+                message = _lock(message_pk)
+                message.send_claimed_at = None
+                return _fail(message, str(exc))
+        except TransientSendError:
+            # Nothing went out: release the claim so the retry may send.
+            Message.objects.filter(pk=message_pk).update(send_claimed_at=None)
+            raise
+    try:
+        return _record_sent(message_pk, external_id, claimed=message, raw=raw, local=local)
+    except Exception as exc:
+        if not any(remote.values()):
+            raise  # nothing left the machine: the retry simply starts over
+        raise UnrecordedSend(external_id, exc) from exc
+
+
+def _record_sent(
+    message_pk: int,
+    external_id: str,
+    *,
+    claimed: Message | None = None,
+    raw: bytes | None = None,
+    local: local_delivery.LocalRecipients | None = None,
+) -> Message:
+    """Second transaction: the provider's answer, the sent event and the local copies.
+
+    With the message this run claimed, one conditional UPDATE records it (the claim still
+    being ours is the condition); otherwise (a retried recording, or the claim changed) the
+    row is locked and read again."""
+    now = timezone.now()
+    with transaction.atomic():
+        message = claimed
+        if message is not None:
+            changes = {
+                "status": Message.Status.SENT, "status_reason": "",
+                "external_message_id": external_id[:255], "sent_at": now,
+                "next_attempt_at": None, "send_claimed_at": None, "updated_at": now,
+            }
+            if local:
+                changes["to_inbox"] = next(iter(local.values()))
+            still_ours = Message.objects.filter(
+                pk=message_pk, status=Message.Status.QUEUED, send_claimed_at=message.send_claimed_at
+            ).update(**changes)
+            if still_ours:
+                for name, value in changes.items():
+                    setattr(message, name, value)
+            else:
+                message = None
+        if message is None:
+            message = _lock(message_pk)
+            # A message failed as "outcome unknown" that turns out to have gone out is sent.
+            unknown = (
+                message.status == Message.Status.FAILED
+                and message.status_reason == OUTCOME_UNKNOWN[:500]
+            )
+            if message.status != Message.Status.QUEUED and not unknown:
+                return message
+            if local is None:
+                local = local_delivery.local_recipients(message)
+            message.status = Message.Status.SENT
+            message.status_reason = ""
+            message.external_message_id = external_id[:255]
+            message.sent_at = now
             message.next_attempt_at = None
-            message.save(update_fields=[*SEND_FIELDS, "status_reason"])
-            _record(message, EventType.MESSAGE_FAILED)
-            return message
-        message.status = Message.Status.SENT
-        message.external_message_id = external_id[:255]
-        message.sent_at = timezone.now()
-        message.next_attempt_at = None
-        if local:
-            message.to_inbox = next(iter(local.values()))
-        message.save(update_fields=[*SEND_FIELDS, "external_message_id", "sent_at", "to_inbox"])
+            message.send_claimed_at = None
+            if local:
+                message.to_inbox = next(iter(local.values()))
+            message.save(
+                update_fields=[
+                    *SEND_FIELDS, "external_message_id", "sent_at", "to_inbox",
+                    "send_claimed_at", "status_reason",
+                ]
+            )
+        if raw is None:
+            with message.raw.open("rb") as handle:
+                raw = handle.read()
         _record(message, EventType.MESSAGE_SENT)
-        local_delivery.deliver_locally(message, raw, local)
+        local_delivery.deliver_locally(message, raw, local or {})
     return message
 
 

@@ -76,11 +76,11 @@ def database_down_for(monkeypatch, attempts):
     deliver = sending.deliver_message
     calls = {"count": 0}
 
-    def flaky_deliver(message_pk):
+    def flaky_deliver(message_pk, **kwargs):
         calls["count"] += 1
         if calls["count"] <= attempts:
             raise OperationalError("server closed the connection unexpectedly")
-        return deliver(message_pk)
+        return deliver(message_pk, **kwargs)
 
     monkeypatch.setattr(sending, "deliver_message", flaky_deliver)
     return calls
@@ -209,10 +209,12 @@ def test_a_stored_message_the_stdlib_cannot_build_ends_failed_with_the_reason(in
     assert Event.objects.filter(type="message.failed", message_public_id=message.public_id).count() == 1
 
 
-def test_a_plain_send_takes_four_statements(inbox, sandbox):
+def test_a_plain_send_takes_five_statements(inbox, sandbox):
     """Lock and load (also asking about attachments and webhooks), hosted recipients, the
-    status update, the event: the attachment and webhook queries are skipped when the answer is
-    no. More statements per send show up directly in the worker's sends per second."""
+    claim (committed before the provider is called, so a database that dies after the
+    provider accepted cannot make the retry send twice), the conditional status update, the
+    event: the attachment and webhook queries are skipped when the answer is no. More
+    statements per send show up directly in the worker's sends per second."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -223,7 +225,7 @@ def test_a_plain_send_takes_four_statements(inbox, sandbox):
         q["sql"] for q in captured.captured_queries
         if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT"))
     ]
-    assert len(statements) == 4, statements
+    assert len(statements) == 5, statements
     message.refresh_from_db()
     assert message.status == "sent" and len(sandbox()) == 1
 
@@ -314,3 +316,108 @@ def test_the_from_header_is_the_inbox_address_exactly(org):
     inbox = InboxFactory(organization=org, name="Desk", email='"desk"@sendook.localhost')
     mime = sending.build_mime(queued(inbox))
     assert mime["From"].addresses[0].addr_spec != "desk@sendook.localhost"
+
+
+def test_a_database_lost_after_the_provider_accepted_records_the_send_without_sending_again(inbox, sandbox, monkeypatch):
+    record = sending._record_sent
+    calls = {"count": 0}
+
+    def database_dies_once(message_pk, external_id, **kwargs):
+        calls["count"] += 1
+        if calls["count"] == 1:
+            raise OperationalError("server closed the connection unexpectedly")
+        return record(message_pk, external_id, **kwargs)
+
+    monkeypatch.setattr(sending, "_record_sent", database_dies_once)
+    message = queued(inbox)
+    tasks.send_message.apply(args=[message.pk])
+
+    assert len(sandbox()) == 1  # the provider was called once, not again on the retry
+    message.refresh_from_db()
+    assert message.status == "sent" and message.send_claimed_at is None and calls["count"] == 2
+    assert Event.objects.filter(type="message.sent").count() == 1
+
+
+def test_a_message_whose_worker_died_after_handing_it_over_is_failed_not_resent(inbox, sandbox, settings):
+    message = queued(inbox)
+    Message.objects.filter(pk=message.pk).update(
+        send_claimed_at=timezone.now() - timedelta(seconds=settings.SENDOOK_SEND_CLAIM_SECONDS + 1)
+    )
+    tasks.send_message.apply(args=[message.pk])
+
+    assert sandbox() == []
+    message.refresh_from_db()
+    assert message.status == "failed" and message.status_reason == sending.OUTCOME_UNKNOWN
+    assert Event.objects.filter(type="message.failed").count() == 1
+
+
+def test_a_message_claimed_moments_ago_is_left_to_the_run_that_claimed_it(inbox, sandbox):
+    message = queued(inbox)
+    Message.objects.filter(pk=message.pk).update(send_claimed_at=timezone.now())
+    tasks.send_message.apply(args=[message.pk])
+    assert sandbox() == []
+    message.refresh_from_db()
+    assert message.status == "queued"
+
+
+@pytest.mark.django_db(transaction=True)  # the test itself must not hold a transaction open
+def test_the_provider_is_called_outside_any_transaction(inbox, monkeypatch):
+    from django.db import connection
+
+    seen = {}
+
+    def provider(message, mime, recipients):
+        seen["in_atomic_block"] = connection.in_atomic_block
+        seen["claimed"] = Message.objects.get(pk=message.pk).send_claimed_at is not None
+        return "ses-id"
+
+    monkeypatch.setattr(sending, "_provider_send", provider)
+    message = queued(inbox)
+    sending.deliver_message(message.pk)
+    assert seen == {"in_atomic_block": False, "claimed": True}
+    message.refresh_from_db()
+    assert message.status == "sent" and message.external_message_id == "ses-id"
+
+
+def _forwarded(inbox, parent, **kwargs):
+    forward = outbound.forward_message(parent, to=["boss@example.com"], **kwargs)
+    raw = sending.render_mime(sending.build_mime(forward))
+    return email.message_from_bytes(raw, policy=email.policy.default)
+
+
+def test_a_forward_given_only_text_carries_the_note_in_its_html_part_too(inbox):
+    parent = MessageFactory(
+        inbox=inbox, thread=ThreadFactory(inbox=inbox), direction="inbound", status="received",
+        subject="Report", text="the numbers", html="<p>the numbers</p>",
+    )
+    mime = _forwarded(inbox, parent, text="FYI <see below>\nsecond line")
+    html = mime.get_body(preferencelist=("html",)).get_content()
+    assert "FYI &lt;see below&gt;<br>second line" in html
+    assert html.index("FYI") < html.index("Forwarded message") < html.index("<p>the numbers</p>")
+    text = mime.get_body(preferencelist=("plain",)).get_content().replace("\r\n", "\n")
+    assert text.startswith("FYI <see below>\nsecond line") and "the numbers" in text
+
+
+def test_a_forwarded_inline_image_keeps_its_content_id_beside_the_html(inbox):
+    from django.core.files.base import ContentFile
+
+    from messages.tests.mail_factories import AttachmentFactory
+
+    parent = MessageFactory(
+        inbox=inbox, thread=ThreadFactory(inbox=inbox), direction="inbound", status="received",
+        subject="Logo", text="see logo", html='<p>see <img src="cid:logo@x"></p>',
+    )
+    png = b"\x89PNG\r\n\x1a\n" + b"0" * 20
+    AttachmentFactory(message=parent, filename="logo.png", content_type="image/png", size=len(png),
+                      file=ContentFile(png, name="logo.png"), content_id="logo@x", inline=True)
+    AttachmentFactory(message=parent)  # and a real attachment
+    mime = _forwarded(inbox, parent, text="FYI")
+
+    html_part = mime.get_body(preferencelist=("html",))
+    assert 'src="cid:logo@x"' in html_part.get_content()
+    related = mime.get_body(preferencelist=("related",))
+    [image] = [part for part in related.iter_parts() if part.get_content_type() == "image/png"]
+    assert image["Content-ID"] == "<logo@x>" and image.get_content_disposition() == "inline"
+    assert image.get_content() == png
+    # What a mail client lists as attachments: the PDF only, not the inline image.
+    assert [part.get_filename() for part in mime.iter_attachments()] == ["report.pdf"]

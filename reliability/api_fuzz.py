@@ -353,6 +353,7 @@ class Fuzzer:
 
     def run(self) -> dict[str, Any]:
         operations = [result.ok() for result in self.schema.get_all_operations()]
+        self.hostile_shapes(operations)
         # Updates (which may disable a webhook) late and deletes last, so the other operations
         # still find A's rows as they were built.
         operations.sort(key=lambda op: (op.method.upper() == "DELETE", op.method.upper() == "PATCH", op.path))
@@ -372,6 +373,75 @@ class Fuzzer:
             print(f"  {method:6} {operation.path}: {self.tally['requests'] - before} requests, "
                   f"{reached} answered 2xx, {time.monotonic() - started:.1f}s", flush=True)
         return self.tally
+
+    def hostile_shapes(self, operations: list[Any]) -> None:
+        """Shapes schemathesis rarely draws, sent to every operation that can take them, with
+        A's real ids in the path: forged pagination cursors on every list, well-formed but
+        impossible dates in every date parameter, and JSON nested past Python's recursion
+        limit in every body (and to /webhooks/ses). Each must be a 4xx JSON error."""
+        import base64
+
+        def forged(value: Any) -> str:
+            return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+        cursors = [forged([None, 1]), forged([True, 1]), forged([1, 10**30]), forged([1, -1]),
+                   forged(["2024-13-45T10:00:00+00:00", 1]), forged([{"a": []}, 1]), forged("x"),
+                   base64.urlsafe_b64encode(b"[" * 3000).decode(), "%%%", "AAAA"]
+        dates = ["2024-13-45T10:00:00", "2024-02-30", "0001-01-01T00:00:00+23:00",
+                 "9999-12-31T23:59:59-23:00", "2024-01-01T25:61:00Z"]
+        deep = "[" * 100_000 + "]" * 100_000
+        requests_made = []
+        for operation in operations:
+            method, path = operation.method.upper(), operation.path
+            filled = self.fill_path(path)
+            if filled is None:
+                continue
+            names = {param.name for param in operation.query}
+            if method == "GET" and "cursor" in names:
+                requests_made += [(method, filled, {"cursor": cursor}, None) for cursor in cursors]
+            for name in names & {"before", "after"}:
+                requests_made += [(method, filled, {name: value}, None) for value in dates]
+            if method in ("POST", "PATCH", "PUT"):
+                requests_made.append((method, filled, {}, deep))
+        requests_made.append(("POST", "/webhooks/ses", {}, deep))
+        for method, path, params, body in requests_made:
+            self.tally["requests"] += 1
+            try:
+                response = self.session.request(
+                    method, f"{self.base_url}{path}", params=params, data=body, timeout=30,
+                    headers={**self.auth, "Content-Type": "application/json"},
+                )
+            except Exception as exc:  # a dropped connection is a server error too
+                self.tally["server_errors"] += 1
+                self.tally["failures"].append(f"hostile shape: {method} {path} {params}: {exc}")
+                continue
+            self.tally["statuses"][response.status_code] += 1
+            is_json = response.headers.get("Content-Type", "").startswith("application/json")
+            if not (400 <= response.status_code < 500 and is_json):
+                self.tally["server_errors"] += 1
+                self.tally["failures"].append(
+                    f"hostile shape: {method} {path} {str(params)[:80]} answered "
+                    f"{response.status_code} {response.text[:200]}"
+                )
+        print(f"  hostile shapes (forged cursors, impossible dates, deep JSON): "
+              f"{len(requests_made)} requests", flush=True)
+
+    def fill_path(self, path: str) -> str | None:
+        """`path` with A's real ids (one coherent pool entry), or None when A has none."""
+        kinds = id_kinds(path)
+        if not kinds:
+            return path
+        wanted = set(kinds.values())
+        # The pool whose entries are coherent tuples of every id the path names.
+        pool = next((k for k in ("msg", "thread", "dlv") if k in wanted or (k == "msg" and "att" in wanted)),
+                    next(iter(wanted)))
+        for entry in self.pools["a"].get(pool, []):
+            if all(kind in entry for kind in kinds.values()):
+                filled = path
+                for name, kind in kinds.items():
+                    filled = filled.replace(f"{{{name}}}", urllib.parse.quote(entry[kind], safe=""))
+                return filled
+        return None
 
     def fuzz_operation(self, operation: Any, slice_end: float) -> int:
         from hypothesis import HealthCheck, Phase, given, settings

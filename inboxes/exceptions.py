@@ -44,3 +44,8 @@ class InboxAddressTaken(Conflict):
 class DomainNotVerified(Unprocessable):
     code = "domain_not_verified"
     message = "The inbox's domain is not a verified domain of this organization"
+
+
+class LoginExists(Conflict):
+    code = "login_exists"
+    message = "A login with this email already exists"

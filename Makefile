@@ -19,7 +19,7 @@ install: $(STAMP)
 run: $(STAMP)
 	mkdir -p var
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
-	DEBUG=$${DEBUG:-1} $(PY) manage.py bootstrap_demo
+	DEBUG=$${DEBUG:-1} $(PY) manage.py bootstrap_demo --superuser
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000
 
 ## Run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise).

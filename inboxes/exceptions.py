@@ -49,3 +49,8 @@ class InboxAddressReserved(Unprocessable):
 class DomainNotVerified(Unprocessable):
     code = "domain_not_verified"
     message = "The inbox's domain is not a verified domain of this organization"
+
+
+class LoginExists(Conflict):
+    code = "login_exists"
+    message = "A login with this email already exists"

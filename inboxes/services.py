@@ -21,6 +21,7 @@ from inboxes.exceptions import (
     DomainTaken,
     InboxAddressReserved,
     InboxAddressTaken,
+    LoginExists,
 )
 from inboxes.models import ApiKey, Domain, Inbox, Membership, Organization, ReleasedAddress
 from inboxes.selectors import find_inbox_by_email
@@ -44,24 +45,37 @@ class CreatedApiKey:
 
 @transaction.atomic
 def create_organization(
-    name: str, *, owner_email: str | None = None, owner_password: str | None = None
+    name: str,
+    *,
+    owner_email: str | None = None,
+    owner_password: str | None = None,
+    reset_password: bool = False,
 ) -> tuple[Organization, CreatedApiKey, AbstractBaseUser | None]:
-    organization = Organization.objects.create(name=name)
-    user = None
-    if owner_email:
-        user = _get_or_create_user(owner_email, owner_password)
-        Membership.objects.create(organization=organization, user=user, role=Membership.Role.OWNER)
-    created = create_api_key(organization, name="default")
+    """An existing login becomes the owner as it is; its password changes only when
+    reset_password says so (a typo'd email must not take over someone else's login)."""
+    with transaction.atomic():
+        organization = Organization.objects.create(name=name)
+        user = None
+        if owner_email:
+            user = _get_or_create_user(owner_email, owner_password, reset_password=reset_password)
+            Membership.objects.create(
+                organization=organization, user=user, role=Membership.Role.OWNER
+            )
+        created = create_api_key(organization, name="default")
     return organization, created, user
 
 
-def _get_or_create_user(email: str, password: str | None) -> AbstractBaseUser:
+def _get_or_create_user(
+    email: str, password: str | None, *, reset_password: bool
+) -> AbstractBaseUser:
     user_model = get_user_model()
     email = email.strip().lower()
     user = user_model.objects.filter(email__iexact=email).first()
     if user is None:
         user = user_model.objects.create_user(username=email, email=email, password=password)
     elif password:
+        if not reset_password:
+            raise LoginExists(f"A login for {email} already exists")
         user.set_password(password)
         user.save(update_fields=["password"])
     return user

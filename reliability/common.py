@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -331,8 +332,12 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+# One key for every process of a run (web processes refuse the public fallback with DEBUG off).
+_RUN_SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50)
+
+
 def worker_env(**extra: str) -> dict[str, str]:
-    return {**os.environ, **extra}
+    return {**os.environ, "SECRET_KEY": _RUN_SECRET_KEY, **extra}
 
 
 def figure(ok: bool, **values: object) -> int:

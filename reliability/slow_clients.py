@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -37,6 +38,7 @@ def start_gunicorn(port: int, var_dir: str, *, baseline: bool) -> subprocess.Pop
         if key not in {"DATABASE_URL", "CACHE_URL", "REDIS_URL", "CELERY_BROKER_URL"}
     }
     env.update(SENDOOK_VAR_DIR=var_dir, DEBUG="0", GUNICORN_HOST="127.0.0.1", PORT=str(port))
+    env.setdefault("SECRET_KEY", secrets.token_urlsafe(50))  # DEBUG off: the fallback is refused
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     if baseline:
         args = [gunicorn, "sendook.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"]

@@ -36,9 +36,11 @@ def env_list(name: str, default: str = "") -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
-# The fallback is good enough for the embedded default on one machine; production sets
-# SECRET_KEY (`manage.py check --deploy` flags the fallback).
+# The fallback is public (it is in this file): fine for `make run` (DEBUG) and the tests, but a
+# web process with DEBUG off refuses to start on it (sendook/wsgi.py, sendook/asgi.py), since
+# anyone could forge sessions and signed links with it.
 SECRET_KEY = env("SECRET_KEY") or "django-insecure-local-development-key-change-me"
+USING_FALLBACK_SECRET_KEY = not env("SECRET_KEY")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 SITE_URL = env("SENDOOK_SITE_URL", "http://127.0.0.1:8000").rstrip("/")

@@ -13,6 +13,8 @@ from email.utils import getaddresses
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
@@ -38,7 +40,8 @@ from sendook.exceptions import SendookError
 
 ORG_SESSION_KEY = "sendook_org"
 ATTACHMENT_SALT = "sendook.ui.attachment"
-ATTACHMENT_LINK_MAX_AGE = 3600
+def _link_max_age() -> int:
+    return settings.SENDOOK_ATTACHMENT_LINK_SECONDS
 INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 # What was typed into a send form whose session had expired, kept until the user is back.
 DRAFTS_SESSION_KEY = "sendook_drafts"
@@ -243,7 +246,13 @@ def search(request: HttpRequest) -> HttpResponse:
 
 def _attachment_link(request: HttpRequest, attachment: Attachment) -> str:
     """An absolute URL that works inside a sandboxed frame (no cookies): signed for this user."""
-    token = signing.dumps({"u": request.user.pk, "a": attachment.public_id}, salt=ATTACHMENT_SALT)
+    # Bound to the user's password hash too: a password change (or a deactivated login) ends
+    # every link handed out before it, like it ends the sessions.
+    user = request.user
+    token = signing.dumps(
+        {"u": user.pk, "a": attachment.public_id, "h": user.get_session_auth_hash()[:16]},  # type: ignore[union-attr]
+        salt=ATTACHMENT_SALT,
+    )
     path = reverse("mail:attachment", args=[attachment.public_id])
     return request.build_absolute_uri(f"{path}?sig={token}")
 
@@ -462,12 +471,15 @@ def attachment(request: HttpRequest, attachment_id: str) -> HttpResponseBase:
     token = request.GET.get("sig")
     if token:
         try:
-            payload = signing.loads(token, salt=ATTACHMENT_SALT, max_age=ATTACHMENT_LINK_MAX_AGE)
+            payload = signing.loads(token, salt=ATTACHMENT_SALT, max_age=_link_max_age())
         except signing.BadSignature:
             raise Http404("Attachment not found") from None
         if payload.get("a") != attachment_id:
             raise Http404("Attachment not found")
         user_id = payload.get("u")
+        signer = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+        if signer is None or signer.get_session_auth_hash()[:16] != payload.get("h"):
+            raise Http404("Attachment not found")
     if user_id is None:
         return redirect(f"{reverse('mail:login')}?next={request.path}")
     row = (

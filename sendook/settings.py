@@ -238,6 +238,9 @@ SENDOOK_RESERVED_LOCAL_PARTS = [
 # Days a deleted inbox's address stays out of reach of other organizations (its owner may take
 # it back at once), so ongoing replies to it never reach a newcomer.
 SENDOOK_ADDRESS_QUARANTINE_DAYS = env_int("SENDOOK_ADDRESS_QUARANTINE_DAYS", 90)
+# Lifetime of the signed links the staff UI gives inline images (a sandboxed frame fetches them
+# without cookies, so the link is a bearer token: keep it short).
+SENDOOK_ATTACHMENT_LINK_SECONDS = env_int("SENDOOK_ATTACHMENT_LINK_SECONDS", 300)
 SENDOOK_INBOUND_MX = env("SENDOOK_INBOUND_MX", "inbound-smtp.us-east-1.amazonaws.com")
 SENDOOK_SPF_INCLUDE = env("SENDOOK_SPF_INCLUDE", "amazonses.com")
 SENDOOK_DMARC_POLICY = env("SENDOOK_DMARC_POLICY", "v=DMARC1; p=none")

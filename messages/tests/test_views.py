@@ -310,3 +310,33 @@ def test_a_user_without_organization_gets_a_clear_page(client):
 def test_the_api_and_admin_keep_their_routes(staff_client):
     assert staff_client.get("/v1/nothing-here").json()["code"] == "not_found"
     assert staff_client.get("/health").status_code in (200, 503)
+
+
+def _signed_image_url(staff_client, inbox):
+    row = MessageFactory(inbox=inbox, thread__inbox=inbox, html='<img src="cid:logo@x">')
+    AttachmentFactory(message=row, filename="logo.png", content_type="image/png", inline=True,
+                      content_id="<logo@x>")
+    text = staff_client.get(f"/threads/{row.thread.public_id}").content.decode()
+    url = re.search(r"http://testserver(/attachments/att_[^?]+\?sig=[^&\"]+)", text).group(1)
+    return url.replace("&amp;", "&")
+
+
+def test_signed_image_links_expire_after_the_configured_lifetime(client, staff_client, inbox, settings):
+    url = _signed_image_url(staff_client, inbox)
+    assert client.get(url).status_code == 200
+    settings.SENDOOK_ATTACHMENT_LINK_SECONDS = 0
+    import time
+
+    time.sleep(1.1)
+    assert client.get(url).status_code == 404
+
+
+def test_signed_image_links_end_with_a_password_change_or_a_deactivated_login(client, staff_client, inbox):
+    url = _signed_image_url(staff_client, inbox)
+    user = staff_client.user if hasattr(staff_client, "user") else None
+    from django.contrib.auth import get_user_model
+
+    user = user or get_user_model().objects.get(pk=staff_client.session["_auth_user_id"])
+    user.set_password("a-new-password-123")
+    user.save()
+    assert client.get(url).status_code == 404

@@ -11,10 +11,10 @@ class MailConfig(AppConfig):
         from django.core import checks
 
         from messages import receivers  # noqa: F401  (connects the Anymail tracking receivers)
-        from messages.checks import check_tracking_webhook_secret
+        from messages.checks import check_provider_webhooks
         from messages.inbound import receivers as inbound_receivers  # noqa: F401  (inbound signal)
 
-        checks.register(check_tracking_webhook_secret, checks.Tags.security, deploy=True)
+        checks.register(check_provider_webhooks, checks.Tags.security)
         from django.db.backends.signals import connection_created
 
         from messages.search import register_sqlite_functions

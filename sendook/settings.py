@@ -263,8 +263,30 @@ ANYMAIL = {
         **({"endpoint_url": AWS_ENDPOINT_URL} if AWS_ENDPOINT_URL else {}),
     },
     "AMAZON_SES_CONFIGURATION_SET_NAME": env("SENDOOK_SES_CONFIGURATION_SET") or None,
-    "WEBHOOK_SECRET": env("ANYMAIL_WEBHOOK_SECRET") or None,
+    # Basic-auth "user:password" (comma-separated to rotate) every provider webhook requires.
+    "WEBHOOK_SECRET": env_list("ANYMAIL_WEBHOOK_SECRET") or None,
+    # Providers' webhook signing keys, each read from ANYMAIL_<NAME> when set.
+    **{
+        name: env(f"ANYMAIL_{name}")
+        for name in (
+            "MAILERSEND_INBOUND_SECRET",
+            "MAILERSEND_SIGNING_SECRET",
+            "MAILGUN_WEBHOOK_SIGNING_KEY",
+            "MAILTRAP_INBOUND_SECRET",
+            "MAILTRAP_TRACKING_SECRET",
+            "POSTAL_WEBHOOK_KEY",
+            "RESEND_INBOUND_SECRET",
+            "RESEND_SIGNING_SECRET",
+            "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY",
+        )
+        if env(f"ANYMAIL_{name}")
+    },
 }
+# Anymail provider webhooks mounted under /webhooks/anymail/<provider>/inbound|tracking/
+# (comma-separated, e.g. "postmark,mailgun"); empty mounts none. Each needs its credentials
+# above (a system-check error otherwise); Amazon SES uses /webhooks/ses instead.
+SENDOOK_INBOUND_PROVIDERS = env_list("SENDOOK_INBOUND_PROVIDERS")
+SENDOOK_TRACKING_PROVIDERS = env_list("SENDOOK_TRACKING_PROVIDERS")
 
 # --- Messages: limits on what one send may carry, and the outbound worker --------------------
 SENDOOK_MAX_RECIPIENTS = env_int("SENDOOK_MAX_RECIPIENTS", 50)

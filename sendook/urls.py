@@ -42,7 +42,8 @@ urlpatterns = [
     # Before admin.site.urls, so the admin's password form is throttled like /login.
     path("admin/login/", throttle_login(admin.site.login)),
     path("admin/", admin.site.urls),
-    path("webhooks/anymail/", include("anymail.urls")),
+    # Only the providers enabled in SENDOOK_INBOUND_PROVIDERS / SENDOOK_TRACKING_PROVIDERS.
+    path("webhooks/anymail/", include("messages.inbound.provider_urls")),
     path("webhooks/", include("messages.inbound.urls")),
 
     path("", include("messages.ui_urls")),

@@ -22,14 +22,12 @@ def receive_anymail_inbound(
         recipients = [message.envelope_recipient]
     else:  # providers that give no envelope: the visible recipients
         recipients = [address.addr_spec for address in [*message.to, *message.cc]]
-    verdicts: dict[str, str] = {}
-    if message.spam_detected is not None:
-        verdicts["spam"] = "fail" if message.spam_detected else "pass"
+    # No verdicts: Anymail's `spam_detected` comes from X-Spam-Status / X-Mailgun-Sflag headers
+    # inside the message, which the sender can write too (see receiving._verdicts).
     # RawStorageFailed propagates: Anymail answers 5xx and the provider retries.
     receive_raw_email(
         message.as_bytes(),
         recipients=recipients,
         source=f"anymail:{esp}",
         notification_id=f"anymail:{esp}:{event.event_id}" if event.event_id else "",
-        verdicts=verdicts,
     )

@@ -38,8 +38,6 @@ logger = logging.getLogger(__name__)
 _VERDICT_LABELS = {"spam": "spam", "virus": "virus"}
 _FAILING_VERDICTS = {"fail", "failed", "spam", "infected", "true", "yes"}
 _AUTO_SUBMITTED_LABEL = "auto-submitted"
-# Ways in where no trusted server added Authentication-Results before us.
-_UNTRUSTED_HEADER_SOURCES = {"smtp"}
 # The source of the copy Sendook stores when one hosted inbox mails another
 # (services/local_delivery.py): the only mail whose sender inbox is known, not claimed.
 LOCAL_SOURCE = "local"
@@ -412,11 +410,11 @@ def _participants(parsed: Any) -> list[str]:
 
 
 def _verdicts(record: InboundEmail, parsed: Any) -> dict[str, str]:
-    """Provider verdicts win. Verdicts read from headers are only as trustworthy as the server
-    that added them: on our own SMTP listener nothing upstream did, so a sender could claim
-    `dmarc=pass` in a forged Authentication-Results header; those are ignored there."""
-    from_headers = {} if record.source in _UNTRUSTED_HEADER_SOURCES else parsed.verdicts
-    return {**(from_headers or {}), **(record.verdicts or {})}
+    """Only the verdicts the way in recorded from its own authenticated data (SES receipt
+    verdicts from a signature-checked SNS notification). Headers inside the message
+    (Authentication-Results, Received-SPF, X-SES-*-Verdict, X-Spam-*) are never believed: the
+    sender can write them, and nothing tells a forged one from the one a provider added."""
+    return dict(record.verdicts or {})
 
 
 def _labels(route: Route, verdicts: dict[str, str], *, auto_submitted: bool) -> list[str]:

@@ -41,6 +41,10 @@ RANK: dict[str, int] = {
 }
 
 
+# How many applied provider event ids a message remembers for deduplication.
+_SEEN_EVENTS = 200
+
+
 def apply_delivery_event(
     *,
     provider_message_id: str,
@@ -49,7 +53,11 @@ def apply_delivery_event(
     description: str = "",
     mta_response: str = "",
     esp_event: dict[str, Any] | None = None,
+    event_id: str = "",
 ) -> Message | None:
+    """Apply one provider event for one recipient. With an `event_id` (the provider's id of the
+    event, made unique per recipient by the caller) a redelivery of an event already applied
+    changes nothing and records no second event."""
     status = STATUS_BY_EVENT.get(event_type)
     if status is None or not provider_message_id:
         return None
@@ -63,6 +71,15 @@ def apply_delivery_event(
         if message is None:
             logger.info("delivery event %s for unknown message %s", event_type, provider_message_id)
             return None
+        seen = message.status_detail.get("provider_events", [])
+        if event_id and event_id in seen:
+            return message  # a provider redelivery: applied already
+        if event_id:
+            # Bounded: a message has few status events per recipient (at most 50 recipients).
+            message.status_detail = {
+                **message.status_detail,
+                "provider_events": [*seen, event_id][-_SEEN_EVENTS:],
+            }
         bounce = esp_event.get("bounce") or {}
         detail = {
             key: value

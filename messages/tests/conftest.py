@@ -49,3 +49,32 @@ def sandbox(settings):
         return captured
 
     return read
+
+
+@pytest.fixture
+def enable_providers(settings):
+    """Mount Anymail provider webhooks as an operator would: set the provider settings, then
+    rebuild /webhooks/anymail/ (its URL patterns are built from them at import)."""
+    import importlib
+
+    from django.urls import clear_url_caches
+
+    import sendook.urls
+    from messages.inbound import provider_urls
+
+    def remount():
+        importlib.reload(provider_urls)
+        importlib.reload(sendook.urls)  # its include() resolver cached the old patterns
+        clear_url_caches()
+
+    before = (settings.SENDOOK_INBOUND_PROVIDERS, settings.SENDOOK_TRACKING_PROVIDERS)
+
+    def enable(*, inbound=(), tracking=()):
+        settings.SENDOOK_INBOUND_PROVIDERS = list(inbound)
+        settings.SENDOOK_TRACKING_PROVIDERS = list(tracking)
+        remount()
+
+    yield enable
+    # Runs before the settings fixture restores them: put them back, then unmount.
+    settings.SENDOOK_INBOUND_PROVIDERS, settings.SENDOOK_TRACKING_PROVIDERS = before
+    remount()

@@ -17,8 +17,9 @@ AUTH = "hook:s3cret"
 
 
 @pytest.fixture(autouse=True)
-def webhook_secret(settings):
+def webhook_secret(settings, enable_providers):
     settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": AUTH}
+    enable_providers(inbound=["postmark", "sendgrid", "mailgun"])
 
 
 @pytest.fixture
@@ -102,7 +103,8 @@ def test_a_postmark_retry_of_the_same_mail_stores_nothing_new(
 def test_postmark_without_the_webhook_secret_is_refused_and_stores_nothing(client, inbox):
     response = post_postmark(client, secret="hook:wrong")
 
-    assert response.status_code == 400
+    assert response.status_code == 401
+    assert response.json()["code"] == "unauthenticated"
     assert InboundEmail.objects.count() == 0
 
 
@@ -182,7 +184,8 @@ def test_mailgun_with_a_bad_signature_stores_nothing(client, inbox, settings):
         **basic_auth(),
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 403
+    assert response.json()["code"] == "bad_signature"
     assert InboundEmail.objects.count() == 0
 
 

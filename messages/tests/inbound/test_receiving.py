@@ -465,8 +465,9 @@ def test_authentication_results_forged_by_an_smtp_sender_are_not_believed(inbox,
     receive(build_email(extra_headers=forged), source="anymail:postmark")
 
     over_smtp, via_provider = Message.objects.order_by("id")
+    # A header inside the message is the sender's words, whatever channel carried it.
     assert over_smtp.verdicts == {}
-    assert via_provider.verdicts["dmarc"] == "pass"
+    assert via_provider.verdicts == {}
 
 
 def test_mail_over_the_size_limit_is_quarantined_with_its_raw_bytes(inbox, receive, settings):

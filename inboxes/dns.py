@@ -1,13 +1,25 @@
 """DNS lookups for domain verification (dnspython). The resolver is configurable so tests can
-point it at a DNS server on loopback (SENDOOK_DNS_RESOLVER="127.0.0.1:5353")."""
+point it at a DNS server on loopback (SENDOOK_DNS_RESOLVER="127.0.0.1:5353").
+
+A check ends in one of three record statuses: "verified" (DNS holds what the record asks to
+publish), "failed" (a definite answer without it: NXDOMAIN, no answer, another value) and
+"temperror" (no definite answer: timeout, SERVFAIL, unreachable resolver, the deadline ran
+out). Callers keep a domain's prior state on "temperror"; only definite answers count against
+it."""
 
 import logging
+import time
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import dns.exception
 import dns.resolver
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
+
+VERIFIED = "verified"
+FAILED = "failed"
+TEMPERROR = "temperror"
 
 
 def _resolver() -> dns.resolver.Resolver:
@@ -19,18 +31,25 @@ def _resolver() -> dns.resolver.Resolver:
         host, _, port = configured.rpartition(":") if ":" in configured else (configured, "", "53")
         resolver.nameservers = [host or configured]
         resolver.port = int(port or 53)
-    resolver.lifetime = settings.SENDOOK_DNS_TIMEOUT
     resolver.timeout = settings.SENDOOK_DNS_TIMEOUT
     return resolver
 
 
-def lookup(name: str, rtype: str) -> list[str]:
-    """Answers as comparable strings; a missing name, no answer or a timeout is no answer."""
+def lookup(name: str, rtype: str, *, lifetime: float | None = None) -> list[str] | None:
+    """Answers as comparable strings; [] for a definite "nothing there" (NXDOMAIN, no answer);
+    None when DNS gave no definite answer (timeout, SERVFAIL, unreachable) within `lifetime`."""
+    resolver = _resolver()
+    resolver.lifetime = lifetime if lifetime is not None else settings.SENDOOK_DNS_TIMEOUT
+    resolver.timeout = min(resolver.timeout, resolver.lifetime)
     try:
-        answer = _resolver().resolve(name, rtype)
-    except (dns.exception.DNSException, OSError) as exc:
+        answer = resolver.resolve(name, rtype)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer) as exc:
         logger.info("DNS %s %s: %s", rtype, name, exc)
         return []
+    except (dns.exception.DNSException, OSError) as exc:
+        # NoNameservers (SERVFAIL, REFUSED), timeouts, a resolver that cannot be reached.
+        logger.info("DNS %s %s (no definite answer): %s", rtype, name, exc)
+        return None
     values = []
     for rdata in answer:
         if rtype == "MX":
@@ -44,17 +63,43 @@ def lookup(name: str, rtype: str) -> list[str]:
     return values
 
 
-def check_record(record: dict) -> str:
-    """'verified' when DNS holds what the record asks to publish, else 'failed'."""
-    rtype, name, expected = record["type"], record["name"], str(record["value"])
-    found = lookup(name, rtype)
+def _matches(record: dict, found: list[str]) -> bool:
+    rtype, expected = record["type"], str(record["value"])
     if rtype == "TXT" and expected.startswith("v=spf1"):
         include = next((p for p in expected.split() if p.startswith("include:")), "")
-        ok = any(v.startswith("v=spf1") and include in v.split() for v in found)
-    elif rtype == "TXT" and expected.upper().startswith("V=DMARC1"):
-        ok = any(v.upper().startswith("V=DMARC1") for v in found)
-    elif rtype in ("MX", "CNAME"):
-        ok = expected.rstrip(".").lower() in found
-    else:
-        ok = expected in found
-    return "verified" if ok else "failed"
+        return any(v.startswith("v=spf1") and include in v.split() for v in found)
+    if rtype == "TXT" and expected.upper().startswith("V=DMARC1"):
+        return any(v.upper().startswith("V=DMARC1") for v in found)
+    if rtype in ("MX", "CNAME"):
+        return expected.rstrip(".").lower() in found
+    return expected in found
+
+
+def check_record(record: dict, found: list[str] | None) -> str:
+    if found is None:
+        return TEMPERROR
+    return VERIFIED if _matches(record, found) else FAILED
+
+
+def check_records(records: list[dict], *, deadline: float | None = None) -> list[str]:
+    """Each record's status, looked up in parallel, all within one deadline (seconds,
+    SENDOOK_DNS_VERIFY_TIMEOUT by default): a lookup still unanswered then is "temperror"."""
+    deadline = settings.SENDOOK_DNS_VERIFY_TIMEOUT if deadline is None else deadline
+    queries = list(dict.fromkeys((record["name"], record["type"]) for record in records))
+    if not queries:
+        return []
+    ends_at = time.monotonic() + deadline
+    pool = ThreadPoolExecutor(max_workers=len(queries), thread_name_prefix="dns-verify")
+    try:
+        futures = {query: pool.submit(lookup, *query, lifetime=deadline) for query in queries}
+        wait(futures.values(), timeout=max(0.0, ends_at - time.monotonic()))
+    finally:
+        # Never wait for a straggler: each lookup's own lifetime ends it soon after anyway.
+        pool.shutdown(wait=False, cancel_futures=True)
+    answers = {
+        query: future.result()
+        if future.done() and not future.cancelled() and future.exception() is None
+        else None
+        for query, future in futures.items()
+    }
+    return [check_record(record, answers[(record["name"], record["type"])]) for record in records]

@@ -54,3 +54,8 @@ class DomainNotVerified(Unprocessable):
 class LoginExists(Conflict):
     code = "login_exists"
     message = "A login with this email already exists"
+
+
+class SendingDomainNotVerified(Unprocessable):
+    code = "domain_not_verified"
+    message = "The inbox's domain is not verified; it cannot send until the domain verifies again"

@@ -1,5 +1,7 @@
 """Tenancy: organizations, their members, API keys, sending domains and inboxes."""
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -78,6 +80,10 @@ class ApiKey(models.Model):
         return self.revoked_at is None
 
 
+def new_challenge_token() -> str:
+    return secrets.token_hex(16)
+
+
 class Domain(models.Model):
     public_id = PublicIdField(prefix="dom")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="domains")
@@ -85,9 +91,16 @@ class Domain(models.Model):
     verified = models.BooleanField(default=False)
     verified_at = models.DateTimeField(null=True, blank=True)
     # The records to publish, each {type, name, value, priority?, status}; status is
-    # "pending", "verified" or "failed" after the last check.
+    # "pending", "verified", "failed" (a definite answer without it) or "temperror" (no
+    # definite answer) after the last check.
     records = models.JSONField(default=list, blank=True)
     last_checked_at = models.DateTimeField(null=True, blank=True)
+    # Published as TXT _sendook-challenge.<name>: only whoever controls the zone can publish
+    # this organization's token, so it, not the shared MX/SPF/DMARC values, proves control.
+    challenge_token = models.CharField(max_length=64, default=new_challenge_token, editable=False)
+    # The last check that found every record; a verified domain whose checks fail stays
+    # verified (and cannot be claimed) until SENDOOK_DOMAIN_GRACE_HOURS after it.
+    last_verified_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -105,6 +118,14 @@ class Domain(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def challenge_name(self) -> str:
+        return f"_sendook-challenge.{self.name}"
+
+    @property
+    def challenge_value(self) -> str:
+        return f"sendook-verification={self.challenge_token}"
 
 
 class Inbox(models.Model):

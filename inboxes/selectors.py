@@ -1,5 +1,6 @@
 """Organization-scoped reads. Another organization's id is indistinguishable from a missing one."""
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
@@ -55,3 +56,16 @@ def find_inbox_by_email(email: str) -> Inbox | None:
         .filter(lower_email=routing_address(email))
         .first()
     )
+
+
+def sending_domain_verified(inbox: Inbox) -> bool:
+    """Whether mail may leave from this inbox's address: always on the default domain; on a
+    custom domain only while the organization's domain of that name is verified."""
+    if inbox.domain_name == settings.SENDOOK_DEFAULT_DOMAIN:
+        return True
+    return Domain.objects.filter(
+        pk=inbox.domain_id,
+        organization_id=inbox.organization_id,
+        name__iexact=inbox.domain_name,
+        verified=True,
+    ).exists()

@@ -55,7 +55,7 @@ class DnsRecordSerializer(ApiSerializer):
     name = serializers.CharField()
     value = serializers.CharField()
     priority = serializers.IntegerField(required=False)
-    status = serializers.ChoiceField(choices=["pending", "verified", "failed"])
+    status = serializers.ChoiceField(choices=["pending", "verified", "failed", "temperror"])
 
 
 class DomainSerializer(ApiModelSerializer):

@@ -3,12 +3,13 @@
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.text import slugify
@@ -23,7 +24,15 @@ from inboxes.exceptions import (
     InboxAddressTaken,
     LoginExists,
 )
-from inboxes.models import ApiKey, Domain, Inbox, Membership, Organization, ReleasedAddress
+from inboxes.models import (
+    ApiKey,
+    Domain,
+    Inbox,
+    Membership,
+    Organization,
+    ReleasedAddress,
+    new_challenge_token,
+)
 from inboxes.selectors import find_inbox_by_email
 from messages.addresses import InvalidAddress, canonical_inbox_address
 from sendook.api import generate_api_key_secret
@@ -114,7 +123,7 @@ def normalize_domain_name(raw: str) -> str:
     return name
 
 
-def build_dns_records(name: str, dkim_tokens: list[str]) -> list[dict]:
+def build_dns_records(name: str, dkim_tokens: list[str], *, challenge_token: str) -> list[dict]:
     records = [
         {"type": "MX", "name": name, "value": settings.SENDOOK_INBOUND_MX, "priority": 10},
         {
@@ -132,55 +141,159 @@ def build_dns_records(name: str, dkim_tokens: list[str]) -> list[dict]:
         }
         for token in dkim_tokens
     ]
+    challenge = Domain(name=name, challenge_token=challenge_token)
+    records.append(
+        {"type": "TXT", "name": challenge.challenge_name, "value": challenge.challenge_value}
+    )
     return [{**record, "status": "pending"} for record in records]
+
+
+def _grace_cutoff() -> datetime:
+    return timezone.now() - timedelta(hours=settings.SENDOOK_DOMAIN_GRACE_HOURS)
+
+
+def _holder(name: str, *, besides: Domain | Organization) -> Domain | None:
+    """Another organization's verified row for `name`: it owns the name while verified."""
+    rows = Domain.objects.filter(name__iexact=name, verified=True)
+    if isinstance(besides, Domain):
+        rows = rows.exclude(pk=besides.pk)
+    else:
+        rows = rows.exclude(organization=besides)
+    return rows.select_related("organization").first()
+
+
+def _lapsed(domain: Domain) -> bool:
+    """A verified domain whose last full pass is older than the grace period."""
+    return domain.last_verified_at is None or domain.last_verified_at < _grace_cutoff()
 
 
 def create_domain(organization: Organization, *, name: str) -> Domain:
     name = normalize_domain_name(name)
     if Domain.objects.filter(name__iexact=name, organization=organization).exists():
         raise DomainExists()
-    if (
-        Domain.objects.filter(name__iexact=name, verified=True)
-        .exclude(organization=organization)
-        .exists()
-    ):
+    holder = _holder(name, besides=organization)
+    if holder is not None and not _lapsed(holder):
         raise DomainTaken()
     dkim_tokens = ses.register_domain_identity(name) if settings.SENDOOK_SES_IDENTITIES else []
+    token = new_challenge_token()
     try:
         with transaction.atomic():
             return Domain.objects.create(
-                organization=organization, name=name, records=build_dns_records(name, dkim_tokens)
+                organization=organization,
+                name=name,
+                challenge_token=token,
+                records=build_dns_records(name, dkim_tokens, challenge_token=token),
             )
     except IntegrityError:
         raise DomainExists() from None
 
 
+def _records_with_challenge(domain: Domain) -> list[dict]:
+    """The stored records, plus the challenge should a row predate it or lack it."""
+    records = list(domain.records)
+    if not any(
+        record["type"] == "TXT" and record["name"] == domain.challenge_name for record in records
+    ):
+        records.append(
+            {
+                "type": "TXT",
+                "name": domain.challenge_name,
+                "value": domain.challenge_value,
+                "status": "pending",
+            }
+        )
+    return records
+
+
+def _domain_payload(domain: Domain, **extra: str) -> dict:
+    from inboxes.serializers import DomainSerializer
+
+    return {**DomainSerializer(domain).data, **extra}
+
+
+def _lapse(domain: Domain, *, reason: str) -> None:
+    """Verification really ends: the name is free again and sends from it stop."""
+    domain.verified = False
+    domain.save(update_fields=["verified", "updated_at"])
+    record_event(
+        domain.organization,
+        event_type=EventType.DOMAIN_UNVERIFIED,
+        payload=_domain_payload(domain, reason=reason),
+    )
+
+
 def verify_domain(domain: Domain) -> Domain:
-    """Look every record up in DNS, record each one's status, and mark the domain verified."""
-    records = [{**record, "status": dns.check_record(record)} for record in domain.records]
-    domain.records = records
-    domain.last_checked_at = timezone.now()
-    all_verified = bool(records) and all(record["status"] == "verified" for record in records)
-    if all_verified and not domain.verified:
-        taken = Domain.objects.filter(name__iexact=domain.name, verified=True).exclude(pk=domain.pk)
-        if taken.exists():
-            raise DomainTaken()
-        domain.verified_at = timezone.now()
-    domain.verified = all_verified
-    try:
-        with transaction.atomic():
-            domain.save(
-                update_fields=[
-                    "records",
-                    "last_checked_at",
-                    "verified",
-                    "verified_at",
-                    "updated_at",
-                ]
+    """Look every record up in DNS (in parallel, within SENDOOK_DNS_VERIFY_TIMEOUT), record each
+    one's status, and decide the domain's state.
+
+    Every record, the organization's challenge TXT among them, must be found to verify. A
+    verified domain whose check fails (definitely or not) stays verified, and nobody else can
+    claim it, for SENDOOK_DOMAIN_GRACE_HOURS after its last full pass; then it lapses with a
+    domain.unverified event. The periodic re-check (inboxes.tasks.recheck_domains) runs the
+    same function."""
+    records = _records_with_challenge(domain)
+    statuses = dns.check_records(records)
+    records = [{**record, "status": status} for record, status in zip(records, statuses, strict=True)]
+    now = timezone.now()
+    all_verified = all(status == dns.VERIFIED for status in statuses)
+    became_verified = False
+    with transaction.atomic():
+        domain = Domain.objects.select_for_update().select_related("organization").get(
+            pk=domain.pk
+        )
+        domain.records = records
+        domain.last_checked_at = now
+        if all_verified:
+            if not domain.verified:
+                holder = _holder(domain.name, besides=domain)
+                if holder is not None:
+                    holder = Domain.objects.select_for_update().get(pk=holder.pk)
+                    if not (holder.verified and _lapsed(holder)):
+                        raise DomainTaken()
+                    _lapse(holder, reason="Another organization proved control of the domain.")
+                domain.verified_at = now
+                became_verified = True
+            domain.verified = True
+            domain.last_verified_at = now
+        elif domain.verified and _lapsed(domain):
+            failing = [r["name"] for r in records if r["status"] != dns.VERIFIED]
+            _lapse(
+                domain,
+                reason=(
+                    f"Not verified for {settings.SENDOOK_DOMAIN_GRACE_HOURS} hours; "
+                    f"records not found: {', '.join(failing)}"
+                ),
             )
-    except IntegrityError:
-        raise DomainTaken() from None
+        try:
+            with transaction.atomic():
+                domain.save(
+                    update_fields=[
+                        "records",
+                        "last_checked_at",
+                        "verified",
+                        "verified_at",
+                        "last_verified_at",
+                        "updated_at",
+                    ]
+                )
+        except IntegrityError:
+            raise DomainTaken() from None
+        if became_verified:
+            record_event(
+                domain.organization,
+                event_type=EventType.DOMAIN_VERIFIED,
+                payload=_domain_payload(domain),
+            )
     return domain
+
+
+def domains_to_recheck(*, limit: int) -> list[int]:
+    """Verified domains not checked for SENDOOK_DOMAIN_RECHECK_MINUTES, least recent first."""
+    cutoff = timezone.now() - timedelta(minutes=settings.SENDOOK_DOMAIN_RECHECK_MINUTES)
+    rows = Domain.objects.filter(verified=True).filter(
+        Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=cutoff)
+    )
+    return list(rows.order_by(F("last_checked_at").asc(nulls_first=True)).values_list("pk", flat=True)[:limit])
 
 
 def delete_domain(domain: Domain) -> Domain:

@@ -246,7 +246,16 @@ SENDOOK_SPF_INCLUDE = env("SENDOOK_SPF_INCLUDE", "amazonses.com")
 SENDOOK_DMARC_POLICY = env("SENDOOK_DMARC_POLICY", "v=DMARC1; p=none")
 # "host:port" of the DNS server used to verify domains; empty = the system resolver.
 SENDOOK_DNS_RESOLVER = env("SENDOOK_DNS_RESOLVER")
-SENDOOK_DNS_TIMEOUT = float(env("SENDOOK_DNS_TIMEOUT", "3"))
+SENDOOK_DNS_TIMEOUT = float(env("SENDOOK_DNS_TIMEOUT", "3"))  # one try of one lookup
+# The whole of POST /v1/domains/{id}/verify: its lookups run in parallel and whatever is still
+# unanswered after this many seconds is "temperror".
+SENDOOK_DNS_VERIFY_TIMEOUT = float(env("SENDOOK_DNS_VERIFY_TIMEOUT", "4"))
+# A verified domain whose checks fail stays verified (and unclaimable) this long after its last
+# full pass; then it lapses (event domain.unverified) and its inboxes cannot send.
+SENDOOK_DOMAIN_GRACE_HOURS = float(env("SENDOOK_DOMAIN_GRACE_HOURS", "72"))
+# Verified domains are re-checked this often by a periodic task, at most a batch per run.
+SENDOOK_DOMAIN_RECHECK_MINUTES = env_int("SENDOOK_DOMAIN_RECHECK_MINUTES", 60)
+SENDOOK_DOMAIN_RECHECK_BATCH = env_int("SENDOOK_DOMAIN_RECHECK_BATCH", 200)
 # When true, creating a domain registers it as an SES identity and publishes its DKIM tokens.
 SENDOOK_SES_IDENTITIES = env_bool("SENDOOK_SES_IDENTITIES", False)
 
@@ -380,6 +389,7 @@ CELERY_BEAT_SCHEDULE["requeue-stale-inbound"] = {
     "task": "messages.tasks.requeue_stale_inbound",
     "schedule": 300,
 }
+CELERY_BEAT_SCHEDULE["recheck-domains"] = {"task": "inboxes.tasks.recheck_domains", "schedule": 600}
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

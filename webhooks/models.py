@@ -18,6 +18,10 @@ class EventType(models.TextChoices):
     MESSAGE_COMPLAINED = "message.complained"
     MESSAGE_REJECTED = "message.rejected"
     MESSAGE_FAILED = "message.failed"
+    DOMAIN_VERIFIED = "domain.verified"
+    # A verified domain failed its checks for SENDOOK_DOMAIN_GRACE_HOURS (or another
+    # organization proved control after that): sends from it stop.
+    DOMAIN_UNVERIFIED = "domain.unverified"
     # Told to the organization (the feed and its other webhooks) when Sendook disables a webhook.
     WEBHOOK_DISABLED = "webhook.disabled"
     # Sent only by POST /v1/webhooks/{id}/test, only to that webhook; nobody subscribes to it.

@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 import boto3
 import pytest
+from django.utils import timezone
 
 from inboxes.models import Domain
 from inboxes.tests.dns_server import loopback_dns
@@ -55,6 +58,10 @@ def test_verify_checks_real_dns_and_reports_each_record(api_client, dns_server):
     assert ("acme.test", "MX") in dns_server.queries
 
     publish(dns_server, [dmarc])
+    # Everything but the organization's own challenge: not yet proof of control.
+    assert api_client.post("/v1/domains/acme.test/verify").json()["verified"] is False
+    [challenge] = [r for r in domain["records"] if r["name"] == "_sendook-challenge.acme.test"]
+    publish(dns_server, [challenge])
     verified = api_client.post(f"/v1/domains/{domain['id']}/verify").json()
     assert verified["verified"] is True and "verifiedAt" in verified
     assert all(r["status"] == "verified" for r in verified["records"])
@@ -85,9 +92,9 @@ def test_a_domain_verified_by_one_organization_cannot_be_claimed_by_another(
     assert theirs.status_code == 201
     publish(dns_server, mine["records"])
     assert api_client.post("/v1/domains/shared.test/verify").json()["verified"] is True
-    # ... but once it is verified here it cannot be verified or added there.
+    # ... but its records prove only this organization's challenge: it cannot verify there.
     response = other_api_client.post("/v1/domains/shared.test/verify")
-    assert response.status_code == 409 and response.json()["code"] == "domain_taken"
+    assert response.status_code == 200 and response.json()["verified"] is False
     assert Domain.objects.filter(name="shared.test", verified=True).count() == 1
     other_api_client.delete("/v1/domains/shared.test")
     again = other_api_client.post("/v1/domains", {"name": "shared.test"}, format="json")
@@ -141,3 +148,87 @@ def test_invalid_domain_names_are_rejected(api_client, name):
     assert response.status_code == 400
     assert "name" in response.json()["fields"]
     assert Domain.objects.count() == 0
+
+
+def _challenge(domain):
+    [record] = [r for r in domain["records"] if r["name"].startswith("_sendook-challenge.")]
+    return record
+
+
+def test_each_organization_gets_its_own_challenge_and_only_the_published_one_verifies(
+    api_client, other_api_client, dns_server
+):
+    mine = api_client.post("/v1/domains", {"name": "race.test"}, format="json").json()
+    theirs = other_api_client.post("/v1/domains", {"name": "race.test"}, format="json").json()
+    assert _challenge(mine)["value"] != _challenge(theirs)["value"]
+    assert api_client.get("/v1/domains/race.test/dns").json() == mine["records"]
+    # The owner publishes everything of theirs; the other organization verifying first wins
+    # nothing, however fast it is.
+    publish(dns_server, theirs["records"])
+    assert api_client.post("/v1/domains/race.test/verify").json()["verified"] is False
+    assert other_api_client.post("/v1/domains/race.test/verify").json()["verified"] is True
+
+
+def test_a_domain_already_publishing_ses_records_does_not_verify_without_the_challenge(
+    api_client, dns_server
+):
+    domain = api_client.post("/v1/domains", {"name": "ses-ready.test"}, format="json").json()
+    publish(dns_server, [r for r in domain["records"] if r is not _challenge(domain)])
+    body = api_client.post("/v1/domains/ses-ready.test/verify").json()
+    assert body["verified"] is False
+    assert _challenge(body)["status"] == "failed"
+
+
+def test_ownership_survives_a_dns_outage_and_lapses_after_the_grace_period(
+    api_client, other_api_client, dns_server, settings
+):
+    from webhooks.models import Event
+
+    domain = api_client.post("/v1/domains", {"name": "owned.test"}, format="json").json()
+    publish(dns_server, domain["records"])
+    assert api_client.post("/v1/domains/owned.test/verify").json()["verified"] is True
+
+    dns_server.records.clear()  # the zone is gone: answers are now definite misses
+    settings.SENDOOK_DNS_RESOLVER = "127.0.0.1:9"  # and then nothing answers at all
+    still = api_client.post("/v1/domains/owned.test/verify").json()
+    assert still["verified"] is True
+    assert {r["status"] for r in still["records"]} == {"temperror"}
+    taken = other_api_client.post("/v1/domains", {"name": "owned.test"}, format="json")
+    assert taken.status_code == 409 and taken.json()["code"] == "domain_taken"
+
+    Domain.objects.filter(name="owned.test").update(last_verified_at=timezone.now() - timedelta(hours=settings.SENDOOK_DOMAIN_GRACE_HOURS + 1))
+    lapsed = api_client.post("/v1/domains/owned.test/verify").json()
+    assert lapsed["verified"] is False
+    assert Event.objects.filter(type="domain.unverified", organization=api_client.organization).count() == 1
+
+
+def test_verify_with_an_unreachable_resolver_answers_within_the_deadline(api_client, settings):
+    import socket
+    import time
+
+    silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # takes queries, never answers
+    silent.bind(("127.0.0.1", 0))
+    try:
+        settings.SENDOOK_DNS_RESOLVER = f"127.0.0.1:{silent.getsockname()[1]}"
+        settings.SENDOOK_DNS_TIMEOUT = 3
+        api_client.post("/v1/domains", {"name": "slow.test"}, format="json")
+        started = time.monotonic()
+        response = api_client.post("/v1/domains/slow.test/verify")
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    assert response.status_code == 200
+    assert {r["status"] for r in response.json()["records"]} == {"temperror"}
+    assert elapsed < settings.SENDOOK_DNS_VERIFY_TIMEOUT + 1.0, elapsed
+
+
+def test_an_inbox_on_a_domain_that_lapsed_cannot_send(api_client, org):
+    from inboxes.tests.factories import DomainFactory, InboxFactory
+
+    domain = DomainFactory(organization=org, name="lapsed.test", verified=False)
+    inbox = InboxFactory(organization=org, email="desk@lapsed.test", domain=domain)
+    response = api_client.post(
+        f"/v1/inboxes/{inbox.public_id}/messages/send",
+        {"to": ["a@example.com"], "subject": "s", "text": "t"}, format="json",
+    )
+    assert response.status_code == 422 and response.json()["code"] == "domain_not_verified"

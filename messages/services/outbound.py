@@ -12,7 +12,9 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from inboxes.exceptions import SendingDomainNotVerified
 from inboxes.models import Inbox
+from inboxes.selectors import sending_domain_verified
 from messages import selectors
 from messages.addresses import addr_spec, format_mailbox, forward_subject, reply_subject
 from messages.exceptions import RecipientSuppressed
@@ -137,6 +139,11 @@ def _queue(
         copied_bytes=sum(attachment.size for attachment in copied),
     )
     _check_suppressions(inbox, {"to": to, "cc": cc, "bcc": bcc})
+    if not sending_domain_verified(inbox):
+        raise SendingDomainNotVerified(
+            f"{inbox.domain_name} is not a verified domain of this organization; "
+            "verify it before sending from it"
+        )
     with transaction.atomic():
         message = Message(
             organization=inbox.organization,

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from inboxes.selectors import sending_domain_verified
 from messages.addresses import addr_spec, format_mailbox
 from messages.exceptions import PermanentSendError, TransientSendError
 from messages.models import Attachment, Message
@@ -275,6 +276,9 @@ def _claim(message_pk: int) -> tuple[Message, Any, bytes, dict[str, list[str]], 
                 return message  # probably still in that run's provider call: leave it be
             logger.warning("send: outcome of %s unknown; not resending", message.public_id)
             return _fail(message, OUTCOME_UNKNOWN)
+        if not sending_domain_verified(message.inbox):
+            # The domain lapsed between accept and delivery: nothing leaves from it.
+            return _fail(message, f"{message.inbox.domain_name} is no longer a verified domain")
         if message.from_inbox_id == message.inbox_id:
             message.from_inbox = message.inbox
         attachments = list(message.attachments.order_by("id")) if message.has_attachments else []

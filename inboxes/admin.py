@@ -1,6 +1,42 @@
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from inboxes.models import ApiKey, Domain, IdempotencyRecord, Inbox, Membership, Organization
+
+
+class OwnerManagedAdmin(admin.ModelAdmin):
+    """What only an organization's owners manage: API keys, domains, webhooks, memberships.
+
+    An operator (superuser) manages every organization's rows. Any other staff login sees
+    only the rows of organizations it belongs to, and may add, change or delete them only
+    where it is an owner: a member answers 403."""
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        rows = super().get_queryset(request)
+        if request.user.is_superuser:
+            return rows
+        mine = Membership.objects.filter(user_id=request.user.pk).values("organization_id")
+        return rows.filter(organization_id__in=mine)
+
+    def _is_owner(self, request: HttpRequest, obj: Any = None) -> bool:
+        if request.user.is_superuser:
+            return True
+        owned = Membership.objects.filter(user_id=request.user.pk, role=Membership.Role.OWNER)
+        if obj is not None:
+            owned = owned.filter(organization_id=obj.organization_id)
+        return owned.exists()
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return super().has_add_permission(request, *args) and self._is_owner(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and self._is_owner(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_delete_permission(request, obj) and self._is_owner(request, obj)
 
 
 class MembershipInline(admin.TabularInline):
@@ -26,7 +62,7 @@ class OrganizationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(OwnerManagedAdmin):
     list_display = ["user", "organization", "role", "created_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "organization__name"]
@@ -34,7 +70,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(OwnerManagedAdmin):
     # The hash is never shown; the prefix is enough to tell keys apart.
     list_display = ["prefix", "name", "organization", "last_used_at", "revoked_at", "created_at"]
     list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
@@ -55,7 +91,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Domain)
-class DomainAdmin(admin.ModelAdmin):
+class DomainAdmin(OwnerManagedAdmin):
     list_display = ["name", "organization", "verified", "verified_at", "last_checked_at"]
     list_filter = ["verified"]
     search_fields = ["name", "public_id", "organization__name"]

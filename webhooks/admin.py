@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from inboxes.admin import OwnerManagedAdmin
 from sendook.exceptions import SendookError
 from webhooks.models import Delivery, DeliveryAttempt, Event, Webhook
 from webhooks.services import delivery as delivery_service
@@ -31,7 +32,7 @@ class EventAdmin(admin.ModelAdmin):
 
 
 @admin.register(Webhook)
-class WebhookAdmin(admin.ModelAdmin):
+class WebhookAdmin(OwnerManagedAdmin):
     # The signing secret is never shown; the API's rotateSecret issues a new one.
     exclude = ["secret"]
     list_display = ["public_id", "url", "organization", "enabled", "disabled_reason", "created_at"]

@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 
-from inboxes.tests.factories import InboxFactory, MembershipFactory, OrganizationFactory
+from inboxes.tests.factories import (
+    DomainFactory,
+    InboxFactory,
+    MembershipFactory,
+    OrganizationFactory,
+)
 from messages.tests.mail_factories import MessageFactory
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls made by the test
@@ -92,7 +97,9 @@ def member(org):
 
 @pytest.fixture
 def inbox(org):
-    return InboxFactory(organization=org, email="support@acme.test", name="Support")
+    # A custom-domain inbox sends only while its domain is verified (as the API requires).
+    domain = DomainFactory(organization=org, name="acme.test", verified=True)
+    return InboxFactory(organization=org, email="support@acme.test", name="Support", domain=domain)
 
 
 def log_in(page, live_server, user):

@@ -118,9 +118,7 @@ def test_a_gmail_reply_to_a_plus_address_keeps_the_tag_as_a_label(org, monkeypat
     assert message.inbox == inbox
     assert "ticket-42" in message.labels
     assert message.from_name == "Alice Example"
-    # Its Authentication-Results header says dkim=pass, but a header inside the message is
-    # whatever its sender wrote: a file from the command line carries no verdict.
-    assert "dkim" not in message.verdicts
+    assert message.verdicts == {}  # its Authentication-Results header is not believed
     # What the user sees as the reply: the new text, without the quoted history.
     assert message.extracted_text == (
         "Thanks, the invoice looks right now. I will pay it this week.\n\nAlice"
@@ -150,22 +148,22 @@ def test_an_inline_image_keeps_the_content_id_its_html_refers_to(org, monkeypatc
     assert image.file.read().startswith(b"\x89PNG")
 
 
-def test_ses_virus_verdicts_label_the_message(org, monkeypatch):
+def test_ses_verdict_headers_inside_the_message_are_not_believed(org, monkeypatch):
     InboxFactory(organization=org, email="inbox@sendook.dev")
 
     run_cli(monkeypatch, (FIXTURES / "ses_verdicts.eml").read_bytes())
 
     message = Message.objects.get()
-    assert message.verdicts["virus"] == "fail"
-    assert "virus" in message.labels and "spam" not in message.labels
+    assert message.verdicts == {}
+    assert "virus" not in message.labels and "spam" not in message.labels
 
 
-def test_a_failed_dmarc_check_is_visible_on_the_message(org, monkeypatch):
+def test_an_authentication_results_header_inside_the_message_is_not_believed(org, monkeypatch):
     InboxFactory(organization=org, email="victim@sendook.dev")
 
     run_cli(monkeypatch, (FIXTURES / "auth_results.eml").read_bytes())
 
-    assert Message.objects.get().verdicts["dmarc"] == "fail"
+    assert Message.objects.get().verdicts == {}
 
 
 def test_legacy_charsets_are_readable_text_not_mojibake(org, monkeypatch):

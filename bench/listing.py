@@ -100,7 +100,7 @@ MESSAGES_SQL = """
 SELECT m.id, m.public_id, o.public_id, i.public_id, t.public_id, fi.public_id, ti.public_id,
        m.from_name, m.reply_to, m.from_email, m.to, m.cc, m.bcc, m.subject, m.text, m.html,
        m.labels, m.message_id, m.in_reply_to, m.references, m.external_message_id, m.status,
-       m.status_reason, m.direction, m.sent_at, m.created_at, m.updated_at
+       m.status_reason, m.direction, m.sent_at, m.created_at, m.updated_at, m.extracted_text
 FROM mail_message m
 JOIN inboxes_organization o ON o.id = m.organization_id
 JOIN inboxes_inbox i ON i.id = m.inbox_id
@@ -180,6 +180,11 @@ def make_bare_app(conninfo: str):  # type: ignore[no-untyped-def]
                 if value:
                     data[key_name] = value
             data.update({"from": r[9], "to": r[10], "cc": r[11], "bcc": r[12], "subject": r[13]})
+            # The default list view carries the bodies as well as the preview.
+            data["text"] = r[14]
+            data["html"] = r[15]
+            if r[27]:
+                data["extractedText"] = r[27]
             data["preview"] = preview_of(r[14], r[15])
             data["labels"] = r[16]
             data["attachments"] = attachments.get(r[0], [])

@@ -11,13 +11,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Runtime pins only: requirements.txt minus its `-r requirements-dev.txt` line (tests, moto,
-# playwright, schemathesis, linters stay out of the image). Every runtime dependency ships a
+# Runtime pins only: requirements.txt (tests, moto, playwright, schemathesis and linters are in
+# requirements-dev.txt and stay out of the image). Every runtime dependency ships a
 # manylinux wheel (psycopg-binary bundles libpq), so no compiler is needed.
 COPY requirements.txt ./
-RUN grep -v '^-r ' requirements.txt > /tmp/requirements-prod.txt \
-    && pip install -r /tmp/requirements-prod.txt \
-    && rm /tmp/requirements-prod.txt
+RUN pip install -r requirements.txt
 
 # An unprivileged user owns only the data directory (SQLite fallback, sandbox outbox, local
 # media, beat's schedule file); the code stays read-only to it.

@@ -3,16 +3,25 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test bench reliability worker lint typecheck migrations-check install clean
+.PHONY: run test bench reliability worker lint typecheck migrations-check install install-dev clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+# What the product needs at run time (requirements.txt) ...
+$(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
+# ... and what only tests, benchmarks and tooling need (requirements-dev.txt).
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 ## Serve the product on http://127.0.0.1:8000 on embedded defaults (SQLite, in-process tasks,
 ## sandbox mail); DATABASE_URL, CELERY_BROKER_URL and EMAIL_BACKEND switch to the real services.
@@ -23,14 +32,14 @@ run: $(STAMP)
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000
 
 ## Run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise).
-test: $(STAMP)
+test: $(DEV_STAMP)
 	$(PY) -m pytest -q
 
 ## Every benchmark in bench/ against its bare baseline (PostgreSQL: DATABASE_URL, default
 ## sendook_bench; a private Redis, gunicorn, a Celery worker, moto and a webhook receiver are
 ## started; `hey` comes from Debian): prints a table, writes var/bench/latest.json.
 ## BENCH_ARGS=--full for the full sizes (search over 100,000 messages).
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	@command -v hey >/dev/null || { echo "installing hey (Debian's HTTP load generator) for bench/http_load.py"; apt-get install -y hey; }
 	$(PY) bench/run.py $(BENCH_ARGS)
 
@@ -41,7 +50,7 @@ bench: $(STAMP)
 ## postgres user when root). Each script prints its figure on its last line
 ## and exits non-zero when it misses its target; all run, the target fails if any did.
 RELIABILITY := send_burst_kill redis_outage postgres_restart inbound_storm mime_bombs api_fuzz header_injection slow_clients
-reliability: $(STAMP)
+reliability: $(DEV_STAMP)
 	@failed=0; for script in $(RELIABILITY); do \
 		echo "== reliability/$$script.py"; \
 		timeout 900 $(PY) reliability/$$script.py || failed=1; \
@@ -51,14 +60,14 @@ reliability: $(STAMP)
 worker: $(STAMP)
 	$(VENV)/bin/celery -A sendook worker -B --loglevel=INFO
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(VENV)/bin/mypy .
 
-migrations-check: $(STAMP)
+migrations-check: $(DEV_STAMP)
 	$(PY) manage.py makemigrations --check --dry-run
 
 clean:

@@ -7,8 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from webhooks.models import Delivery, DeliveryAttempt, EventType, Webhook
-from webhooks.services import delivery, record_event
+from sendook.events.models import EventType
+from sendook.events.services import record_event
+from webhooks.models import Delivery, DeliveryAttempt, Webhook
+from webhooks.services import delivery
+from webhooks.services.delivery import claiming, queueing
 from webhooks.tests.receivers import ok, receiver, status
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +23,7 @@ Status = Delivery.Status
 def queued(monkeypatch):
     """What on-commit queueing hands to workers, kept here for the test to run by hand."""
     jobs = []
-    monkeypatch.setattr(delivery, "enqueue_deliveries", lambda pairs: jobs.extend(pairs))
+    monkeypatch.setattr(queueing, "enqueue_deliveries", lambda pairs: jobs.extend(pairs))
     return jobs
 
 
@@ -89,17 +92,17 @@ def test_a_dead_workers_batch_is_swept_back_and_sent_under_the_same_ids(
         events = record(4)
         first = Delivery.objects.order_by("pk").first()
         # A worker leases the batch, then dies before posting or recording anything.
-        batch = delivery._claim(first.pk, 0)
+        batch = claiming.claim(first.pk, 0)
         assert batch is not None and len(batch.deliveries) == 4
-        delivery.forget_taken()  # the dead worker's memory went with it
-        assert delivery.sweep_due_deliveries() == 0  # leased: not due while the lease runs
+        claiming.forget_taken()  # the dead worker's memory went with it
+        assert queueing.sweep_due_deliveries() == 0  # leased: not due while the lease runs
         assert [delivery.deliver(pk, expected_attempts=0) for pk, _ in queued] == [None] * 4
         assert not hook.requests
 
         Delivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
         queued.clear()
         with on_commit():
-            assert delivery.sweep_due_deliveries() == 4
+            assert queueing.sweep_due_deliveries() == 4
         assert len(queued) == 4
         for pk, attempts in queued:
             delivery.deliver(pk, expected_attempts=attempts)
@@ -140,9 +143,9 @@ def test_retrying_a_delivery_while_a_worker_holds_it_does_not_send_it_twice(
         record(1)
         row = Delivery.objects.get()
         Delivery.objects.filter(pk=row.pk).update(status=Status.FAILED, attempts=1)
-        batch = delivery._claim(row.pk, 1)  # a worker is making the due retry
+        batch = claiming.claim(row.pk, 1)  # a worker is making the due retry
         row.refresh_from_db()
-        retried = delivery.retry_delivery(row)
+        retried = queueing.retry_delivery(row)
         assert retried.lease == batch.lease
         for pk, attempts in queued:
             delivery.deliver(pk, expected_attempts=attempts)
@@ -161,7 +164,7 @@ def test_a_worker_that_lost_a_lease_does_not_post_or_record_that_delivery(
         make_webhook(org, hook.url)
         events = record(3)
         first = Delivery.objects.order_by("pk").first()
-        batch = delivery._claim(first.pk, 0)
+        batch = claiming.claim(first.pk, 0)
         # The worker stalled past its lease; the sweep gave the second delivery to another run.
         stolen = batch.deliveries[1]
         Delivery.objects.filter(pk=stolen.pk).update(lease=None)

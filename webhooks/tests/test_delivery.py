@@ -7,11 +7,15 @@ import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
+from sendook.events.models import Event, EventType
+from sendook.events.services import record_event
 from webhooks import tasks
-from webhooks.models import Delivery, DeliveryAttempt, Event, EventType, Webhook
-from webhooks.services import delivery, record_event
+from webhooks.models import Delivery, DeliveryAttempt, Webhook
+from webhooks.services import delivery
+from webhooks.services.delivery import posting, queueing
 from webhooks.tests.conftest import create_webhook
 from webhooks.tests.receivers import fail_first, hang, ok, receiver, redirect, status
 
@@ -27,7 +31,7 @@ def sweep_until_final(on_commit, rounds=10):
             next_attempt_at=timezone.now() - timedelta(seconds=1)
         )
         with on_commit():
-            if not delivery.sweep_due_deliveries():
+            if not queueing.sweep_due_deliveries():
                 return
 
 
@@ -128,7 +132,7 @@ def test_the_retry_schedule_comes_from_settings_with_jitter(api_client, settings
     wait = (row.next_attempt_at - before).total_seconds()
     assert row.status == Status.FAILED and 60 <= wait <= 91
     # Not due yet: the sweep leaves it alone.
-    assert delivery.sweep_due_deliveries() == 0
+    assert queueing.sweep_due_deliveries() == 0
 
 
 def test_a_receiver_failing_the_whole_schedule_is_disabled_and_the_organization_told(
@@ -220,10 +224,10 @@ def test_a_url_that_turns_private_after_create_is_refused_at_delivery(
 ):
     settings.SENDOOK_WEBHOOK_ALLOW_PRIVATE = False
     with receiver(ok()) as hook:
-        monkeypatch.setattr(delivery, "resolver", lambda host, port: ["93.184.216.34"])
+        monkeypatch.setattr(posting, "resolver", lambda host, port: ["93.184.216.34"])
         webhook = create_webhook(api_client, f"http://hooks.example.com:{hook.port}/in")
         # DNS now answers with loopback (rebinding): nothing may be sent there.
-        monkeypatch.setattr(delivery, "resolver", lambda host, port: ["127.0.0.1"])
+        monkeypatch.setattr(posting, "resolver", lambda host, port: ["127.0.0.1"])
         with on_commit():
             api_client.post("/v1/inboxes", {"name": "Bot"}, format="json")
         assert hook.requests == []
@@ -321,9 +325,9 @@ def test_a_delivery_run_twice_is_delivered_once(api_client, org):
 
 
 def test_concurrent_runs_of_one_delivery_post_once(api_client, org, transactional_db, monkeypatch):
-    if not delivery.connection.features.has_select_for_update:
+    if not connection.features.has_select_for_update:
         pytest.skip("row locks need PostgreSQL; SQLite runs one process and cannot race here")
-    monkeypatch.setattr(delivery, "enqueue_deliveries", lambda pairs: None)  # the threads deliver
+    monkeypatch.setattr(queueing, "enqueue_deliveries", lambda pairs: None)  # the threads deliver
     with receiver(ok()) as hook:
         create_webhook(api_client, hook.url)
         api_client.post("/v1/inboxes", {"name": "Bot"}, format="json")
@@ -332,7 +336,7 @@ def test_concurrent_runs_of_one_delivery_post_once(api_client, org, transactiona
 
         def run():
             results.append(delivery.deliver(row.pk, expected_attempts=0))
-            delivery.connection.close()
+            connection.close()
 
         threads = [threading.Thread(target=run) for _ in range(4)]
         for thread in threads:
@@ -351,16 +355,16 @@ def test_the_sweep_queues_due_deliveries_once_per_claim(
     create_webhook(api_client, "http://127.0.0.1:9/")
     api_client.post("/v1/inboxes", {"name": "Bot"}, format="json")
     row = Delivery.objects.get()
-    assert delivery.sweep_due_deliveries() == 0  # freshly queued: its claim has not lapsed
+    assert queueing.sweep_due_deliveries() == 0  # freshly queued: its claim has not lapsed
     Delivery.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
     # With a broker, the sweep hands due rows to Celery (recorded here instead of sent).
     settings.CELERY_TASK_ALWAYS_EAGER = False
     queued = []
     monkeypatch.setattr(tasks.deliver_webhook, "delay", lambda *args: queued.append(args))
     with on_commit():
-        assert delivery.sweep_due_deliveries() == 1
+        assert queueing.sweep_due_deliveries() == 1
     with on_commit():
-        assert delivery.sweep_due_deliveries() == 0  # claimed for the next 300 s
+        assert queueing.sweep_due_deliveries() == 0  # claimed for the next 300 s
     assert queued == [(row.pk, 0)]
     row.refresh_from_db()
     assert row.next_attempt_at > timezone.now() + timedelta(seconds=250)
@@ -413,7 +417,7 @@ def test_a_test_ping_whose_host_lookup_hangs_returns_within_its_deadline(
             time.sleep(4)
             return ["127.0.0.1"]
 
-        monkeypatch.setattr(delivery, "resolver", slow_resolver)
+        monkeypatch.setattr(posting, "resolver", slow_resolver)
         started = time.monotonic()
         response = api_client.post(f"/v1/webhooks/{webhook['id']}/test")
         elapsed = time.monotonic() - started

@@ -6,8 +6,10 @@ import time
 import pytest
 from django.db import OperationalError, transaction
 
-from webhooks.models import Delivery, EventType, Webhook
-from webhooks.services import delivery, record_event
+from sendook.events.models import EventType
+from sendook.events.services import record_event
+from webhooks.models import Delivery, Webhook
+from webhooks.services.delivery import queueing
 from webhooks.tests.receivers import hang, ok, receiver
 
 
@@ -15,10 +17,10 @@ from webhooks.tests.receivers import hang, ok, receiver
 def background(monkeypatch, settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     # Undo the tests' inline stand-in: this test is about the real background thread.
-    monkeypatch.setattr(delivery, "run_in_background", _real_run_in_background)
+    monkeypatch.setattr(queueing, "run_in_background", _real_run_in_background)
 
 
-_real_run_in_background = delivery.run_in_background
+_real_run_in_background = queueing.run_in_background
 
 
 def wait_for_status(event, status, timeout=15.0):

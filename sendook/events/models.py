@@ -1,9 +1,15 @@
 """The event log's one table (named webhooks_event, where it was created)."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
 from sendook.fields import PublicIdField
+
+# settings.SENDOOK_ORGANIZATION_MODEL, which the kernel never imports: to the kernel's code an
+# organization is any saved row with a pk and a public_id.
+Organization = Any
 
 
 class EventType(models.TextChoices):

@@ -1,13 +1,13 @@
 """Organization-scoped reads of the log. Another organization's id is indistinguishable from a
 missing one."""
 
-from django.db.models import Model, QuerySet
+from django.db.models import QuerySet
 
 from sendook.events.exceptions import EventNotFound
-from sendook.events.models import Event, EventType
+from sendook.events.models import Event, EventType, Organization
 
 
-def list_events(organization: Model, *, after: str | None = None) -> QuerySet[Event]:
+def list_events(organization: Organization, *, after: str | None = None) -> QuerySet[Event]:
     """The numbered feed in commit order (feed_seq): every event but the test pings, which only
     concern the webhook they tested. services.read_feed numbers new events first."""
     rows = Event.objects.filter(organization=organization, feed_seq__isnull=False).exclude(
@@ -22,7 +22,7 @@ def list_events(organization: Model, *, after: str | None = None) -> QuerySet[Ev
     return rows.select_related("organization")
 
 
-def get_event(organization: Model, event_id: str) -> Event:
+def get_event(organization: Organization, event_id: str) -> Event:
     try:
         return Event.objects.select_related("organization").get(
             organization=organization, public_id=event_id

@@ -6,15 +6,15 @@ commit."""
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max, Model, QuerySet
+from django.db.models import Max, QuerySet
 
 from sendook.api import format_timestamp
 from sendook.events import selectors, subscribers
-from sendook.events.models import Event, EventType
+from sendook.events.models import Event, EventType, Organization
 
 
 def record_event(
-    organization: Model,
+    organization: Organization,
     *,
     event_type: EventType,
     payload: dict[str, Any],
@@ -41,7 +41,7 @@ def record_event(
 _FEED_LOCK = 0x5E9D0 + 1
 
 
-def sequence_events(organization: Model, *, batch: int = 5000) -> int:
+def sequence_events(organization: Organization, *, batch: int = 5000) -> int:
     """Numbers the organization's committed events that have no feed number yet; returns how many.
 
     Event ids come from a sequence when the row is inserted, but transactions commit in another
@@ -80,7 +80,7 @@ def sequence_events(organization: Model, *, batch: int = 5000) -> int:
             return numbered
 
 
-def read_feed(organization: Model, *, after: str | None = None) -> QuerySet[Event]:
+def read_feed(organization: Organization, *, after: str | None = None) -> QuerySet[Event]:
     """GET /v1/events: number what committed since the last read, then list in that order."""
     sequence_events(organization)
     return selectors.list_events(organization, after=after)

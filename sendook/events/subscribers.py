@@ -3,13 +3,14 @@ registers a subscriber from its AppConfig.ready(), so the log never imports it."
 
 from typing import Any, Protocol
 
-from django.db.models import BooleanField, Expression, ExpressionWrapper, Q, Value
+from django.db.models import BooleanField, ExpressionWrapper, Q, Value
+from django.db.models.expressions import BaseExpression
 
 from sendook.events.models import Event
 
 
 class Subscriber(Protocol):
-    def listening(self, organization: Any) -> Expression:
+    def listening(self, organization: Any) -> BaseExpression:
         """A boolean subquery: whether `organization` (an OuterRef or a pk) has anyone
         listening. Callers that already lock a row ask it there instead of in a query."""
 
@@ -25,7 +26,7 @@ def register(subscriber: Subscriber) -> None:
         _subscribers.append(subscriber)
 
 
-def anyone_listening(organization: Any) -> Expression:
+def anyone_listening(organization: Any) -> BaseExpression:
     """For `.annotate()`: whether any subscriber listens to `organization`'s events."""
     expressions = [subscriber.listening(organization) for subscriber in _subscribers]
     if not expressions:

@@ -2,13 +2,13 @@
 
 from typing import Any
 
-from django.db.models import Model
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from sendook.api import OrgScopedViewSet
 from sendook.events import selectors, services
+from sendook.events.models import Organization
 from sendook.events.serializers import EventSerializer
 
 
@@ -20,7 +20,7 @@ class EventViewSet(OrgScopedViewSet):
     ordering_field = "feed_seq"  # commit order; see services.sequence_events
     get_row = staticmethod(selectors.get_event)
 
-    def list_rows(self, organization: Model) -> Any:
+    def list_rows(self, organization: Organization) -> Any:
         return services.read_feed(organization, after=self.request.query_params.get("after"))
 
     @extend_schema(

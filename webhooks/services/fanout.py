@@ -8,7 +8,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, Expression
+from django.db.models import Exists
+from django.db.models.expressions import BaseExpression
 from django.utils import timezone
 
 from sendook.events.models import Event
@@ -17,7 +18,7 @@ from webhooks.services.delivery import queueing
 
 
 class WebhookSubscriber:
-    def listening(self, organization: Any) -> Expression:
+    def listening(self, organization: Any) -> BaseExpression:
         return Exists(Webhook.objects.filter(organization=organization, enabled=True))
 
     def event_recorded(self, event: Event) -> None:

@@ -81,7 +81,7 @@ def _run(batch: claiming.Batch) -> dict[int, DeliveryAttempt]:
         results.append(
             (delivery, posting.post(delivery, vetted, started=started if ping else None))
         )
-        if posting.disables(delivery, results[-1][1]):
+        if recording.disables(delivery, results[-1][1]):
             made.update(recording.record(batch, results))
             results = []
     made.update(recording.record(batch, results))

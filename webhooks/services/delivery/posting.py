@@ -9,7 +9,6 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 
 from django.conf import settings
 
-from sendook.events.models import EventType
 from sendook.events.services import build_envelope
 from webhooks import http, signing
 from webhooks.models import Delivery
@@ -33,7 +32,7 @@ class _LookupTimedOut(Exception):
 
 
 def vet(url: str, *, deadline: float | None) -> VettedUrl | UnsafeUrlError | _LookupTimedOut:
-    def vet() -> VettedUrl | UnsafeUrlError:
+    def vetted() -> VettedUrl | UnsafeUrlError:
         try:
             return vet_url(
                 url, allow_private=settings.SENDOOK_WEBHOOK_ALLOW_PRIVATE, resolver=resolver
@@ -42,8 +41,8 @@ def vet(url: str, *, deadline: float | None) -> VettedUrl | UnsafeUrlError | _Lo
             return exc
 
     if deadline is None:
-        return vet()
-    lookup = _ping_lookups.submit(vet)
+        return vetted()
+    lookup = _ping_lookups.submit(vetted)
     try:
         return lookup.result(timeout=max(deadline - time.monotonic(), 0))
     except FuturesTimeout:
@@ -81,13 +80,4 @@ def post(
         total_timeout=total,
         max_response_bytes=settings.SENDOOK_WEBHOOK_MAX_RESPONSE_BYTES,
         started=started,
-    )
-
-
-def disables(delivery: Delivery, result: http.DeliveryResult) -> bool:
-    """Whether recording this result disables the webhook (see recording.apply)."""
-    if result.ok or delivery.event.type == EventType.WEBHOOK_TEST:
-        return False
-    return result.status_code == 410 or (
-        delivery.attempts + 1 == len(settings.SENDOOK_WEBHOOK_RETRY_SCHEDULE) + 1
     )

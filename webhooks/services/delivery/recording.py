@@ -26,6 +26,15 @@ logger = logging.getLogger(__name__)
 Status = Delivery.Status
 
 
+def disables(delivery: Delivery, result: http.DeliveryResult) -> bool:
+    """Whether recording this result disables the webhook (see apply)."""
+    if result.ok or delivery.event.type == EventType.WEBHOOK_TEST:
+        return False
+    return result.status_code == 410 or (
+        delivery.attempts + 1 == len(settings.SENDOOK_WEBHOOK_RETRY_SCHEDULE) + 1
+    )
+
+
 _RECORDED_FIELDS = [
     "status",
     "attempts",

@@ -1,5 +1,7 @@
-"""Delivering events to webhooks: `deliver()` claims, posts and records one delivery (and a batch
-of its webhook's other pending ones). Recording every attempt schedules the next one.
+"""Delivering events to webhooks. `deliver()` is the one entry point: it claims a delivery (and
+a batch of its webhook's other pending ones, claiming.py), posts them (posting.py) and records
+every attempt, which schedules the next one (recording.py). queueing.py hands deliveries to
+workers and sweeps up what has come due.
 
 The retry schedule lives in the database: a failed delivery gets `next_attempt_at`, and the
 periodic sweep queues whatever has come due. A task may run twice (acks_late, the sweep as a
@@ -7,10 +9,10 @@ backstop), so a run first claims its delivery with a lease, and only if it is st
 the task was queued for and no other worker holds it; a second run does nothing.
 
 A run also claims up to SENDOOK_WEBHOOK_BATCH_SIZE of the same webhook's other pending
-deliveries (their own tasks then find them taken), posts them one after another over one kept-alive
-connection with no transaction open, and records their attempts in bulk. The lease lives in
-`next_attempt_at`, so if the worker dies the sweep finds the batch due once it runs out and
-retries it under the same webhook-ids; the cost is that whatever the dead worker had posted
+deliveries (their own tasks then find them taken), posts them one after another over one
+kept-alive connection with no transaction open, and records their attempts in bulk. The lease
+lives in `next_attempt_at`, so if the worker dies the sweep finds the batch due once it runs out
+and retries it under the same webhook-ids; the cost is that whatever the dead worker had posted
 but not yet recorded is sent again, which receivers deduplicate by webhook-id.
 """
 

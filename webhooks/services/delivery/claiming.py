@@ -1,9 +1,5 @@
-"""Claiming: leasing a delivery, and a batch of its webhook's other pending ones, to this run.
-
-A run first claims its delivery with a lease, and only if it is still the attempt the task was
-queued for and no other worker holds it; a second run of the same task does nothing. The lease
-lives in `next_attempt_at`, so if the worker dies the sweep finds the batch due once it runs out.
-"""
+"""Claiming: leasing a delivery, and a batch of its webhook's other pending ones, to one run,
+so that a task run twice posts once."""
 
 from __future__ import annotations
 

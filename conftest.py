@@ -20,7 +20,7 @@ def _isolated_settings(settings, tmp_path):
     except Exception:  # a test may have stopped the cache server on purpose
         pass
     # Like the cache: webhook workers' in-process memory of the deliveries they took.
-    from webhooks.services.delivery import forget_taken
+    from webhooks.services.delivery.claiming import forget_taken
 
     forget_taken()
 

@@ -104,7 +104,7 @@ def run_pipeline(corpus: list[bytes]) -> tuple[tuple[float, float], dict[str, in
         serve_certificate,
         sign_sns_message,
     )
-    from webhooks.models import Event
+    from sendook.events.models import Event
 
     organization = Organization.objects.create(name="Bench")
     Inbox.objects.create(organization=organization, email="inbox@sendook.dev", name="Bench")

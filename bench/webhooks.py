@@ -35,10 +35,12 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from inboxes.models import Organization  # noqa: E402
+from sendook.events.models import EventType  # noqa: E402
+from sendook.events.services import build_envelope, record_event  # noqa: E402
 from webhooks import signing  # noqa: E402
-from webhooks.models import Delivery, EventType, Webhook  # noqa: E402
-from webhooks.services import delivery, record_event  # noqa: E402
-from webhooks.services.events import build_envelope  # noqa: E402
+from webhooks.models import Delivery, Webhook  # noqa: E402
+from webhooks.services import delivery  # noqa: E402
+from webhooks.services.delivery import queueing  # noqa: E402
 
 
 def bare_loop(url_port: int, bodies: list[tuple[str, bytes]], secret: str) -> float:
@@ -105,7 +107,7 @@ def run(count: int = 2000, threads: int = 4) -> list[dict]:
 
     call_command("migrate", verbosity=0)
     organization = Organization.objects.create(name="bench")
-    delivery.enqueue_deliveries = lambda pairs: None  # the benchmark makes the attempts itself
+    queueing.enqueue_deliveries = lambda pairs: None  # the benchmark makes the attempts itself
     try:
         with ReceiverProcess() as hook:
             secret = signing.generate_secret()

@@ -36,9 +36,9 @@ from inboxes.models import (
 from inboxes.selectors import find_inbox_by_email
 from messages.addresses import InvalidAddress, canonical_inbox_address
 from sendook.api import generate_api_key_secret
+from sendook.events.models import EventType
+from sendook.events.services import record_event
 from sendook.exceptions import ValidationFailed
-from webhooks.models import EventType
-from webhooks.services import record_event
 
 _LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 

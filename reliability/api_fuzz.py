@@ -148,7 +148,8 @@ def build_organization(label: str, run_id: str, dns_server: Any) -> tuple[Any, s
     from messages.models import Attachment, Message, Thread
     from messages.services.outbound import NewAttachment, reply_to_message, send_message
     from messages.services.receiving import receive_raw_email
-    from webhooks.models import SUBSCRIBABLE_EVENT_TYPES, Delivery, Event
+    from sendook.events.models import Event
+    from webhooks.models import SUBSCRIBABLE_EVENT_TYPES, Delivery
     from webhooks.services.delivery import send_test
     from webhooks.services.webhooks import create_webhook
 

@@ -20,19 +20,20 @@ PUBLIC_ADDRESS = "93.184.216.34"
 def confine_webhooks(receiver: str) -> None:
     """Route every webhook connection to `receiver` ("host:port"), after the real URL checks."""
     from webhooks import http
-    from webhooks.services import delivery
+    from webhooks.services.delivery import posting
     from webhooks.ssrf import VettedUrl, vet_url
 
     host, _, port = receiver.rpartition(":")
     # Stands in for DNS (none here): every name is one public address, which passes the SSRF
     # checks as a customer's real endpoint would; the connection then goes to the receiver.
-    delivery.resolver = lambda name, port_: [PUBLIC_ADDRESS]
+    posting.resolver = lambda name, port_: [PUBLIC_ADDRESS]
 
     def vet_to_receiver(url: str, **kwargs: object) -> VettedUrl:
         vetted = vet_url(url, **kwargs)  # the product's verdict on the URL stands
         return VettedUrl(parts=vetted.parts, addresses=[(host, int(port))])
 
     http.vet_url = vet_to_receiver
+    posting.vet_url = vet_to_receiver
 
 
 if os.environ.get("SENDOOK_FUZZ_WEBHOOK_RECEIVER"):

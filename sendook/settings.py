@@ -56,10 +56,15 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served from here rather than a CDN
     "anymail",
+    "sendook.events",
     "inboxes",
     "messages.apps.MailConfig",
     "webhooks",
 ]
+
+# The kernel (sendook/) names the organization model here instead of importing it, the way
+# AUTH_USER_MODEL names the user model.
+SENDOOK_ORGANIZATION_MODEL = "inboxes.Organization"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -8,8 +8,9 @@ from rest_framework.routers import SimpleRouter
 import sendook.openapi  # noqa: F401  (registers the API-key auth scheme with drf-spectacular)
 from inboxes.viewsets import ApiKeyViewSet, DomainViewSet, InboxViewSet
 from sendook import views
+from sendook.events.viewsets import EventViewSet
 from sendook.login_throttle import throttle_login
-from webhooks.viewsets import EventViewSet, WebhookViewSet
+from webhooks.viewsets import WebhookViewSet
 
 
 class OptionalSlashRouter(SimpleRouter):

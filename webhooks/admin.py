@@ -4,31 +4,8 @@ from django.http import HttpRequest
 
 from inboxes.admin import OwnerManagedAdmin
 from sendook.exceptions import SendookError
-from webhooks.models import Delivery, DeliveryAttempt, Event, Webhook
-from webhooks.services import delivery as delivery_service
-
-
-@admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
-    list_display = [
-        "public_id",
-        "type",
-        "organization",
-        "inbox_public_id",
-        "message_public_id",
-        "created_at",
-    ]
-    list_filter = ["type"]
-    search_fields = ["public_id", "inbox_public_id", "message_public_id", "organization__name"]
-    readonly_fields = [
-        "public_id",
-        "organization",
-        "type",
-        "inbox_public_id",
-        "message_public_id",
-        "payload",
-        "created_at",
-    ]
+from webhooks.models import Delivery, DeliveryAttempt, Webhook
+from webhooks.services.delivery import queueing
 
 
 @admin.register(Webhook)
@@ -66,7 +43,7 @@ def retry_now(
     retried, refused = 0, []
     for row in queryset:
         try:
-            delivery_service.retry_delivery(row)
+            queueing.retry_delivery(row)
             retried += 1
         except SendookError as exc:
             refused.append(f"{row.public_id}: {exc.message}")

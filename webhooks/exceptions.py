@@ -1,11 +1,6 @@
 from sendook.exceptions import Conflict, NotFound, ValidationFailed
 
 
-class EventNotFound(NotFound):
-    code = "event_not_found"
-    message = "Event not found"
-
-
 class WebhookNotFound(NotFound):
     code = "webhook_not_found"
     message = "Webhook not found"

@@ -1,10 +1,10 @@
 """POST one webhook delivery to a customer's URL, safely, and report what happened.
 
-`post()` never raises. It vets the URL with `ssrf.vet_url`, connects to exactly the vetted
+`Poster.post()` never raises. It vets the URL with `ssrf.vet_url`, connects to exactly the vetted
 addresses (no second DNS lookup), sends the URL's own host in the Host header and, for https,
 as SNI and the name the certificate must match. Redirects are reported, never followed. Every
 send and receive is bounded by one wall-clock deadline (`total_timeout` from the call), so a
-receiver that trickles a byte at a time cannot hold a worker. DNS resolution counts against the
+receiver that trickles a byte at a time cannot hold a worker (sockets.DeadlineSocket). DNS resolution counts against the
 deadline but cannot be interrupted; the system resolver's own timeouts bound it.
 
 A `Poster` keeps idle keep-alive connections per (scheme, ip, port, host) so a worker that
@@ -15,10 +15,7 @@ thread at a time; the pool itself is guarded by a lock, so one Poster may serve 
 from __future__ import annotations
 
 import http.client
-import io
 import logging
-import math
-import select
 import socket
 import ssl
 import threading
@@ -26,6 +23,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from webhooks.sockets import DeadlineSocket
 from webhooks.ssrf import Resolver, UnsafeUrlError, UrlParts, VettedUrl, vet_url
 
 logger = logging.getLogger(__name__)
@@ -55,78 +53,10 @@ class _Failure(Exception):
         self.status_code = status_code
 
 
-class _DeadlineSocket:
-    """A connected socket whose every send and receive must finish by `deadline` (monotonic).
-
-    Per-operation socket timeouts alone would let a receiver that sends one byte per second keep
-    a delivery open forever; re-arming the timeout with the time left before each operation
-    bounds the whole exchange. http.client only needs sendall, makefile and close.
-    """
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.deadline = math.inf
-        self._readers = 0
-        self._closed = False
-
-    def _arm(self) -> None:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("delivery deadline exceeded")
-        self.sock.settimeout(remaining)
-
-    def sendall(self, data: bytes) -> None:
-        self._arm()
-        self.sock.sendall(data)
-
-    def recv_into(self, buffer: memoryview) -> int:
-        self._arm()
-        return self.sock.recv_into(buffer)
-
-    def makefile(self, mode: str = "rb", *args: object, **kwargs: object) -> io.BufferedReader:
-        self._readers += 1
-        return io.BufferedReader(_SocketReader(self))
-
-    def release_reader(self) -> None:
-        self._readers -= 1
-        if self._closed and self._readers <= 0:
-            self.sock.close()
-
-    def close(self) -> None:
-        # Like socket.close(): a response still reading its body keeps the socket open.
-        self._closed = True
-        if self._readers <= 0:
-            self.sock.close()
-
-    def looks_dropped(self) -> bool:
-        """True if an idle connection has data or EOF waiting, i.e. the server gave up on it."""
-        if self.sock.fileno() < 0:
-            return True
-        poller = select.poll()
-        poller.register(self.sock, select.POLLIN)
-        return bool(poller.poll(0))
-
-
-class _SocketReader(io.RawIOBase):
-    def __init__(self, owner: _DeadlineSocket) -> None:
-        self._owner = owner
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        return self._owner.recv_into(buffer)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._owner.release_reader()
-        super().close()
-
-
 class _Connection(http.client.HTTPConnection):
     """An HTTP/1.1 connection over a socket we opened ourselves to a vetted address."""
 
-    def __init__(self, sock: _DeadlineSocket, ip: str, port: int) -> None:
+    def __init__(self, sock: DeadlineSocket, ip: str, port: int) -> None:
         super().__init__(ip, port)
         self.auto_open = 0  # never let http.client open (and resolve) on its own
         self.sock = sock
@@ -367,7 +297,7 @@ class Poster:
                 raw.close()
                 raise _Failure(_describe(exc, parts)) from None
             key = (parts.scheme, ip, port, parts.host_header)
-            return _Connection(_DeadlineSocket(sock), ip, port), key
+            return _Connection(DeadlineSocket(sock), ip, port), key
         if last_error is None:
             raise _Failure("timeout")
         if isinstance(last_error, TimeoutError):
@@ -439,52 +369,3 @@ def refused(exc: UnsafeUrlError, *, started: float | None = None) -> DeliveryRes
     """The result of a delivery whose URL failed the SSRF vetting: nothing was sent."""
     duration_ms = 0 if started is None else int((time.monotonic() - started) * 1000)
     return DeliveryResult(None, False, f"unsafe url: {exc}", duration_ms, "")
-
-
-_shared_poster = Poster()
-
-
-def post(
-    url: str,
-    *,
-    body: bytes,
-    headers: Mapping[str, str],
-    allow_private: bool = False,
-    connect_timeout: float = 5.0,
-    total_timeout: float = 10.0,
-    max_response_bytes: int = 65536,
-    resolver: Resolver | None = None,
-) -> DeliveryResult:
-    """Deliver one webhook with the process-wide Poster. Never raises."""
-    return _shared_poster.post(
-        url,
-        body=body,
-        headers=headers,
-        allow_private=allow_private,
-        connect_timeout=connect_timeout,
-        total_timeout=total_timeout,
-        max_response_bytes=max_response_bytes,
-        resolver=resolver,
-    )
-
-
-def post_to(
-    vetted: VettedUrl,
-    *,
-    body: bytes,
-    headers: Mapping[str, str],
-    connect_timeout: float = 5.0,
-    total_timeout: float = 10.0,
-    max_response_bytes: int = 65536,
-    started: float | None = None,
-) -> DeliveryResult:
-    """Deliver one webhook to an already vetted URL with the process-wide Poster."""
-    return _shared_poster.post_to(
-        vetted,
-        body=body,
-        headers=headers,
-        connect_timeout=connect_timeout,
-        total_timeout=total_timeout,
-        max_response_bytes=max_response_bytes,
-        started=started,
-    )

@@ -1,67 +1,14 @@
-"""The event log (an outbox written in the same transaction as the change it reports), customer
-webhooks, and the durable deliveries of events to them, attempt by attempt."""
+"""Customer webhooks, and the durable deliveries of the event log's events to them, attempt by
+attempt."""
 
 from django.db import models
 
 from inboxes.models import Organization
+from sendook.events.models import Event, EventType
 from sendook.fields import PublicIdField
-
-
-class EventType(models.TextChoices):
-    INBOX_CREATED = "inbox.created"
-    INBOX_UPDATED = "inbox.updated"
-    INBOX_DELETED = "inbox.deleted"
-    MESSAGE_SENT = "message.sent"
-    MESSAGE_RECEIVED = "message.received"
-    MESSAGE_DELIVERED = "message.delivered"
-    MESSAGE_BOUNCED = "message.bounced"
-    MESSAGE_COMPLAINED = "message.complained"
-    MESSAGE_REJECTED = "message.rejected"
-    MESSAGE_FAILED = "message.failed"
-    DOMAIN_VERIFIED = "domain.verified"
-    # A verified domain failed its checks for SENDOOK_DOMAIN_GRACE_HOURS (or another
-    # organization proved control after that): sends from it stop.
-    DOMAIN_UNVERIFIED = "domain.unverified"
-    # Told to the organization (the feed and its other webhooks) when Sendook disables a webhook.
-    WEBHOOK_DISABLED = "webhook.disabled"
-    # Sent only by POST /v1/webhooks/{id}/test, only to that webhook; nobody subscribes to it.
-    WEBHOOK_TEST = "webhook.test"
-
 
 # What a webhook may list in `events`.
 SUBSCRIBABLE_EVENT_TYPES = [value for value in EventType.values if value != EventType.WEBHOOK_TEST]
-
-
-class Event(models.Model):
-    public_id = PublicIdField(prefix="evt")
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=40, choices=EventType.choices)
-    # Public ids rather than foreign keys: the log outlives the inboxes and messages it names.
-    inbox_public_id = models.CharField(max_length=40, blank=True)
-    message_public_id = models.CharField(max_length=40, blank=True)
-    payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField(auto_now_add=True)
-    # The feed's order: numbered after commit, in commit order (services.events.sequence_events),
-    # so a consumer paging with `after` never skips an event that committed late.
-    feed_seq = models.BigIntegerField(null=True, blank=True, editable=False)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["organization", "id"], name="event_org_order"),
-            models.Index(
-                fields=["id"], condition=models.Q(feed_seq__isnull=True), name="event_unsequenced"
-            ),
-        ]
-        constraints = [
-            # Numbered per organization: reading one organization's feed never writes another's.
-            # Also the feed's index.
-            models.UniqueConstraint(
-                fields=["organization", "feed_seq"], name="event_feed_seq_unique"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.type} {self.public_id}"
 
 
 class Webhook(models.Model):

@@ -3,32 +3,8 @@
 from django.db.models import QuerySet
 
 from inboxes.models import Organization
-from webhooks.exceptions import DeliveryNotFound, EventNotFound, WebhookNotFound
-from webhooks.models import Delivery, DeliveryAttempt, Event, EventType, Webhook
-
-
-def list_events(organization: Organization, *, after: str | None = None) -> QuerySet[Event]:
-    """The numbered feed in commit order (feed_seq): every event but the test pings, which only
-    concern the webhook they tested. services.events.read_feed numbers new events first."""
-    rows = Event.objects.filter(organization=organization, feed_seq__isnull=False).exclude(
-        type=EventType.WEBHOOK_TEST
-    )
-    if after:
-        seq = get_event(organization, after).feed_seq
-        if seq is not None:  # not numbered yet: it committed after the numbering
-            rows = rows.filter(feed_seq__gt=seq)
-        else:
-            rows = rows.none()
-    return rows.select_related("organization")
-
-
-def get_event(organization: Organization, event_id: str) -> Event:
-    try:
-        return Event.objects.select_related("organization").get(
-            organization=organization, public_id=event_id
-        )
-    except Event.DoesNotExist:
-        raise EventNotFound() from None
+from webhooks.exceptions import DeliveryNotFound, WebhookNotFound
+from webhooks.models import Delivery, DeliveryAttempt, Webhook
 
 
 def list_webhooks(organization: Organization) -> QuerySet[Webhook]:

@@ -1,19 +1,11 @@
-"""API shapes of events, webhooks, deliveries and attempts."""
+"""API shapes of webhooks, deliveries and attempts."""
 
 from typing import Any
 
 from rest_framework import serializers
 
-from sendook.api import ApiModelSerializer, ApiSerializer, OptionalText, Text, Timestamp
-from webhooks.models import (
-    SUBSCRIBABLE_EVENT_TYPES,
-    Delivery,
-    DeliveryAttempt,
-    Event,
-    EventType,
-    Webhook,
-)
-from webhooks.services.events import build_envelope
+from sendook.api import ApiModelSerializer, ApiSerializer, OptionalText, Text
+from webhooks.models import SUBSCRIBABLE_EVENT_TYPES, Delivery, DeliveryAttempt, Webhook
 
 
 class StrictBoolean(serializers.BooleanField):
@@ -23,21 +15,6 @@ class StrictBoolean(serializers.BooleanField):
         if not isinstance(data, bool):
             self.fail("invalid", input=data)
         return data
-
-
-class EventSerializer(ApiSerializer):
-    """The envelope webhooks deliver (fields declared for the OpenAPI schema)."""
-
-    id = serializers.CharField()
-    event = serializers.ChoiceField(choices=EventType.choices)
-    created_at = Timestamp()
-    organization_id = serializers.CharField()
-    inbox_id = serializers.CharField(required=False)
-    message_id = serializers.CharField(required=False)
-    payload = serializers.DictField()
-
-    def to_representation(self, instance: Event) -> dict[str, Any]:
-        return build_envelope(instance)
 
 
 class WebhookSerializer(ApiModelSerializer):

@@ -6,6 +6,7 @@ import logging
 from celery import shared_task
 
 from webhooks.services import delivery
+from webhooks.services.delivery import queueing
 
 logger = logging.getLogger(__name__)
 
@@ -21,4 +22,4 @@ def deliver_webhook(delivery_id: int, attempts: int) -> None:
 
 @shared_task(acks_late=True, ignore_result=True)
 def sweep_webhook_deliveries() -> int:
-    return delivery.sweep_due_deliveries()
+    return queueing.sweep_due_deliveries()

@@ -1,49 +1,23 @@
-"""/v1/events and /v1/webhooks."""
+"""/v1/webhooks."""
 
-from typing import Any
-
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inboxes.models import Organization
 from sendook.api import OrgScopedViewSet
 from webhooks import selectors
 from webhooks.serializers import (
     AttemptSerializer,
     DeliverySerializer,
-    EventSerializer,
     WebhookCreateInput,
     WebhookSerializer,
     WebhookUpdateInput,
     WebhookWithSecretSerializer,
 )
 from webhooks.services import delivery as delivery_service
-from webhooks.services import events as events_service
 from webhooks.services import webhooks as webhook_service
-
-
-class EventViewSet(OrgScopedViewSet):
-    """The event log, oldest first: a consumer that was down pages on from the last id it saw."""
-
-    serializer_class = EventSerializer
-    newest_first = False
-    ordering_field = "feed_seq"  # commit order; see services.events.sequence_events
-    get_row = staticmethod(selectors.get_event)
-
-    def list_rows(self, organization: Organization) -> Any:
-        return events_service.read_feed(organization, after=self.request.query_params.get("after"))
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter(
-                "after", str, description="List only events after this event id (evt_…)."
-            )
-        ]
-    )
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
+from webhooks.services.delivery import queueing
 
 
 class WebhookViewSet(OrgScopedViewSet):
@@ -107,7 +81,7 @@ class WebhookViewSet(OrgScopedViewSet):
     )
     def retry(self, request: Request, id: str, delivery_id: str) -> Response:
         row = selectors.get_delivery(self.get_object(), delivery_id)
-        retried = delivery_service.retry_delivery(row)
+        retried = queueing.retry_delivery(row)
         return self.respond(retried, 202, serializer_class=DeliverySerializer)
 
 

@@ -182,7 +182,7 @@ def test_a_domain_already_publishing_ses_records_does_not_verify_without_the_cha
 def test_ownership_survives_a_dns_outage_and_lapses_after_the_grace_period(
     api_client, other_api_client, dns_server, settings
 ):
-    from webhooks.models import Event
+    from sendook.events.models import Event
 
     domain = api_client.post("/v1/domains", {"name": "owned.test"}, format="json").json()
     publish(dns_server, domain["records"])

@@ -2,7 +2,7 @@ import pytest
 
 from inboxes.models import Inbox
 from inboxes.tests.factories import DomainFactory
-from webhooks.models import Event
+from sendook.events.models import Event
 
 pytestmark = pytest.mark.django_db
 

@@ -29,8 +29,8 @@ from messages.services import threads
 from messages.services.outbound import prefetch_rows
 from messages.services.payloads import message_payload
 from messages.services.threading import find_thread, indexable_text
-from webhooks.models import EventType
-from webhooks.services import record_event
+from sendook.events.models import EventType
+from sendook.events.services import record_event
 
 logger = logging.getLogger(__name__)
 

@@ -30,8 +30,9 @@ from messages.models import Attachment, Message
 from messages.services import local_delivery
 from messages.services.outbound import prefetch_rows
 from messages.services.payloads import message_payload
-from webhooks.models import EventType, Webhook
-from webhooks.services import record_event
+from sendook.events.models import EventType
+from sendook.events.services import record_event
+from sendook.events.subscribers import anyone_listening
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +211,7 @@ def _record(message: Message, event_type: EventType) -> None:
         message_id=message.public_id,
         # deliver_message's lock already asked whether any webhook is enabled: when none is,
         # there is nothing to fan out to and no need to ask again.
-        webhooks=None if getattr(message, "has_webhooks", True) else [],
+        notify=getattr(message, "has_webhooks", True),
     )
 
 
@@ -244,9 +245,7 @@ def _lock(message_pk: int) -> Message:
         .select_related("organization", "inbox", "thread")
         .annotate(
             has_attachments=Exists(Attachment.objects.filter(message=OuterRef("pk"))),
-            has_webhooks=Exists(
-                Webhook.objects.filter(organization=OuterRef("organization"), enabled=True)
-            ),
+            has_webhooks=anyone_listening(OuterRef("organization")),
         )
         .get(pk=message_pk)
     )

@@ -9,8 +9,8 @@ from django.db import transaction
 
 from messages.models import Message, Suppression
 from messages.services.payloads import message_payload
-from webhooks.models import EventType
-from webhooks.services import record_event
+from sendook.events.models import EventType
+from sendook.events.services import record_event
 
 logger = logging.getLogger(__name__)
 

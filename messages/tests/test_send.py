@@ -3,7 +3,7 @@ import base64
 import pytest
 
 from messages.models import Attachment, Message, Thread
-from webhooks.models import Event
+from sendook.events.models import Event
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ from messages.models import Message
 from messages.services import outbound, sending
 from messages.tests import backends
 from messages.tests.factories import MessageFactory, ThreadFactory
-from webhooks.models import Event
+from sendook.events.models import Event
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,7 @@ from messages.tests.sns_testing import (
     serve_certificate,
     sign_sns_message,
 )
-from webhooks.models import Event
+from sendook.events.models import Event
 
 pytestmark = pytest.mark.django_db
 WEBHOOK = "/webhooks/ses"

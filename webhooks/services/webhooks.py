@@ -13,7 +13,7 @@ from sendook.exceptions import ValidationFailed
 from webhooks import signing, ssrf
 from webhooks.exceptions import UnsafeWebhookUrl
 from webhooks.models import Webhook
-from webhooks.services import delivery
+from webhooks.services.delivery import posting
 
 
 @dataclass
@@ -34,7 +34,7 @@ def check_webhook_url(url: str) -> str:
     resolve to one, are refused here."""
     try:
         ssrf.check_url(
-            url, allow_private=settings.SENDOOK_WEBHOOK_ALLOW_PRIVATE, resolver=delivery.resolver
+            url, allow_private=settings.SENDOOK_WEBHOOK_ALLOW_PRIVATE, resolver=posting.resolver
         )
     except ssrf.UnsafeUrlError as exc:
         if exc.reason == "unresolvable":

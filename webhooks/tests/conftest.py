@@ -1,6 +1,6 @@
 import pytest
 
-from webhooks.services import delivery
+from webhooks.services.delivery import posting, queueing
 
 
 @pytest.fixture(autouse=True)
@@ -12,10 +12,10 @@ def _webhook_settings(settings, monkeypatch):
     settings.SENDOOK_WEBHOOK_CONNECT_TIMEOUT = 1.0
     settings.SENDOOK_WEBHOOK_TIMEOUT = 1.0
     settings.SENDOOK_API_RATE_LIMIT = "100000/m"
-    monkeypatch.setattr(delivery, "resolver", None)
+    monkeypatch.setattr(posting, "resolver", None)
     # The embedded default delivers on a background thread; tests run that work inline so
     # they see it finish (a second thread would not see the test's uncommitted rows).
-    monkeypatch.setattr(delivery, "run_in_background", lambda function, *args: function(*args))
+    monkeypatch.setattr(queueing, "run_in_background", lambda function, *args: function(*args))
 
 
 @pytest.fixture

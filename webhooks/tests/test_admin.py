@@ -1,7 +1,7 @@
 import pytest
 
+from sendook.events.services import record_event
 from webhooks.models import Delivery, DeliveryAttempt, Webhook
-from webhooks.services import record_event
 from webhooks.tests.receivers import ok, receiver
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +31,7 @@ def test_admin_pages_show_webhooks_deliveries_and_attempts_but_never_the_secret(
         "/admin/webhooks/delivery/",
         f"/admin/webhooks/delivery/{dead_delivery.pk}/change/",
         "/admin/webhooks/deliveryattempt/",
-        "/admin/webhooks/event/",
+        "/admin/events/event/",
     ):
         response = admin_client.get(url)
         assert response.status_code == 200, url

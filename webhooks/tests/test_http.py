@@ -5,7 +5,7 @@ import time
 import pytest
 
 from webhooks import signing
-from webhooks.http import DeliveryResult, Poster, post
+from webhooks.http import DeliveryResult, Poster
 from webhooks.tests.receivers import (
     big_response,
     drop_reused_connections,
@@ -29,8 +29,10 @@ def deliver(url: str, *, poster: Poster | None = None, **options) -> DeliveryRes
     options.setdefault("allow_private", True)
     options.setdefault("connect_timeout", 1.0)
     options.setdefault("total_timeout", 1.0)
-    send = poster.post if poster is not None else post
-    return send(url, body=BODY, headers=headers, **options)
+    if poster is None:
+        with Poster() as fresh:
+            return fresh.post(url, body=BODY, headers=headers, **options)
+    return poster.post(url, body=BODY, headers=headers, **options)
 
 
 def test_receiver_answering_200_is_a_successful_signed_delivery():
@@ -245,6 +247,6 @@ def test_https_certificate_for_another_name_is_refused():
 
 
 def test_post_never_raises_on_a_malformed_url():
-    result = post("http://[::1", body=b"{}", headers={})
+    result = Poster().post("http://[::1", body=b"{}", headers={})
     assert not result.ok
     assert result.error.startswith("unsafe url: ")

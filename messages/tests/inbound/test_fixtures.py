@@ -15,7 +15,7 @@ from inboxes.tests.factories import InboxFactory
 from messages.inbound.parsing import parse_email
 from messages.models import InboundEmail, Message, Thread
 from messages.services.receiving import split_address
-from webhooks.models import Event
+from sendook.events.models import Event
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "eml"
 HOSTED_DOMAIN = "sendook.dev"

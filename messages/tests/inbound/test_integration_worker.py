@@ -18,7 +18,7 @@ from django.db import connection
 from inboxes.tests.factories import InboxFactory
 from messages.models import InboundEmail, Message
 from messages.tests.inbound.mail import build_email
-from webhooks.models import Event
+from sendook.events.models import Event
 
 ROOT = Path(__file__).resolve().parents[3]
 BROKER = os.environ.get("SENDOOK_TEST_BROKER_URL", "redis://127.0.0.1:6379/7")

@@ -12,7 +12,7 @@ from messages.models import InboundEmail, Message, Thread, ThreadRule
 from messages.services import receiving
 from messages.services.receiving import receive_raw_email, reprocess_inbound_email
 from messages.tests.inbound.mail import build_email
-from webhooks.models import Event
+from sendook.events.models import Event
 
 pytestmark = pytest.mark.django_db
 

@@ -28,7 +28,7 @@ from messages.tests.sns_testing import (
     serve_certificate,
     sign_sns_message,
 )
-from webhooks.models import Event
+from sendook.events.models import Event
 
 URL = "/webhooks/ses"
 BUCKET = "sendook-inbound-mail"

@@ -1,20 +1,16 @@
 """Writing events. Callers run inside the transaction of the change the event reports (outbox):
-the event row and one delivery row per subscribed webhook commit together with the change, and
-the deliveries are handed to workers only after that commit."""
+the event row, and whatever its subscribers write (one webhook delivery row per subscribed
+webhook), commit together with the change; subscribers hand work to workers only after that
+commit."""
 
-from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Max, QuerySet
-from django.utils import timezone
 
-from inboxes.models import Organization
 from sendook.api import format_timestamp
-from webhooks import selectors
-from webhooks.models import Delivery, Event, EventType, Webhook
+from sendook.events import selectors, subscribers
+from sendook.events.models import Event, EventType, Organization
 
 
 def record_event(
@@ -24,10 +20,10 @@ def record_event(
     payload: dict[str, Any],
     inbox_id: str = "",
     message_id: str = "",
-    webhooks: Iterable[Webhook] | None = None,
+    notify: bool = True,
 ) -> Event:
-    """`webhooks`: the organization's enabled webhooks when the caller already holds them (an
-    empty list when it knows there are none); None looks them up."""
+    """`notify=False` when the caller already knows nobody listens to the organization (it
+    asked `subscribers.anyone_listening` in a query it made anyway)."""
     event = Event.objects.create(
         organization=organization,
         type=event_type,
@@ -35,9 +31,8 @@ def record_event(
         inbox_public_id=inbox_id,
         message_public_id=message_id,
     )
-    if webhooks is None:
-        webhooks = Webhook.objects.filter(organization=organization, enabled=True)
-    fan_out(event, [webhook for webhook in webhooks if webhook.wants(event)])
+    if notify:
+        subscribers.notify(event)
     return event
 
 
@@ -89,24 +84,6 @@ def read_feed(organization: Organization, *, after: str | None = None) -> QueryS
     """GET /v1/events: number what committed since the last read, then list in that order."""
     sequence_events(organization)
     return selectors.list_events(organization, after=after)
-
-
-def fan_out(event: Event, webhooks: list[Webhook]) -> list[Delivery]:
-    """One delivery row per webhook, queued for workers once the caller's transaction commits."""
-    if not webhooks:
-        return []
-    # The queued task is the first attempt; if it is lost (broker restart, killed worker) the
-    # sweep finds the row once this claim has lapsed.
-    claim = timezone.now() + timedelta(seconds=settings.SENDOOK_WEBHOOK_CLAIM_SECONDS)
-    deliveries = [
-        Delivery.objects.create(event=event, webhook=webhook, next_attempt_at=claim)
-        for webhook in webhooks
-    ]
-    from webhooks.services.delivery import enqueue_deliveries
-
-    ids = [delivery.pk for delivery in deliveries]
-    transaction.on_commit(lambda: enqueue_deliveries([(pk, 0) for pk in ids]))
-    return deliveries
 
 
 def build_envelope(event: Event) -> dict[str, Any]:

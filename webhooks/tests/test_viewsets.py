@@ -2,7 +2,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from webhooks.models import Webhook
-from webhooks.services import delivery
+from webhooks.services.delivery import posting
 from webhooks.tests.conftest import create_webhook
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +98,7 @@ def test_private_addresses_are_refused_unless_allowed(api_client, settings):
 
 def test_a_name_resolving_to_a_private_address_is_refused(api_client, settings, monkeypatch):
     settings.SENDOOK_WEBHOOK_ALLOW_PRIVATE = False
-    monkeypatch.setattr(delivery, "resolver", lambda host, port: ["192.168.1.20"])
+    monkeypatch.setattr(posting, "resolver", lambda host, port: ["192.168.1.20"])
     response = api_client.post(
         "/v1/webhooks",
         {"url": "https://hooks.example.com/in", "events": ["inbox.created"]},
@@ -106,7 +106,7 @@ def test_a_name_resolving_to_a_private_address_is_refused(api_client, settings, 
     )
     assert response.status_code == 400
     assert "private_address" in response.json()["fields"]["url"][0]
-    monkeypatch.setattr(delivery, "resolver", lambda host, port: ["93.184.216.34"])
+    monkeypatch.setattr(posting, "resolver", lambda host, port: ["93.184.216.34"])
     response = api_client.post(
         "/v1/webhooks",
         {"url": "https://hooks.example.com/in", "events": ["inbox.created"]},
@@ -203,12 +203,16 @@ def _resolver(host, port):
     return answers[host]
 
 
-def test_a_host_that_does_not_resolve_yet_is_accepted_with_a_warning(api_client, settings, monkeypatch):
+def test_a_host_that_does_not_resolve_yet_is_accepted_with_a_warning(
+    api_client, settings, monkeypatch
+):
     # The original's SDK and sendook-mcp create webhooks before the receiver's DNS is live.
     settings.SENDOOK_WEBHOOK_ALLOW_PRIVATE = False
-    monkeypatch.setattr(delivery, "resolver", _resolver)
+    monkeypatch.setattr(posting, "resolver", _resolver)
     response = api_client.post(
-        "/v1/webhooks", {"url": "https://later.example.test/hook", "events": ["inbox.created"]}, format="json"
+        "/v1/webhooks",
+        {"url": "https://later.example.test/hook", "events": ["inbox.created"]},
+        format="json",
     )
     assert response.status_code == 201
     body = response.json()
@@ -217,21 +221,32 @@ def test_a_host_that_does_not_resolve_yet_is_accepted_with_a_warning(api_client,
     again = api_client.get(f"/v1/webhooks/{body['id']}").json()
     assert "warning" not in again
 
-    moved = api_client.patch(f"/v1/webhooks/{body['id']}", {"url": "https://public.example.test/h"}, format="json")
+    moved = api_client.patch(
+        f"/v1/webhooks/{body['id']}", {"url": "https://public.example.test/h"}, format="json"
+    )
     assert moved.status_code == 200 and "warning" not in moved.json()
-    back = api_client.patch(f"/v1/webhooks/{body['id']}", {"url": "https://later2.example.test/h"}, format="json")
+    back = api_client.patch(
+        f"/v1/webhooks/{body['id']}", {"url": "https://later2.example.test/h"}, format="json"
+    )
     assert back.status_code == 200 and "later2.example.test" in back.json()["warning"]
     assert Webhook.objects.get(public_id=body["id"]).url == "https://later2.example.test/h"
 
 
 @pytest.mark.parametrize(
     "url",
-    ["http://10.0.0.1/h", "http://169.254.169.254/latest/meta-data/", "http://[::1]/h",
-     "http://localhost/h", "https://private.example.test/h"],
+    [
+        "http://10.0.0.1/h",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/h",
+        "http://localhost/h",
+        "https://private.example.test/h",
+    ],
 )
 def test_private_and_metadata_targets_are_still_refused(api_client, settings, monkeypatch, url):
     settings.SENDOOK_WEBHOOK_ALLOW_PRIVATE = False
-    monkeypatch.setattr(delivery, "resolver", _resolver)
-    response = api_client.post("/v1/webhooks", {"url": url, "events": ["inbox.created"]}, format="json")
+    monkeypatch.setattr(posting, "resolver", _resolver)
+    response = api_client.post(
+        "/v1/webhooks", {"url": url, "events": ["inbox.created"]}, format="json"
+    )
     assert response.status_code == 400 and "url" in response.json()["fields"]
     assert not Webhook.objects.exists()

@@ -14,8 +14,10 @@ import pytest
 from django.conf import settings as django_settings
 from django.db import connection, transaction
 
-from webhooks.models import Delivery, DeliveryAttempt, EventType, Webhook
-from webhooks.services import delivery, record_event
+from sendook.events.models import EventType
+from sendook.events.services import record_event
+from webhooks.models import Delivery, DeliveryAttempt, Webhook
+from webhooks.services.delivery import queueing
 from webhooks.tests.receivers import receiver
 
 pytestmark = pytest.mark.integration
@@ -105,7 +107,7 @@ def test_a_worker_killed_mid_delivery_still_delivers_everything_with_stable_ids(
     # Queue exactly as production does: a task per delivery on the Redis broker, on commit.
     sender = Celery("test-sender", broker=BROKER_URL)
     monkeypatch.setattr(
-        delivery,
+        queueing,
         "enqueue_deliveries",
         lambda pairs: [
             sender.send_task("webhooks.tasks.deliver_webhook", args=[pk, attempts])

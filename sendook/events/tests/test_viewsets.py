@@ -1,7 +1,7 @@
 import pytest
 
-from webhooks.models import EventType
-from webhooks.services import record_event
+from sendook.events.models import EventType
+from sendook.events.services import record_event
 
 pytestmark = pytest.mark.django_db
 
@@ -117,7 +117,7 @@ def test_an_event_that_commits_late_is_still_listed_after_the_last_id_seen(org):
 
 
 def test_reading_the_feed_writes_nothing_of_another_organization(api_client, org, other_org):
-    from webhooks.models import Event
+    from sendook.events.models import Event
 
     [theirs] = _events(other_org, 1)
     _events(org, 2)

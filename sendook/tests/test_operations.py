@@ -73,11 +73,23 @@ def test_compose_sets_only_variables_that_settings_or_the_entrypoint_read():
             assert f'"{variable}"' in readers or f"${{{variable}" in readers, (name, variable)
 
 
-def test_the_image_installs_runtime_pins_only_and_make_install_still_gets_the_test_tools():
+def test_requirements_txt_holds_run_time_pins_only_and_make_test_installs_the_dev_tools_on_top():
     runtime = (ROOT / "requirements.txt").read_text().splitlines()
-    assert "-r requirements-dev.txt" in runtime
+    assert not [line for line in runtime if line.startswith("-r")]
     runtime_names = {line.split("==")[0].lower() for line in runtime if "==" in line}
     assert {"django", "celery", "gunicorn", "whitenoise", "psycopg"} <= runtime_names
     assert not runtime_names & {"pytest", "moto", "playwright", "schemathesis", "hypothesis"}
+    dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
+    dev_names = {line.split("==")[0].lower() for line in dev if "==" in line}
+    assert {"pytest", "pytest-django", "moto", "playwright", "import-linter"} <= dev_names
+    assert not dev_names & runtime_names  # one pin per package
+    makefile = (ROOT / "Makefile").read_text()
+    run_recipe = re.search(r"^\$\(STAMP\):.*?(?=^\S)", makefile, re.S | re.M).group(0)
+    dev_recipe = re.search(r"^\$\(DEV_STAMP\):.*?(?=^\S)", makefile, re.S | re.M).group(0)
+    assert "requirements.txt" in run_recipe and "requirements-dev.txt" not in run_recipe
+    assert "-r requirements-dev.txt" in dev_recipe
+    assert re.search(r"^run: \$\(STAMP\)$", makefile, re.M)
+    assert re.search(r"^test: \$\(DEV_STAMP\)$", makefile, re.M)
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "grep -v '^-r ' requirements.txt" in dockerfile
+    assert "pip install -r requirements.txt" in dockerfile
+    assert "COPY requirements-dev" not in dockerfile and "-r requirements-dev" not in dockerfile

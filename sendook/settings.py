@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "anymail",
     "inboxes",
     "messages.apps.MailConfig",
+    "messages.ui.apps.MailUiConfig",
     "webhooks",
 ]
 

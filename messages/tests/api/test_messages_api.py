@@ -201,7 +201,7 @@ def test_another_organizations_thread_is_404(inbox, other_inbox, api_client):
 
 
 def test_the_hand_written_message_shape_matches_the_declared_schema_fields(inbox, send):
-    from messages.serializers import (
+    from messages.api.serializers import (
         MessageDetailSerializer,
         MessageListItemSerializer,
         MessageSerializer,

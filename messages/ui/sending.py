@@ -20,8 +20,8 @@ from django.db import IntegrityError, transaction
 from django_ratelimit.core import get_usage
 
 from inboxes.models import IdempotencyRecord, Organization
+from messages.api.serializers import ForwardInput, ReplyInput, SendInput
 from messages.models import Message
-from messages.serializers import ForwardInput, ReplyInput, SendInput
 from messages.services import outbound
 from sendook.exceptions import Conflict, RateLimited, ValidationFailed
 

@@ -18,9 +18,7 @@ from rest_framework.response import Response
 from inboxes.models import Inbox, Organization
 from inboxes.selectors import get_inbox
 from messages import selectors
-from messages.exceptions import RawMessageNotFound
-from messages.models import Message
-from messages.serializers import (
+from messages.api.serializers import (
     ForwardInput,
     LabelsInput,
     MessageDetailSerializer,
@@ -32,6 +30,8 @@ from messages.serializers import (
     ThreadDetailSerializer,
     ThreadSerializer,
 )
+from messages.exceptions import RawMessageNotFound
+from messages.models import Message
 from messages.services import outbound, threads
 from messages.services.sending import build_mime, render_mime
 from sendook.api import ApiRateThrottle, OrgScopedViewSet, SendRateThrottle, idempotent

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from messages import views
+from messages.ui import views
 from sendook.login_throttle import throttle_login
 
 app_name = "mail"

@@ -32,10 +32,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
-from messages import mailbox, rendering, ui_sending
+from messages import mailbox
 from messages.models import Attachment, Message
 from messages.search import InvalidSearchQuery, parse_query, search_messages
 from messages.services import outbound
+from messages.ui import rendering
+from messages.ui import sending as ui_sending
 from sendook.exceptions import SendookError
 
 ORG_SESSION_KEY = "sendook_org"

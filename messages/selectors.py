@@ -16,14 +16,14 @@ from django.db.models import F, Prefetch, Q, QuerySet
 from inboxes.models import Inbox, Organization
 from messages.exceptions import AttachmentNotFound, MessageNotFound, ThreadNotFound
 from messages.models import Attachment, Message, Suppression, Thread
-from messages.search import filter_messages
+from messages.search.sql import filter_messages
 
 
 def _messages_of(inbox: Inbox) -> QuerySet[Message]:
     return (
         Message.objects.filter(inbox=inbox, organization_id=inbox.organization_id)
         .select_related("organization", "inbox", "thread", "from_inbox", "to_inbox")
-        # The full-text vector (messages/search.py) is for the database only: never load it.
+        # The full-text vector (messages/search/) is for the database only: never load it.
         .defer("search_vector")
     )
 
@@ -59,7 +59,7 @@ def list_messages(
     page is cut."""
     rows = Message.objects.filter(inbox_id=inbox.pk, organization_id=inbox.organization_id)
     if query:
-        # The search language shared with the staff UI (messages/search.py): plain words keep
+        # The search language shared with the staff UI (messages/search/): plain words keep
         # their substring meaning; operators, phrases, -term and OR narrow further. The API
         # paginates by its own keyset, so no ranking here.
         rows = filter_messages(rows, query, ranked=False)
@@ -77,6 +77,17 @@ def list_messages(
         from_inbox_public_id=F("from_inbox__public_id"),
         to_inbox_public_id=F("to_inbox__public_id"),
     )
+
+
+def search_messages(
+    organization: Organization, query: str, *, inbox: Inbox | None = None
+) -> QuerySet[Message]:
+    """The organization's messages matching `query` (in `inbox` if given): best matches first
+    when there is free text on PostgreSQL, newest first otherwise."""
+    rows = Message.objects.filter(organization=organization)
+    if inbox is not None:
+        rows = rows.filter(inbox=inbox)
+    return filter_messages(rows, query)
 
 
 def complete_message_rows(inbox: Inbox, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -32,9 +32,9 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods
 
-from messages import mailbox
+from messages import mailbox, selectors
 from messages.models import Attachment, Message
-from messages.search import InvalidSearchQuery, parse_query, search_messages
+from messages.search.query import InvalidSearchQuery, parse_query
 from messages.services import outbound
 from messages.ui import rendering
 from messages.ui import sending as ui_sending
@@ -227,7 +227,7 @@ def search(request: HttpRequest) -> HttpResponse:
     if not query:
         return _render(request, "mail/search.html", context)
     try:
-        rows = search_messages(organization, query, inbox=inbox).select_related("thread", "inbox")
+        rows = selectors.search_messages(organization, query, inbox=inbox).select_related("thread", "inbox")
         messages, has_next = mailbox.page_of(rows.defer("search_vector", "html"), page)
     except InvalidSearchQuery as error:
         context["error"] = error.message

@@ -194,10 +194,10 @@ class ThreadViewSet(InboxNestedViewSet):
     ordering_field = "last_message_at"
 
     def list_rows(self, organization: Organization) -> Any:
-        return selectors.list_threads(self.inbox)
+        return selectors.list_threads(organization, inbox=self.inbox, with_message_ids=True)
 
     def get_row(self, organization: Organization, row_id: str) -> Any:
-        return selectors.get_thread(self.inbox, row_id)
+        return selectors.get_thread(organization, row_id, inbox=self.inbox, with_messages=True)
 
     @extend_schema(responses={200: ThreadDetailSerializer})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:

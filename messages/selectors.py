@@ -39,7 +39,7 @@ def _has_label(label: str) -> Q:
     return Q(labels__icontains=json.dumps(label))
 
 
-# The message columns the API's message shape reads (messages.serializers.message_row_to_dict).
+# The message columns the API's message shape reads (messages.api.serializers.message_row_to_dict).
 MESSAGE_ROW_FIELDS = (
     "public_id",
     "from_name",

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from messages import selectors
-from messages.models import Message
+from messages.models import Message, Thread
 from messages.services import outbound
 from messages.ui import marks, rendering, sending
 from messages.ui.forms import SEND_FORM_FIELDS, keep_draft, read_form, take_draft
@@ -98,6 +98,26 @@ def _reply_context(messages: list[Message], **overrides: Any) -> dict[str, Any]:
     }
 
 
+def _failed_form(
+    request: HttpRequest,
+    thread: Thread,
+    errors: dict[str, Any],
+    *,
+    status: int,
+    **reply_overrides: Any,
+) -> HttpResponse:
+    """The thread page again after one of its forms failed, the error beside that form."""
+    messages = selectors.thread_messages(thread)
+    context = {
+        "thread": thread,
+        "inbox": thread.inbox,
+        "items": [_present(request, m, remote_images=False) for m in messages],
+        **_reply_context(messages, **reply_overrides),
+        **errors,
+    }
+    return render_page(request, "mail/thread.html", context, status=status)
+
+
 @post_only(thread_url)
 def send_from_thread(request: HttpRequest, thread_id: str, action: str) -> HttpResponse:
     """Reply, reply-all or forward. From a browser whose session expired, what was typed is
@@ -126,17 +146,8 @@ def _send_from_thread(request: HttpRequest, thread_id: str, action: str) -> Http
         fingerprint = {"action": action, "parent": parent.public_id, **form}
         message = sending.send_once(request, organization, key, fingerprint, send)
     except SendookError as error:
-        messages = selectors.thread_messages(thread)
-        items = [_present(request, m, remote_images=False) for m in messages]
-        context = {
-            "thread": thread,
-            "inbox": thread.inbox,
-            "items": items,
-            **_reply_context(messages, **{key_field: key}),
-            f"{action}_error": error.message,
-            f"{action}_form": form,
-        }
-        return render_page(request, "mail/thread.html", context, status=error.status_code)
+        context = {f"{action}_error": error.message, f"{action}_form": form}
+        return _failed_form(request, thread, context, status=error.status_code, **{key_field: key})
     target = reverse("mail:thread", args=[message.thread.public_id])
     return redirect(f"{target}#{message.public_id}")
 
@@ -160,14 +171,5 @@ def change_labels(request: HttpRequest, thread_id: str) -> HttpResponse:
     try:
         marks.change_thread_labels(thread, add=add, remove=remove)
     except ValueError as error:
-        messages = selectors.thread_messages(thread)
-        items = [_present(request, m, remote_images=False) for m in messages]
-        context = {
-            "thread": thread,
-            "inbox": thread.inbox,
-            "items": items,
-            "label_error": str(error),
-            **_reply_context(messages),
-        }
-        return render_page(request, "mail/thread.html", context, status=400)
+        return _failed_form(request, thread, {"label_error": str(error)}, status=400)
     return redirect("mail:thread", thread_id=thread.public_id)

@@ -41,7 +41,9 @@ SEND_THROTTLES = [ApiRateThrottle, SendRateThrottle]
 def _attachments(data: dict[str, Any]) -> list[outbound.NewAttachment]:
     return [
         outbound.NewAttachment(
-            name=item["name"], content_type=item["content_type"], content=item["content"],
+            name=item["name"],
+            content_type=item["content_type"],
+            content=item["content"],
             content_id=item.get("content_id", ""),
         )
         for item in data.get("attachments", [])
@@ -110,10 +112,16 @@ class MessageViewSet(InboxNestedViewSet):
         def handler() -> Response:
             data = self.validated(SendInput)
             message = outbound.send_message(
-                self.inbox, to=data["to"], cc=data.get("cc", []), bcc=data.get("bcc", []),
-                reply_to=data.get("reply_to", []), subject=data["subject"],
-                text=data.get("text", ""), html=data.get("html", ""),
-                labels=data.get("labels", []), attachments=_attachments(data),
+                self.inbox,
+                to=data["to"],
+                cc=data.get("cc", []),
+                bcc=data.get("bcc", []),
+                reply_to=data.get("reply_to", []),
+                subject=data["subject"],
+                text=data.get("text", ""),
+                html=data.get("html", ""),
+                labels=data.get("labels", []),
+                attachments=_attachments(data),
             )
             return self.respond(message, 202, serializer_class=MessageSerializer)
 
@@ -124,9 +132,15 @@ class MessageViewSet(InboxNestedViewSet):
             parent = self.get_object()
             data = self.validated(ReplyInput)
             message = outbound.reply_to_message(
-                parent, reply_all=reply_all, text=data.get("text", ""), html=data.get("html", ""),
-                cc=data.get("cc", []), bcc=data.get("bcc", []), reply_to=data.get("reply_to", []),
-                labels=data.get("labels", []), attachments=_attachments(data),
+                parent,
+                reply_all=reply_all,
+                text=data.get("text", ""),
+                html=data.get("html", ""),
+                cc=data.get("cc", []),
+                bcc=data.get("bcc", []),
+                reply_to=data.get("reply_to", []),
+                labels=data.get("labels", []),
+                attachments=_attachments(data),
             )
             return self.respond(message, 202, serializer_class=MessageSerializer)
 
@@ -149,9 +163,14 @@ class MessageViewSet(InboxNestedViewSet):
             parent = self.get_object()
             data = self.validated(ForwardInput)
             message = outbound.forward_message(
-                parent, to=data["to"], cc=data.get("cc", []), bcc=data.get("bcc", []),
-                text=data.get("text", ""), html=data.get("html", ""),
-                labels=data.get("labels", []), attachments=_attachments(data),
+                parent,
+                to=data["to"],
+                cc=data.get("cc", []),
+                bcc=data.get("bcc", []),
+                text=data.get("text", ""),
+                html=data.get("html", ""),
+                labels=data.get("labels", []),
+                attachments=_attachments(data),
             )
             return self.respond(message, 202, serializer_class=MessageSerializer)
 
@@ -160,10 +179,13 @@ class MessageViewSet(InboxNestedViewSet):
     # The bytes keep the attachment's own Content-Type (application/pdf, image/png, ...).
     @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY})
     @action(
-        detail=True, methods=["get"],
+        detail=True,
+        methods=["get"],
         url_path=r"attachments/(?P<attachment_id>[A-Za-z0-9_-]{1,64})",
     )
-    def attachment(self, request: Request, *args: Any, attachment_id: str, **kwargs: Any) -> HttpResponse:
+    def attachment(
+        self, request: Request, *args: Any, attachment_id: str, **kwargs: Any
+    ) -> HttpResponse:
         attachment = selectors.get_attachment(self.get_object(), attachment_id)
         with attachment.file.open("rb") as handle:
             content = handle.read()
@@ -185,7 +207,9 @@ class MessageViewSet(InboxNestedViewSet):
         else:
             raise RawMessageNotFound()
         response = HttpResponse(content, content_type="message/rfc822")
-        response["Content-Disposition"] = content_disposition_header(True, f"{message.public_id}.eml")
+        response["Content-Disposition"] = content_disposition_header(
+            True, f"{message.public_id}.eml"
+        )
         return response
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -40,7 +42,12 @@ def _compose(request: HttpRequest) -> HttpResponse:
                 request, organization, key, {"action": "compose", **form}, send
             )
         except SendookError as error:
-            context = {"form": form, "form_key": key, "error": error.message, "from_inboxes": boxes}
+            context: dict[str, Any] = {
+                "form": form,
+                "form_key": key,
+                "error": error.message,
+                "from_inboxes": boxes,
+            }
             return render_page(request, "mail/compose.html", context, status=error.status_code)
         target = reverse("mail:thread", args=[message.thread.public_id])
         return redirect(f"{target}#{message.public_id}")

@@ -144,16 +144,20 @@ def get_attachment(message: Message, attachment_id: str) -> Attachment:
         raise AttachmentNotFound() from None
 
 
+def _threads_of(organization: Organization, inbox: Inbox | None) -> QuerySet[Thread]:
+    rows = Thread.objects.filter(organization=organization)
+    if inbox is not None:
+        rows = rows.filter(inbox=inbox)
+    return rows.select_related("organization", "inbox")
+
+
 def list_threads(
     organization: Organization, *, inbox: Inbox | None = None, with_message_ids: bool = False
 ) -> QuerySet[Thread]:
     """Newest activity first (exactly the thread_*_activity indexes' order, so a page is an
     index range scan). `with_message_ids` loads each thread's message ids (the API's thread
     object lists them), in one more query for the whole page."""
-    rows = Thread.objects.filter(organization=organization)
-    if inbox is not None:
-        rows = rows.filter(inbox=inbox)
-    rows = rows.select_related("organization", "inbox").order_by("-last_message_at", "-id")
+    rows = _threads_of(organization, inbox).order_by("-last_message_at", "-id")
     if with_message_ids:
         ids = Message.objects.order_by("id").only("id", "public_id", "thread_id")
         rows = rows.prefetch_related(Prefetch("messages", queryset=ids))
@@ -169,10 +173,7 @@ def get_thread(
 ) -> Thread:
     """`with_messages` loads its messages as the API renders them (oldest first by id, with
     their relations and attachments); the staff UI reads them through thread_messages()."""
-    rows = Thread.objects.filter(organization=organization)
-    if inbox is not None:
-        rows = rows.filter(inbox=inbox)
-    rows = rows.select_related("organization", "inbox")
+    rows = _threads_of(organization, inbox)
     if with_messages:
         messages = (
             Message.objects.order_by("id")

@@ -43,7 +43,7 @@ from django.utils import timezone  # noqa: E402
 from inboxes.models import Inbox, Membership, Organization  # noqa: E402
 from inboxes.services import create_api_key  # noqa: E402
 from messages.models import Attachment, Message, Thread  # noqa: E402
-from messages.search import search_messages  # noqa: E402
+from messages.selectors import search_messages  # noqa: E402
 
 ORG_NAME = "bench"
 INBOXES = 10

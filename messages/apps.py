@@ -17,6 +17,6 @@ class MailConfig(AppConfig):
         checks.register(check_provider_webhooks, checks.Tags.security)
         from django.db.backends.signals import connection_created
 
-        from messages.search import register_sqlite_functions
+        from messages.search.sqlite import register_sqlite_functions
 
         connection_created.connect(register_sqlite_functions, dispatch_uid="sendook_casefold")

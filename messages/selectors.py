@@ -1,7 +1,8 @@
-"""Organization-scoped reads of threads, messages and attachments.
+"""Organization-scoped reads of threads, messages and attachments, for the API and the staff UI.
 
-The inbox always comes first (resolved through inboxes.selectors.get_inbox by the caller), so a
-message of another inbox or organization is indistinguishable from a missing one.
+The API resolves the inbox of its URL first (inboxes.selectors.get_inbox); the staff UI reads
+across an organization's inboxes. Either way a row of another inbox or organization is
+indistinguishable from a missing one.
 """
 
 from __future__ import annotations
@@ -11,19 +12,22 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from inboxes.models import Inbox, Organization
+from inboxes.selectors import list_inboxes
 from messages.exceptions import AttachmentNotFound, MessageNotFound, ThreadNotFound
 from messages.models import Attachment, Message, Suppression, Thread
-from messages.search import filter_messages
+from messages.search.sql import filter_messages
+
+THREADS_PER_PAGE = 50
 
 
 def _messages_of(inbox: Inbox) -> QuerySet[Message]:
     return (
         Message.objects.filter(inbox=inbox, organization_id=inbox.organization_id)
         .select_related("organization", "inbox", "thread", "from_inbox", "to_inbox")
-        # The full-text vector (messages/search.py) is for the database only: never load it.
+        # The full-text vector (messages/search/) is for the database only: never load it.
         .defer("search_vector")
     )
 
@@ -35,11 +39,29 @@ def _has_label(label: str) -> Q:
     return Q(labels__icontains=json.dumps(label))
 
 
-# The message columns the API's message shape reads (messages.serializers.message_row_to_dict).
+# The message columns the API's message shape reads (messages.api.serializers.message_row_to_dict).
 MESSAGE_ROW_FIELDS = (
-    "public_id", "from_name", "reply_to", "from_email", "to", "cc", "bcc", "subject", "text",
-    "html", "extracted_text", "labels", "message_id", "in_reply_to", "references",
-    "external_message_id", "status", "status_reason", "direction", "sent_at", "created_at",
+    "public_id",
+    "from_name",
+    "reply_to",
+    "from_email",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "text",
+    "html",
+    "extracted_text",
+    "labels",
+    "message_id",
+    "in_reply_to",
+    "references",
+    "external_message_id",
+    "status",
+    "status_reason",
+    "direction",
+    "sent_at",
+    "created_at",
     "updated_at",
 )
 
@@ -59,7 +81,7 @@ def list_messages(
     page is cut."""
     rows = Message.objects.filter(inbox_id=inbox.pk, organization_id=inbox.organization_id)
     if query:
-        # The search language shared with the staff UI (messages/search.py): plain words keep
+        # The search language shared with the staff UI (messages/search/): plain words keep
         # their substring meaning; operators, phrases, -term and OR narrow further. The API
         # paginates by its own keyset, so no ranking here.
         rows = filter_messages(rows, query, ranked=False)
@@ -79,6 +101,17 @@ def list_messages(
     )
 
 
+def search_messages(
+    organization: Organization, query: str, *, inbox: Inbox | None = None
+) -> QuerySet[Message]:
+    """The organization's messages matching `query` (in `inbox` if given): best matches first
+    when there is free text on PostgreSQL, newest first otherwise."""
+    rows = Message.objects.filter(organization=organization)
+    if inbox is not None:
+        rows = rows.filter(inbox=inbox)
+    return filter_messages(rows, query)
+
+
 def complete_message_rows(inbox: Inbox, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """A page of list_messages() rows with their organization's and inbox's public ids (the
     same for every row, so not joined in SQL) and their attachments (one query)."""
@@ -95,9 +128,11 @@ def complete_message_rows(inbox: Inbox, rows: list[dict[str, Any]]) -> list[dict
 
 def get_message(inbox: Inbox, message_id: str) -> Message:
     try:
-        return _messages_of(inbox).prefetch_related(
-            Prefetch("attachments", queryset=Attachment.objects.order_by("id"))
-        ).get(public_id=message_id)
+        return (
+            _messages_of(inbox)
+            .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+            .get(public_id=message_id)
+        )
     except Message.DoesNotExist:
         raise MessageNotFound() from None
 
@@ -109,48 +144,136 @@ def get_attachment(message: Message, attachment_id: str) -> Attachment:
         raise AttachmentNotFound() from None
 
 
-def list_threads(inbox: Inbox) -> QuerySet[Thread]:
-    return (
-        Thread.objects.filter(inbox=inbox, organization_id=inbox.organization_id)
-        .select_related("organization", "inbox")
-        .prefetch_related(
-            Prefetch("messages", queryset=Message.objects.order_by("id").only("id", "public_id", "thread_id"))
+def _threads_of(organization: Organization, inbox: Inbox | None) -> QuerySet[Thread]:
+    rows = Thread.objects.filter(organization=organization)
+    if inbox is not None:
+        rows = rows.filter(inbox=inbox)
+    return rows.select_related("organization", "inbox")
+
+
+def list_threads(
+    organization: Organization, *, inbox: Inbox | None = None, with_message_ids: bool = False
+) -> QuerySet[Thread]:
+    """Newest activity first (exactly the thread_*_activity indexes' order, so a page is an
+    index range scan). `with_message_ids` loads each thread's message ids (the API's thread
+    object lists them), in one more query for the whole page."""
+    rows = _threads_of(organization, inbox).order_by("-last_message_at", "-id")
+    if with_message_ids:
+        ids = Message.objects.order_by("id").only("id", "public_id", "thread_id")
+        rows = rows.prefetch_related(Prefetch("messages", queryset=ids))
+    return rows
+
+
+def get_thread(
+    organization: Organization,
+    thread_id: str,
+    *,
+    inbox: Inbox | None = None,
+    with_messages: bool = False,
+) -> Thread:
+    """`with_messages` loads its messages as the API renders them (oldest first by id, with
+    their relations and attachments); the staff UI reads them through thread_messages()."""
+    rows = _threads_of(organization, inbox)
+    if with_messages:
+        messages = (
+            Message.objects.order_by("id")
+            .select_related("organization", "inbox", "thread", "from_inbox", "to_inbox")
+            .prefetch_related("attachments")
         )
-    )
-
-
-def get_thread(inbox: Inbox, thread_id: str) -> Thread:
+        rows = rows.prefetch_related(Prefetch("messages", queryset=messages))
     try:
-        return (
-            Thread.objects.filter(inbox=inbox, organization_id=inbox.organization_id)
-            .select_related("organization", "inbox")
-            .prefetch_related(
-                Prefetch(
-                    "messages",
-                    queryset=Message.objects.order_by("id")
-                    .select_related("organization", "inbox", "thread", "from_inbox", "to_inbox")
-                    .prefetch_related("attachments"),
-                )
-            )
-            .get(public_id=thread_id)
-        )
+        return rows.get(public_id=thread_id)
     except Thread.DoesNotExist:
         raise ThreadNotFound() from None
 
 
-def find_thread_message(inbox: Inbox, rfc_message_ids: list[str]) -> Message | None:
-    """The newest message of this inbox carrying one of these RFC Message-IDs (for threading)."""
-    ids = [value for value in rfc_message_ids if value]
-    if not ids:
-        return None
-    return (
+def page_of(rows: QuerySet, page: int, per_page: int = THREADS_PER_PAGE) -> tuple[list, bool]:
+    """One page and whether there is a next one, without counting the whole table."""
+    start = (page - 1) * per_page
+    items = list(rows[start : start + per_page + 1])
+    return items[:per_page], len(items) > per_page
+
+
+def thread_page(
+    organization: Organization, *, inbox: Inbox | None = None, page: int = 1
+) -> tuple[list[Thread], bool]:
+    """A page of threads with the marks the staff UI's list shows (`unread`,
+    `has_attachments`), looked up for that page's threads only, so the cost does not grow
+    with the mailbox."""
+    threads, has_next = page_of(list_threads(organization, inbox=inbox), page)
+    ids = [thread.pk for thread in threads]
+    unread = set(
         Message.objects.filter(
-            organization_id=inbox.organization_id, inbox=inbox, message_id__in=ids
+            thread_id__in=ids, is_read=False, direction=Message.Direction.INBOUND
+        ).values_list("thread_id", flat=True)
+    )
+    with_files = set(
+        Attachment.objects.filter(message__thread_id__in=ids, inline=False).values_list(
+            "message__thread_id", flat=True
         )
-        .select_related("thread")
-        .order_by("-id")
+    )
+    for thread in threads:
+        thread.unread = thread.pk in unread  # type: ignore[attr-defined]
+        thread.has_attachments = thread.pk in with_files  # type: ignore[attr-defined]
+    return threads, has_next
+
+
+def thread_messages(thread: Thread) -> list[Message]:
+    """A thread's messages in the order they were written, with their attachments."""
+    files = Attachment.objects.order_by("id")
+    return list(
+        thread.messages.order_by("created_at", "id")
+        .defer("search_vector")
+        .prefetch_related(Prefetch("attachments", queryset=files))
+    )
+
+
+def get_thread_message(thread: Thread, message_id: str) -> Message:
+    message = thread.messages.filter(public_id=message_id).first()
+    if message is None:
+        raise MessageNotFound()
+    return message
+
+
+def search_page(
+    organization: Organization, query: str, *, inbox: Inbox | None = None, page: int = 1
+) -> tuple[list[Message], bool]:
+    """A page of search_messages() with each message's thread and inbox, without the HTML
+    bodies (a result shows a snippet of the text)."""
+    rows = search_messages(organization, query, inbox=inbox).select_related("thread", "inbox")
+    return page_of(rows.defer("search_vector", "html"), page)
+
+
+def list_inboxes_with_unread(organization: Organization) -> list[Inbox]:
+    """The organization's inboxes, each with `unread_threads` (threads holding unread
+    received mail), counted from the small partial index of unread messages."""
+    counts = dict(
+        Message.objects.filter(
+            organization=organization, is_read=False, direction=Message.Direction.INBOUND
+        )
+        .values_list("inbox_id")
+        .annotate(threads=Count("thread_id", distinct=True))
+        .order_by()
+    )
+    inboxes = list(list_inboxes(organization).order_by("email"))
+    for inbox in inboxes:
+        inbox.unread_threads = counts.get(inbox.pk, 0)  # type: ignore[attr-defined]
+    return inboxes
+
+
+def get_attachment_for_member(user_id: int, attachment_id: str) -> Attachment:
+    """An attachment of any organization the user belongs to: signed links (inline images in
+    a sandboxed frame come without the session, so without its chosen organization)."""
+    attachment = (
+        Attachment.objects.filter(
+            public_id=attachment_id, message__organization__memberships__user_id=user_id
+        )
+        .select_related("message")
         .first()
     )
+    if attachment is None:
+        raise AttachmentNotFound()
+    return attachment
 
 
 def suppressed_addresses(organization: Organization, addresses: list[str]) -> set[str]:
@@ -160,7 +283,3 @@ def suppressed_addresses(organization: Organization, addresses: list[str]) -> se
             "email", flat=True
         )
     )
-
-
-def list_suppressions(organization: Organization) -> QuerySet[Suppression]:
-    return Suppression.objects.filter(organization=organization)

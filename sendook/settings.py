@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "sendook.events",
     "inboxes",
     "messages.apps.MailConfig",
+    "messages.ui.apps.MailUiConfig",
     "webhooks",
 ]
 

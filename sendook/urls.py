@@ -32,7 +32,7 @@ api_urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
     path("", include(router.urls)),
-    path("", include("messages.urls")),
+    path("", include("messages.api.urls")),
     # Anything else under /v1 is a JSON 404, never Django's HTML page.
     re_path(r"^.*$", views.api_not_found),
 ]
@@ -47,7 +47,7 @@ urlpatterns = [
     path("webhooks/anymail/", include("messages.inbound.provider_urls")),
     path("webhooks/", include("messages.inbound.urls")),
 
-    path("", include("messages.ui_urls")),
+    path("", include("messages.ui.urls")),
 ]
 
 handler400 = "sendook.views.bad_request"

@@ -6,6 +6,6 @@ from messages.models import Message
 
 
 def message_payload(message: Message) -> dict[str, Any]:
-    from messages.serializers import MessageSerializer
+    from messages.api.serializers import MessageSerializer
 
     return dict(MessageSerializer(message).data)

@@ -20,9 +20,10 @@ from django.db import IntegrityError, transaction
 from django_ratelimit.core import get_usage
 
 from inboxes.models import IdempotencyRecord, Organization
+from messages.api.serializers import ForwardInput, ReplyInput, SendInput
 from messages.models import Message
-from messages.serializers import ForwardInput, ReplyInput, SendInput
 from messages.services import outbound
+from messages.ui.forms import split_addresses, validated
 from sendook.exceptions import Conflict, RateLimited, ValidationFailed
 
 logger = logging.getLogger(__name__)
@@ -32,81 +33,6 @@ KEY_PREFIX = "ui:"
 
 def new_form_key() -> str:
     return secrets.token_urlsafe(24)
-
-
-# The form's own words for the serializer fields it fills.
-FIELD_LABELS = {"to": "to", "cc": "cc", "subject": "subject", "text": "message"}
-ADDRESS_FIELDS = {"to", "cc", "bcc", "reply_to"}
-
-
-def _readable_errors(data: dict[str, Any], errors: dict[str, Any]) -> dict[str, list[str]]:
-    """Serializer errors as sentences naming the field and, for an address, the value typed:
-    "to: not-an-email is not a valid address." (DRF nests a list item's errors under its
-    index; shown raw, that is a Python repr)."""
-    readable: dict[str, list[str]] = {}
-    order = list(data)  # the order of the form's boxes
-    ranked = sorted(
-        errors.items(), key=lambda item: order.index(item[0]) if item[0] in order else len(order)
-    )
-    for name, detail in ranked:
-        label = FIELD_LABELS.get(name, name)
-        messages = readable.setdefault(label, [])
-        if isinstance(detail, dict):  # {index: [errors of that list item]}
-            for index, item_errors in sorted(detail.items()):
-                value = data.get(name, [])[index] if isinstance(index, int) else index
-                if name in ADDRESS_FIELDS:
-                    messages.append(f"{label}: {value} is not a valid address.")
-                else:
-                    messages += [f"{label}: {value}: {error}" for error in item_errors]
-            continue
-        for error in detail if isinstance(detail, list) else [detail]:
-            code = getattr(error, "code", "")
-            if name in ADDRESS_FIELDS and code in ("empty", "min_length"):
-                messages.append(f"{label}: enter at least one address.")
-            elif name in ADDRESS_FIELDS and code == "max_length":
-                count, most = len(data.get(name, [])), settings.SENDOOK_MAX_RECIPIENTS
-                messages.append(f"{label}: {count} addresses are too many (at most {most}).")
-            elif name == "text" and "Provide text" in str(error):
-                messages.append(f"{label}: it is empty; write something to send.")
-            else:
-                messages.append(f"{label}: {error}")
-    return {label: messages for label, messages in readable.items() if messages}
-
-
-def _validated(serializer_class: type, data: dict[str, Any]) -> dict[str, Any]:
-    serializer = serializer_class(data=data)
-    if not serializer.is_valid():
-        fields = _readable_errors(data, serializer.errors)
-        problems = [message for messages in fields.values() for message in messages]
-        raise ValidationFailed(" ".join(problems) or "Invalid input.", fields=fields)
-    return dict(serializer.validated_data)
-
-
-def split_addresses(value: str) -> list[str]:
-    """The addresses typed in one box, separated by commas or semicolons; a comma inside a
-    quoted display name ("Lovelace, Ada" <ada@example.com>) or <…> does not separate."""
-    parts: list[str] = []
-    current: list[str] = []
-    quoted = escaped = False
-    angle = 0
-    for char in value:
-        if escaped:
-            escaped = False
-        elif quoted and char == "\\":
-            escaped = True
-        elif char == '"':
-            quoted = not quoted
-        elif not quoted and char == "<":
-            angle += 1
-        elif not quoted and char == ">":
-            angle = max(0, angle - 1)
-        elif not quoted and not angle and char in ",;":
-            parts.append("".join(current))
-            current = []
-            continue
-        current.append(char)
-    parts.append("".join(current))
-    return [part.strip() for part in parts if part.strip()]
 
 
 def check_send_budget(request: Any, organization: Organization) -> None:
@@ -176,7 +102,7 @@ def send_once(
 
 
 def compose(organization: Organization, inbox: Any, form: dict[str, str]) -> Callable[[], Message]:
-    data = _validated(
+    data = validated(
         SendInput,
         {
             "to": split_addresses(form.get("to", "")),
@@ -191,12 +117,12 @@ def compose(organization: Organization, inbox: Any, form: dict[str, str]) -> Cal
 
 
 def reply(parent: Message, form: dict[str, str], *, reply_all: bool) -> Callable[[], Message]:
-    data = _validated(ReplyInput, {"text": form.get("text", "")})
+    data = validated(ReplyInput, {"text": form.get("text", "")})
     return lambda: outbound.reply_to_message(parent, reply_all=reply_all, text=data["text"])
 
 
 def forward(parent: Message, form: dict[str, str]) -> Callable[[], Message]:
-    data = _validated(
+    data = validated(
         ForwardInput, {"to": split_addresses(form.get("to", "")), "text": form.get("text", "")}
     )
     return lambda: outbound.forward_message(parent, to=data["to"], text=data.get("text", ""))

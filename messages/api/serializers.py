@@ -26,7 +26,9 @@ from sendook.api import (
     validate_no_control_chars,
 )
 
-_CONTENT_TYPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\Z")
+_CONTENT_TYPE = re.compile(
+    r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\Z"
+)
 
 
 # --- input ----------------------------------------------------------------------------------
@@ -64,9 +66,7 @@ class AddressList(serializers.ListField):
 
 class LabelList(serializers.ListField):
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault(
-            "child", Text(max_length=100, validators=[validate_no_control_chars])
-        )
+        kwargs.setdefault("child", Text(max_length=100, validators=[validate_no_control_chars]))
         kwargs.setdefault("max_length", 50)
         super().__init__(**kwargs)
 
@@ -83,9 +83,15 @@ def validate_mime_type(value: str) -> None:
 
 class AttachmentInput(ApiSerializer):
     content = Text(allow_blank=True, trim_whitespace=False)
-    name = Text(max_length=255, required=False, allow_blank=True, validators=[validate_no_control_chars])
-    content_type = Text(max_length=255, required=False, allow_blank=True, validators=[validate_mime_type])
-    content_id = Text(max_length=200, required=False, allow_blank=True, validators=[validate_no_control_chars])
+    name = Text(
+        max_length=255, required=False, allow_blank=True, validators=[validate_no_control_chars]
+    )
+    content_type = Text(
+        max_length=255, required=False, allow_blank=True, validators=[validate_mime_type]
+    )
+    content_id = Text(
+        max_length=200, required=False, allow_blank=True, validators=[validate_no_control_chars]
+    )
 
     def validate_content(self, value: str) -> bytes:
         try:
@@ -146,7 +152,7 @@ class LabelsInput(ApiSerializer):
 
 
 class OptionalList(serializers.ListField):
-    """An empty list is "unset" (for lists that are optional in API.md, such as replyTo)."""
+    """An empty list is "unset" (for optional lists of the API, such as replyTo)."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(child=serializers.CharField(), read_only=True, **kwargs)
@@ -175,14 +181,12 @@ class AttachmentWithContentSerializer(AttachmentSerializer):
             return base64.b64encode(handle.read()).decode()
 
 
-
-
 def _strings() -> serializers.ListField:
     return serializers.ListField(child=serializers.CharField(), read_only=True)
 
 
 class MessageSerializer(ApiSerializer):
-    """The Message object of API.md (bodies included, attachment content not).
+    """The API's Message object (bodies included, attachment content not).
 
     Declared field by field rather than as a ModelSerializer: it is rendered on every send,
     and building a ModelSerializer's fields from the model each time costs more than the rest.
@@ -193,7 +197,9 @@ class MessageSerializer(ApiSerializer):
     organization_id = serializers.CharField(source="organization.public_id", read_only=True)
     inbox_id = serializers.CharField(source="inbox.public_id", read_only=True)
     thread_id = serializers.CharField(source="thread.public_id", read_only=True)
-    from_inbox_id = serializers.CharField(source="from_inbox.public_id", default=None, read_only=True)
+    from_inbox_id = serializers.CharField(
+        source="from_inbox.public_id", default=None, read_only=True
+    )
     to_inbox_id = serializers.CharField(source="to_inbox.public_id", default=None, read_only=True)
     from_name = OptionalText()
     to = _strings()
@@ -273,7 +279,7 @@ def message_row(message: Message) -> dict[str, Any]:
 def message_row_to_dict(
     row: Mapping[str, Any], *, bodies: bool = True, content: bool = False, preview: bool = False
 ) -> dict[str, Any]:
-    """The one definition of the Message object of API.md, from a row of plain values.
+    """The one definition of the API's Message object, from a row of plain values.
 
     A row holds MESSAGE_ROW_FIELDS, the related rows' public ids (`thread_public_id`, …) and the
     message's attachments (models). Models go through message_row(); list pages read rows
@@ -358,8 +364,19 @@ class ThreadSerializer(ApiModelSerializer):
     class Meta:
         model = Thread
         fields = [
-            "id", "_id", "organization_id", "inbox_id", "subject", "participants", "labels",
-            "message_count", "last_message_at", "preview", "messages", "created_at", "updated_at",
+            "id",
+            "_id",
+            "organization_id",
+            "inbox_id",
+            "subject",
+            "participants",
+            "labels",
+            "message_count",
+            "last_message_at",
+            "preview",
+            "messages",
+            "created_at",
+            "updated_at",
         ]
 
     def get_messages(self, thread: Thread) -> list[str]:

@@ -2,7 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
-from messages.viewsets import MessageViewSet, ThreadViewSet
+from messages.api.viewsets import MessageViewSet, ThreadViewSet
 
 INBOX = r"inboxes/(?P<inbox_id>[A-Za-z0-9._@-]{1,255})"
 

@@ -14,7 +14,9 @@ def url(inbox, suffix=""):
 
 
 def test_list_is_newest_first_with_bodies_and_paginated(inbox, api_client):
-    first = MessageFactory(inbox=inbox, thread=ThreadFactory(inbox=inbox), subject="first", text="body one " * 50)
+    first = MessageFactory(
+        inbox=inbox, thread=ThreadFactory(inbox=inbox), subject="first", text="body one " * 50
+    )
     second = MessageFactory(inbox=inbox, thread=ThreadFactory(inbox=inbox), subject="second")
     response = api_client.get(url(inbox))
     assert response.status_code == 200
@@ -62,7 +64,9 @@ def test_label_and_date_filters(inbox, api_client):
     ids = lambda **params: {row["id"] for row in api_client.get(url(inbox), params).json()}  # noqa: E731
     assert ids(labels="a,b") == {both.public_id}
     assert ids(labels="a") == {both.public_id, only_a.public_id}
-    assert {r["id"] for r in api_client.get(url(inbox) + "?labels=a&labels=b").json()} == {both.public_id}
+    assert {r["id"] for r in api_client.get(url(inbox) + "?labels=a&labels=b").json()} == {
+        both.public_id
+    }
     assert ids(labels="a", before="2021-01-01") == {only_a.public_id}
     assert ids(labels="a", after="2021-01-01T00:00:00Z") == {both.public_id}
 
@@ -77,12 +81,25 @@ def test_a_malformed_date_is_a_400_naming_the_field(inbox, api_client, field):
 
 def test_get_a_message_with_attachment_content_and_labels_patch(inbox, send, api_client):
     content = base64.b64encode(b"hello").decode()
-    created = send(url(inbox, "/send"), {"to": ["a@example.com"], "subject": "s", "text": "t", "labels": ["x"], "attachments": [{"content": content, "name": "h.txt"}]}).json()
+    created = send(
+        url(inbox, "/send"),
+        {
+            "to": ["a@example.com"],
+            "subject": "s",
+            "text": "t",
+            "labels": ["x"],
+            "attachments": [{"content": content, "name": "h.txt"}],
+        },
+    ).json()
     detail = api_client.get(url(inbox, f"/{created['id']}")).json()
     assert detail["text"] == "t" and detail["attachments"][0]["content"] == content
     assert detail["status"] == "sent" and detail["externalMessageId"].startswith("sandbox-")
 
-    patched = api_client.patch(url(inbox, f"/{created['id']}"), {"addLabels": ["y", "x"], "removeLabels": ["x"]}, format="json")
+    patched = api_client.patch(
+        url(inbox, f"/{created['id']}"),
+        {"addLabels": ["y", "x"], "removeLabels": ["x"]},
+        format="json",
+    )
     assert patched.status_code == 200 and patched.json()["labels"] == ["y"]
     thread = api_client.get(f"/v1/inboxes/{inbox.public_id}/threads/{created['threadId']}").json()
     assert thread["labels"] == ["y"]
@@ -90,7 +107,9 @@ def test_get_a_message_with_attachment_content_and_labels_patch(inbox, send, api
     assert bad.status_code == 400 and "addLabels" in bad.json()["fields"]
 
 
-def test_another_organizations_or_inboxes_message_is_404_everywhere(inbox, org, other_inbox, api_client, send):
+def test_another_organizations_or_inboxes_message_is_404_everywhere(
+    inbox, org, other_inbox, api_client, send
+):
     theirs = MessageFactory(inbox=other_inbox, thread=ThreadFactory(inbox=other_inbox))
     sibling = InboxFactory(organization=org, email="sibling@sendook.localhost")
     mine_elsewhere = MessageFactory(inbox=sibling, thread=ThreadFactory(inbox=sibling))
@@ -108,12 +127,23 @@ def test_another_organizations_or_inboxes_message_is_404_everywhere(inbox, org, 
             assert response.json() == {"error": "Message not found", "code": "message_not_found"}
     assert api_client.get(url(other_inbox)).json()["code"] == "inbox_not_found"
     assert Message.objects.filter(direction="outbound").count() == 0
-    assert api_client.get(url(inbox, f"/{mine_elsewhere.public_id}/attachments/att_x")).status_code == 404
+    assert (
+        api_client.get(url(inbox, f"/{mine_elsewhere.public_id}/attachments/att_x")).status_code
+        == 404
+    )
 
 
 def test_reply_threads_addresses_the_sender_and_adds_re_once(inbox, send, sandbox, api_client):
-    parent = MessageFactory(inbox=inbox, thread=ThreadFactory(inbox=inbox, subject="Re: Question"), subject="Re: Question", references=["<root@example.com>"], message_id="<q2@example.com>")
-    response = send(url(inbox, f"/{parent.public_id}/reply"), {"text": "Answer", "html": "<p>Answer</p>"})
+    parent = MessageFactory(
+        inbox=inbox,
+        thread=ThreadFactory(inbox=inbox, subject="Re: Question"),
+        subject="Re: Question",
+        references=["<root@example.com>"],
+        message_id="<q2@example.com>",
+    )
+    response = send(
+        url(inbox, f"/{parent.public_id}/reply"), {"text": "Answer", "html": "<p>Answer</p>"}
+    )
     assert response.status_code == 202, response.json()
     reply = response.json()
     assert reply["subject"] == "Re: Question" and reply["threadId"] == parent.thread.public_id
@@ -129,34 +159,58 @@ def test_reply_threads_addresses_the_sender_and_adds_re_once(inbox, send, sandbo
     assert second["subject"] == "Re: Question" and second["to"] == reply["to"]
     assert second["references"] == ["<root@example.com>", "<q2@example.com>", reply["messageId"]]
 
-    thread = api_client.get(f"/v1/inboxes/{inbox.public_id}/threads/{parent.thread.public_id}").json()
+    thread = api_client.get(
+        f"/v1/inboxes/{inbox.public_id}/threads/{parent.thread.public_id}"
+    ).json()
     assert thread["messageCount"] == 3
     assert [m["id"] for m in thread["messages"]] == [parent.public_id, reply["id"], second["id"]]
     assert thread["messages"][1]["text"] == "Answer"
     assert set(thread["participants"]) >= {"customer@example.com", inbox.email}
 
 
-def test_a_reply_to_a_still_queued_message_threads_on_its_message_id(inbox, api_client, django_capture_on_commit_callbacks):
-    first = api_client.post(url(inbox, "/send"), {"to": ["a@example.com"], "subject": "Hi", "text": "t"}, format="json").json()
+def test_a_reply_to_a_still_queued_message_threads_on_its_message_id(
+    inbox, api_client, django_capture_on_commit_callbacks
+):
+    first = api_client.post(
+        url(inbox, "/send"), {"to": ["a@example.com"], "subject": "Hi", "text": "t"}, format="json"
+    ).json()
     assert Message.objects.get(public_id=first["id"]).status == "queued"  # on_commit never ran
-    reply = api_client.post(url(inbox, f"/{first['id']}/reply"), {"text": "again"}, format="json").json()
+    reply = api_client.post(
+        url(inbox, f"/{first['id']}/reply"), {"text": "again"}, format="json"
+    ).json()
     assert reply["inReplyTo"] == first["messageId"] and reply["to"] == ["a@example.com"]
 
 
 def test_reply_all_keeps_everyone_but_this_inbox(inbox, send):
     parent = MessageFactory(
-        inbox=inbox, thread=ThreadFactory(inbox=inbox), from_email="boss@example.com", from_name="",
-        to=[inbox.email, "peer@example.com"], cc=["Support <SUPPORT@sendook.localhost>", "cc@example.com"],
+        inbox=inbox,
+        thread=ThreadFactory(inbox=inbox),
+        from_email="boss@example.com",
+        from_name="",
+        to=[inbox.email, "peer@example.com"],
+        cc=["Support <SUPPORT@sendook.localhost>", "cc@example.com"],
     )
-    reply = send(url(inbox, f"/{parent.public_id}/reply-all"), {"text": "ok", "cc": ["extra@example.com"]}).json()
+    reply = send(
+        url(inbox, f"/{parent.public_id}/reply-all"), {"text": "ok", "cc": ["extra@example.com"]}
+    ).json()
     assert reply["to"] == ["boss@example.com", "peer@example.com"]
     assert reply["cc"] == ["cc@example.com", "extra@example.com"]
 
 
 def test_forward_carries_the_original_and_its_attachments(inbox, send, sandbox):
     content = base64.b64encode(b"original bytes").decode()
-    original = send(url(inbox, "/send"), {"to": ["a@example.com"], "subject": "Fwd: Report", "text": "the report", "attachments": [{"content": content, "name": "r.bin"}]}).json()
-    forwarded = send(url(inbox, f"/{original['id']}/forward"), {"to": ["boss@example.com"], "text": "FYI"})
+    original = send(
+        url(inbox, "/send"),
+        {
+            "to": ["a@example.com"],
+            "subject": "Fwd: Report",
+            "text": "the report",
+            "attachments": [{"content": content, "name": "r.bin"}],
+        },
+    ).json()
+    forwarded = send(
+        url(inbox, f"/{original['id']}/forward"), {"to": ["boss@example.com"], "text": "FYI"}
+    )
     assert forwarded.status_code == 202, forwarded.json()
     body = forwarded.json()
     assert body["subject"] == "Fwd: Report" and body["to"] == ["boss@example.com"]
@@ -173,13 +227,17 @@ def test_reply_bad_input_names_the_field(inbox, send):
     parent = MessageFactory(inbox=inbox, thread=ThreadFactory(inbox=inbox))
     response = send(url(inbox, f"/{parent.public_id}/reply"), {"text": "", "html": ""})
     assert response.status_code == 400 and "text" in response.json()["fields"]
-    response = send(url(inbox, f"/{parent.public_id}/reply"), {"text": "x", "cc": ["a@b.com\nBcc: c@d.com"]})
+    response = send(
+        url(inbox, f"/{parent.public_id}/reply"), {"text": "x", "cc": ["a@b.com\nBcc: c@d.com"]}
+    )
     assert response.status_code == 400 and "cc.0" in response.json()["fields"]
     assert Message.objects.count() == 1
 
 
 def test_threads_list_by_last_activity_with_summary_fields(inbox, api_client, send):
-    old = send(url(inbox, "/send"), {"to": ["a@example.com"], "subject": "Old", "text": "old"}).json()
+    old = send(
+        url(inbox, "/send"), {"to": ["a@example.com"], "subject": "Old", "text": "old"}
+    ).json()
     send(url(inbox, "/send"), {"to": ["b@example.com"], "subject": "New", "text": "new"})
     send(url(inbox, f"/{old['id']}/reply"), {"text": "bump"})
     rows = api_client.get(f"/v1/inboxes/{inbox.public_id}/threads").json()
@@ -201,13 +259,22 @@ def test_another_organizations_thread_is_404(inbox, other_inbox, api_client):
 
 
 def test_the_hand_written_message_shape_matches_the_declared_schema_fields(inbox, send):
-    from messages.serializers import (
+    from messages.api.serializers import (
         MessageDetailSerializer,
         MessageListItemSerializer,
         MessageSerializer,
     )
 
-    body = send(url(inbox, "/send"), {"to": ["a@example.com"], "subject": "s", "text": "t", "replyTo": ["r@example.com"], "attachments": [{"content": "aGk="}]}).json()
+    body = send(
+        url(inbox, "/send"),
+        {
+            "to": ["a@example.com"],
+            "subject": "s",
+            "text": "t",
+            "replyTo": ["r@example.com"],
+            "attachments": [{"content": "aGk="}],
+        },
+    ).json()
     message = Message.objects.get(public_id=body["id"])
     message.extracted_text, message.in_reply_to, message.status_reason = "x", "<p@x>", "why"
     for serializer_class in (MessageSerializer, MessageDetailSerializer, MessageListItemSerializer):
@@ -226,9 +293,16 @@ def test_a_list_item_shows_the_same_message_as_its_single_message_get(inbox, org
 
     other = InboxFactory(organization=org)
     message = RelatedMessageFactory(
-        thread=ThreadFactory(inbox=inbox), from_inbox=inbox, to_inbox=other, from_name="Ann",
-        reply_to=["r@example.com"], cc=["c@example.com"], labels=["vip"],
-        in_reply_to="<p@example.com>", status_reason="why", html="<p>Hello</p>",
+        thread=ThreadFactory(inbox=inbox),
+        from_inbox=inbox,
+        to_inbox=other,
+        from_name="Ann",
+        reply_to=["r@example.com"],
+        cc=["c@example.com"],
+        labels=["vip"],
+        in_reply_to="<p@example.com>",
+        status_reason="why",
+        html="<p>Hello</p>",
     )
     AttachmentFactory(message=message, content_id="logo")
     listed = api_client.get(url(inbox, "?limit=1")).json()[0]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from messages.rendering import split_quoted
+from messages.ui.rendering import split_quoted
 
 GMAIL = """Sounds good, see you then.
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
 from functools import cached_property
 from typing import Any
 
 from django.http import HttpResponse
-from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,9 +16,8 @@ from rest_framework.response import Response
 from inboxes.models import Inbox, Organization
 from inboxes.selectors import get_inbox
 from messages import selectors
-from messages.exceptions import RawMessageNotFound
-from messages.models import Message
-from messages.serializers import (
+from messages.api.filters import MessageListFilter, validated_filters
+from messages.api.serializers import (
     ForwardInput,
     LabelsInput,
     MessageDetailSerializer,
@@ -32,34 +29,21 @@ from messages.serializers import (
     ThreadDetailSerializer,
     ThreadSerializer,
 )
+from messages.exceptions import RawMessageNotFound
+from messages.models import Message
 from messages.services import outbound, threads
 from messages.services.sending import build_mime, render_mime
 from sendook.api import ApiRateThrottle, OrgScopedViewSet, SendRateThrottle, idempotent
-from sendook.exceptions import ValidationFailed
 
 SEND_THROTTLES = [ApiRateThrottle, SendRateThrottle]
-
-
-def _parse_when(name: str, raw: str) -> datetime:
-    """An ISO 8601 date or date-time query parameter; a well-formed but impossible one
-    (`2024-13-45T10:00:00`) is a 400 naming the parameter like any other bad value."""
-    try:
-        value = parse_datetime(raw) if "T" in raw or " " in raw else None
-        if value is None:
-            day = parse_date(raw)
-            if day is None:
-                raise ValueError(raw)
-            value = datetime.combine(day, time.min)
-        value = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)  # an offset past datetime's range overflows here
-    except (ValueError, OverflowError):
-        raise ValidationFailed.for_field(name, "Must be an ISO 8601 date or date-time.") from None
 
 
 def _attachments(data: dict[str, Any]) -> list[outbound.NewAttachment]:
     return [
         outbound.NewAttachment(
-            name=item["name"], content_type=item["content_type"], content=item["content"],
+            name=item["name"],
+            content_type=item["content_type"],
+            content=item["content"],
             content_id=item.get("content_id", ""),
         )
         for item in data.get("attachments", [])
@@ -79,36 +63,26 @@ class InboxNestedViewSet(OrgScopedViewSet):
 class MessageViewSet(InboxNestedViewSet):
     serializer_class = MessageListItemSerializer
 
+    @cached_property
+    def filters(self) -> dict[str, Any]:
+        return validated_filters(MessageListFilter, self.request.query_params)
+
     def list_rows(self, organization: Organization) -> Any:
-        params = self.request.query_params
-        labels = [
-            label.strip()
-            for value in params.getlist("labels")
-            for label in value.split(",")
-            if label.strip()
-        ]
-        before, after = params.get("before"), params.get("after")
+        filters = self.filters
         return selectors.list_messages(
             self.inbox,
-            bodies=not self.summary,
-            query=params.get("query", "").strip(),
-            labels=labels,
-            before=_parse_when("before", before) if before else None,
-            after=_parse_when("after", after) if after else None,
+            bodies=filters["view"] != "summary",
+            query=filters["query"],
+            labels=filters["labels"],
+            before=filters["before"],
+            after=filters["after"],
         )
 
     def get_row(self, organization: Organization, row_id: str) -> Message:
         return selectors.get_message(self.inbox, row_id)
 
-    @cached_property
-    def summary(self) -> bool:
-        view = self.request.query_params.get("view", "full")
-        if view not in ("full", "summary"):
-            raise ValidationFailed.for_field("view", "Must be full or summary.")
-        return view == "summary"
-
     def get_serializer_class(self) -> Any:
-        if self.action == "list" and self.summary:
+        if self.action == "list" and self.filters["view"] == "summary":
             return MessageSummarySerializer
         return super().get_serializer_class()
 
@@ -116,23 +90,7 @@ class MessageViewSet(InboxNestedViewSet):
         page = super().paginate_queryset(queryset) or []
         return selectors.complete_message_rows(self.inbox, page)
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("query", OpenApiTypes.STR, description=(
-                "Search: plain words are case-insensitive substrings of subject, text, from, to, "
-                "cc or labels; \"phrases\", -word, OR, and the operators from:, to:, subject:, "
-                "label:, has:attachment, before:/after: (YYYY-MM-DD), is:sent, is:received, "
-                "is:read, is:unread. Unknown operators and bad dates: 400 invalid_query."
-            )),
-            OpenApiParameter("labels", OpenApiTypes.STR, description="Comma-separated; messages carrying all of them."),
-            OpenApiParameter("before", OpenApiTypes.DATETIME),
-            OpenApiParameter("after", OpenApiTypes.DATETIME),
-            OpenApiParameter("view", OpenApiTypes.STR, enum=["full", "summary"], description=(
-                "full (default): message objects with text and html; summary: without the "
-                "bodies, with a preview, for smaller pages."
-            )),
-        ]
-    )
+    @extend_schema(parameters=[MessageListFilter])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 
@@ -154,10 +112,16 @@ class MessageViewSet(InboxNestedViewSet):
         def handler() -> Response:
             data = self.validated(SendInput)
             message = outbound.send_message(
-                self.inbox, to=data["to"], cc=data.get("cc", []), bcc=data.get("bcc", []),
-                reply_to=data.get("reply_to", []), subject=data["subject"],
-                text=data.get("text", ""), html=data.get("html", ""),
-                labels=data.get("labels", []), attachments=_attachments(data),
+                self.inbox,
+                to=data["to"],
+                cc=data.get("cc", []),
+                bcc=data.get("bcc", []),
+                reply_to=data.get("reply_to", []),
+                subject=data["subject"],
+                text=data.get("text", ""),
+                html=data.get("html", ""),
+                labels=data.get("labels", []),
+                attachments=_attachments(data),
             )
             return self.respond(message, 202, serializer_class=MessageSerializer)
 
@@ -168,9 +132,15 @@ class MessageViewSet(InboxNestedViewSet):
             parent = self.get_object()
             data = self.validated(ReplyInput)
             message = outbound.reply_to_message(
-                parent, reply_all=reply_all, text=data.get("text", ""), html=data.get("html", ""),
-                cc=data.get("cc", []), bcc=data.get("bcc", []), reply_to=data.get("reply_to", []),
-                labels=data.get("labels", []), attachments=_attachments(data),
+                parent,
+                reply_all=reply_all,
+                text=data.get("text", ""),
+                html=data.get("html", ""),
+                cc=data.get("cc", []),
+                bcc=data.get("bcc", []),
+                reply_to=data.get("reply_to", []),
+                labels=data.get("labels", []),
+                attachments=_attachments(data),
             )
             return self.respond(message, 202, serializer_class=MessageSerializer)
 
@@ -193,9 +163,14 @@ class MessageViewSet(InboxNestedViewSet):
             parent = self.get_object()
             data = self.validated(ForwardInput)
             message = outbound.forward_message(
-                parent, to=data["to"], cc=data.get("cc", []), bcc=data.get("bcc", []),
-                text=data.get("text", ""), html=data.get("html", ""),
-                labels=data.get("labels", []), attachments=_attachments(data),
+                parent,
+                to=data["to"],
+                cc=data.get("cc", []),
+                bcc=data.get("bcc", []),
+                text=data.get("text", ""),
+                html=data.get("html", ""),
+                labels=data.get("labels", []),
+                attachments=_attachments(data),
             )
             return self.respond(message, 202, serializer_class=MessageSerializer)
 
@@ -204,10 +179,13 @@ class MessageViewSet(InboxNestedViewSet):
     # The bytes keep the attachment's own Content-Type (application/pdf, image/png, ...).
     @extend_schema(responses={(200, "*/*"): OpenApiTypes.BINARY})
     @action(
-        detail=True, methods=["get"],
+        detail=True,
+        methods=["get"],
         url_path=r"attachments/(?P<attachment_id>[A-Za-z0-9_-]{1,64})",
     )
-    def attachment(self, request: Request, *args: Any, attachment_id: str, **kwargs: Any) -> HttpResponse:
+    def attachment(
+        self, request: Request, *args: Any, attachment_id: str, **kwargs: Any
+    ) -> HttpResponse:
         attachment = selectors.get_attachment(self.get_object(), attachment_id)
         with attachment.file.open("rb") as handle:
             content = handle.read()
@@ -229,7 +207,9 @@ class MessageViewSet(InboxNestedViewSet):
         else:
             raise RawMessageNotFound()
         response = HttpResponse(content, content_type="message/rfc822")
-        response["Content-Disposition"] = content_disposition_header(True, f"{message.public_id}.eml")
+        response["Content-Disposition"] = content_disposition_header(
+            True, f"{message.public_id}.eml"
+        )
         return response
 
 
@@ -238,10 +218,10 @@ class ThreadViewSet(InboxNestedViewSet):
     ordering_field = "last_message_at"
 
     def list_rows(self, organization: Organization) -> Any:
-        return selectors.list_threads(self.inbox)
+        return selectors.list_threads(organization, inbox=self.inbox, with_message_ids=True)
 
     def get_row(self, organization: Organization, row_id: str) -> Any:
-        return selectors.get_thread(self.inbox, row_id)
+        return selectors.get_thread(organization, row_id, inbox=self.inbox, with_messages=True)
 
     @extend_schema(responses={200: ThreadDetailSerializer})
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -6,15 +6,11 @@ from django.utils import timezone
 
 from inboxes.tests.factories import InboxFactory
 from messages.models import Message
-from messages.search import InvalidSearchQuery, parse_query, search_messages
+from messages.search.query import InvalidSearchQuery
+from messages.selectors import search_messages
 from messages.tests.mail_factories import AttachmentFactory, MessageFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def inbox(org):
-    return InboxFactory(organization=org, email="support@acme.test")
 
 
 def subjects(rows):
@@ -238,66 +234,3 @@ def test_bad_queries_raise_invalid_query_naming_the_problem(org, query, fragment
     assert error.value.code == "invalid_query"
     assert error.value.status_code == 400
     assert fragment in error.value.message
-
-
-def test_urls_are_text_not_operators():
-    parsed = parse_query("see https://example.com/x")
-    assert parsed.operators == []
-    assert [t.text for t in parsed.terms] == ["see", "https://example.com/x"]
-
-
-def test_parser_reads_phrases_negations_and_or():
-    parsed = parse_query('a "b c" -d OR e -label:"x y" from:"Al B"')
-    assert [[(t.text, t.phrase, t.negated) for t in g] for g in parsed.groups] == [
-        [("a", False, False), ("b c", True, False), ("d", False, True)],
-        [("e", False, False)],
-    ]
-    assert [(o.name, o.value, o.negated) for o in parsed.operators] == [
-        ("label", "x y", True),
-        ("from", "Al B", False),
-    ]
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="full-text search is PostgreSQL-only")
-class TestPostgresFullText:
-    def test_the_vector_follows_every_write(self, org, inbox):
-        row = MessageFactory(inbox=inbox, thread__inbox=inbox, subject="hello", text="")
-        Message.objects.filter(pk=row.pk).update(text="the flamingos are dancing")
-
-        assert [r.pk for r in search_messages(org, "flamingo dance")] == [row.pk]
-
-    def test_stemmed_words_match_and_results_are_ranked(self, org, inbox):
-        body = MessageFactory(
-            inbox=inbox, thread__inbox=inbox, subject="misc", text="deploying now"
-        )
-        title = MessageFactory(inbox=inbox, thread__inbox=inbox, subject="Deployment", text="")
-
-        assert [r.pk for r in search_messages(org, "deploy")] == [title.pk, body.pk]
-
-    def test_websearch_syntax_excludes_and_alternates(self, org, inbox):
-        MessageFactory(inbox=inbox, thread__inbox=inbox, subject="red cars", text="")
-        MessageFactory(inbox=inbox, thread__inbox=inbox, subject="blue cars", text="")
-        MessageFactory(inbox=inbox, thread__inbox=inbox, subject="green bikes", text="")
-
-        assert subjects(search_messages(org, "car -blue")) == ["red cars"]
-        assert subjects(search_messages(org, "cars OR bike")) == [
-            "blue cars",
-            "green bikes",
-            "red cars",
-        ]
-
-    def test_substring_search_can_use_the_trigram_index(self, org, inbox):
-        from messages.search import fulltext_expression
-
-        MessageFactory(
-            inbox=inbox, thread__inbox=inbox, subject="x", from_email="billing-bot@v.test"
-        )
-        rows = Message.objects.alias(search_fulltext=fulltext_expression()).filter(
-            search_fulltext__icontains="bot"
-        )
-        with connection.cursor() as cursor:
-            # A handful of rows: make the planner show it could use the index at all.
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            cursor.execute("SET LOCAL enable_indexscan = off")
-            assert "mail_message_fulltext_trgm" in rows.explain()
-        assert [m.from_email for m in search_messages(org, "bot")] == ["billing-bot@v.test"]

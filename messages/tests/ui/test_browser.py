@@ -249,7 +249,7 @@ def test_sandbox_and_csp_hold_even_if_the_sanitizer_let_everything_through(
 ):
     # Defence in depth: with nh3 taken out of the way, the iframe's sandbox and CSP alone must
     # still stop scripts and outside requests (the live server runs in this process).
-    from messages import rendering
+    from messages.ui import rendering
 
     monkeypatch.setattr(rendering, "sanitize_html", lambda html, **kwargs: (html, 0))
     message = MessageFactory(

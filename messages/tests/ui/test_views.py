@@ -314,14 +314,21 @@ def test_the_api_and_admin_keep_their_routes(staff_client):
 
 def _signed_image_url(staff_client, inbox):
     row = MessageFactory(inbox=inbox, thread__inbox=inbox, html='<img src="cid:logo@x">')
-    AttachmentFactory(message=row, filename="logo.png", content_type="image/png", inline=True,
-                      content_id="<logo@x>")
+    AttachmentFactory(
+        message=row,
+        filename="logo.png",
+        content_type="image/png",
+        inline=True,
+        content_id="<logo@x>",
+    )
     text = staff_client.get(f"/threads/{row.thread.public_id}").content.decode()
     url = re.search(r"http://testserver(/attachments/att_[^?]+\?sig=[^&\"]+)", text).group(1)
     return url.replace("&amp;", "&")
 
 
-def test_signed_image_links_expire_after_the_configured_lifetime(client, staff_client, inbox, settings):
+def test_signed_image_links_expire_after_the_configured_lifetime(
+    client, staff_client, inbox, settings
+):
     url = _signed_image_url(staff_client, inbox)
     assert client.get(url).status_code == 200
     settings.SENDOOK_ATTACHMENT_LINK_SECONDS = 0
@@ -331,7 +338,9 @@ def test_signed_image_links_expire_after_the_configured_lifetime(client, staff_c
     assert client.get(url).status_code == 404
 
 
-def test_signed_image_links_end_with_a_password_change_or_a_deactivated_login(client, staff_client, inbox):
+def test_signed_image_links_end_with_a_password_change_or_a_deactivated_login(
+    client, staff_client, inbox
+):
     url = _signed_image_url(staff_client, inbox)
     user = staff_client.user if hasattr(staff_client, "user") else None
     from django.contrib.auth import get_user_model

@@ -1,0 +1,1 @@
+"""The staff inbox: server-rendered pages at /, with their templates and static files."""

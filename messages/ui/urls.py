@@ -1,0 +1,32 @@
+"""The staff inbox UI, mounted at / (after /v1, /admin and /health)."""
+
+from django.urls import path
+
+from messages.ui.views import account, attachments, compose, search, thread, threads
+from sendook.login_throttle import throttle_login
+
+app_name = "mail"
+
+urlpatterns = [
+    path("login", throttle_login(account.LoginView.as_view()), name="login"),
+    path("logout", account.LogoutView.as_view(), name="logout"),
+    path("organization", account.switch_organization, name="switch-organization"),
+    path("", threads.home, name="home"),
+    path("threads", threads.thread_list, name="all-threads"),
+    path("inboxes/<str:inbox_id>", threads.thread_list, name="inbox"),
+    path("search", search.search, name="search"),
+    path("threads/<str:thread_id>", thread.thread_detail, name="thread"),
+    path("threads/<str:thread_id>/read", thread.mark_read, name="mark-read"),
+    path("threads/<str:thread_id>/labels", thread.change_labels, name="labels"),
+    path(
+        "threads/<str:thread_id>/reply", thread.send_from_thread, {"action": "reply"}, name="reply"
+    ),
+    path(
+        "threads/<str:thread_id>/forward",
+        thread.send_from_thread,
+        {"action": "forward"},
+        name="forward",
+    ),
+    path("compose", compose.compose, name="compose"),
+    path("attachments/<str:attachment_id>", attachments.attachment, name="attachment"),
+]

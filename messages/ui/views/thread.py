@@ -1,0 +1,175 @@
+"""A thread's page: its messages, and the reply, forward, label and read-mark forms on it."""
+
+from __future__ import annotations
+
+from email.utils import getaddresses
+from typing import Any
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from messages import selectors
+from messages.models import Message, Thread
+from messages.services import outbound
+from messages.ui import marks, rendering, sending
+from messages.ui.forms import SEND_FORM_FIELDS, keep_draft, read_form, take_draft
+from messages.ui.views.attachments import INLINE_IMAGE_TYPES, attachment_link
+from messages.ui.views.base import back, page_csp, post_only, render_page, staff_page, thread_url
+from sendook.exceptions import SendookError
+
+
+def _present(request: HttpRequest, message: Message, *, remote_images: bool) -> dict[str, Any]:
+    attachments = list(message.attachments.all())
+    by_cid = {a.content_id.strip("<>"): a for a in attachments if a.content_id}
+    used_cids: set[str] = set()
+
+    def resolve_cid(content_id: str) -> str | None:
+        attachment = by_cid.get(content_id)
+        if attachment is None or attachment.content_type.lower() not in INLINE_IMAGE_TYPES:
+            return None
+        used_cids.add(content_id)
+        return attachment_link(request, attachment)
+
+    item: dict[str, Any] = {"message": message}
+    if message.html.strip():
+        origin = request.build_absolute_uri("/").rstrip("/")
+        rendered = rendering.render_html(
+            message.html, origin=origin, resolve_cid=resolve_cid, remote_images=remote_images
+        )
+        item["srcdoc"] = rendered.srcdoc
+        item["blocked_images"] = rendered.blocked_images
+    else:
+        item["text"], item["quoted"] = rendering.split_quoted(message.text)
+    item["files"] = [
+        a for a in attachments if not (a.inline and a.content_id.strip("<>") in used_cids)
+    ]
+    return item
+
+
+@require_GET
+@staff_page
+def thread_detail(request: HttpRequest, thread_id: str) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    thread = selectors.get_thread(organization, thread_id)
+    remote_images = request.GET.get("images") == "1"
+    messages = selectors.thread_messages(thread)
+    items = [_present(request, message, remote_images=remote_images) for message in messages]
+    marks.mark_thread(thread, read=True)
+    draft = take_draft(request, request.path)
+    restored: dict[str, Any] = {}
+    if draft is not None:
+        action = "forward" if draft.get("action") == "forward" else "reply"
+        restored = {f"{action}_form": draft, "draft_kept": action}
+        kept_parent = next((m for m in messages if m.public_id == draft.get("parent")), None)
+        if kept_parent is not None:
+            restored["parent"] = kept_parent
+    context = {
+        "thread": thread,
+        "inbox": thread.inbox,
+        "items": items,
+        "remote_images": remote_images,
+        "blocked_images": sum(item.get("blocked_images", 0) for item in items),
+        **_reply_context(messages),
+        **restored,
+    }
+    response = render_page(request, "mail/thread.html", context)
+    response["Content-Security-Policy"] = page_csp(remote_images=remote_images)
+    return response
+
+
+def _reply_context(messages: list[Message], **overrides: Any) -> dict[str, Any]:
+    """What the reply and forward forms need: the message they answer (the latest received
+    one, else the latest) and a fresh idempotency key for each form."""
+    received = [m for m in messages if m.direction == Message.Direction.INBOUND]
+    parent = (received or messages)[-1] if messages else None
+    # Named as the reply service picks them: in a thread of sent mail only, our last
+    # message's recipients, not ourselves.
+    recipients = outbound.reply_recipients(parent) if parent else []
+    names = [name or address for name, address in getaddresses(recipients)]
+    return {
+        "parent": parent,
+        "reply_to_names": ", ".join(names),
+        "reply_key": sending.new_form_key(),
+        "forward_key": sending.new_form_key(),
+        **overrides,
+    }
+
+
+def _failed_form(
+    request: HttpRequest,
+    thread: Thread,
+    errors: dict[str, Any],
+    *,
+    status: int,
+    **reply_overrides: Any,
+) -> HttpResponse:
+    """The thread page again after one of its forms failed, the error beside that form."""
+    messages = selectors.thread_messages(thread)
+    context = {
+        "thread": thread,
+        "inbox": thread.inbox,
+        "items": [_present(request, m, remote_images=False) for m in messages],
+        **_reply_context(messages, **reply_overrides),
+        **errors,
+    }
+    return render_page(request, "mail/thread.html", context, status=status)
+
+
+@post_only(thread_url)
+def send_from_thread(request: HttpRequest, thread_id: str, action: str) -> HttpResponse:
+    """Reply, reply-all or forward. From a browser whose session expired, what was typed is
+    kept and the user logs in and lands back on the thread, the form filled in again."""
+    if not request.user.is_authenticated:
+        fields = read_form(request, SEND_FORM_FIELDS)
+        keep_draft(request, thread_url(thread_id), {"action": action, **fields})
+        return redirect_to_login(thread_url(thread_id))
+    return _send_from_thread(request, thread_id, action)
+
+
+@staff_page
+def _send_from_thread(request: HttpRequest, thread_id: str, action: str) -> HttpResponse:
+    """Reply, reply-all or forward, through the API's services."""
+    organization = request.organization  # type: ignore[attr-defined]
+    thread = selectors.get_thread(organization, thread_id)
+    parent = selectors.get_thread_message(thread, request.POST.get("parent", ""))
+    form = read_form(request, ("text", "to", "mode"))
+    key_field = "forward_key" if action == "forward" else "reply_key"
+    key = request.POST.get("idempotency_key", "")
+    try:
+        if action == "forward":
+            send = sending.forward(parent, form)
+        else:
+            send = sending.reply(parent, form, reply_all=form["mode"] == "reply-all")
+        fingerprint = {"action": action, "parent": parent.public_id, **form}
+        message = sending.send_once(request, organization, key, fingerprint, send)
+    except SendookError as error:
+        context = {f"{action}_error": error.message, f"{action}_form": form}
+        return _failed_form(request, thread, context, status=error.status_code, **{key_field: key})
+    target = reverse("mail:thread", args=[message.thread.public_id])
+    return redirect(f"{target}#{message.public_id}")
+
+
+@post_only(thread_url)
+@staff_page
+def mark_read(request: HttpRequest, thread_id: str) -> HttpResponse:
+    thread = selectors.get_thread(request.organization, thread_id)  # type: ignore[attr-defined]
+    read = request.POST.get("read") == "1"
+    marks.mark_thread(thread, read=read)
+    default = reverse("mail:inbox", args=[thread.inbox.public_id])
+    return back(request, default)
+
+
+@post_only(thread_url)
+@staff_page
+def change_labels(request: HttpRequest, thread_id: str) -> HttpResponse:
+    thread = selectors.get_thread(request.organization, thread_id)  # type: ignore[attr-defined]
+    add = [label for label in request.POST.getlist("add") if label.strip()]
+    remove = [label for label in request.POST.getlist("remove") if label.strip()]
+    try:
+        marks.change_thread_labels(thread, add=add, remove=remove)
+    except ValueError as error:
+        return _failed_form(request, thread, {"label_error": str(error)}, status=400)
+    return redirect("mail:thread", thread_id=thread.public_id)

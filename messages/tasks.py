@@ -10,8 +10,8 @@ from django.db import InterfaceError, OperationalError
 
 from messages.exceptions import TransientSendError
 from messages.models import InboundEmail
-from messages.services import sending
-from messages.services.receiving import (
+from messages.services import delivery
+from messages.services.receive import (
     mark_inbound_failed,
     process_inbound_email,
     requeue_stale_inbound_emails,
@@ -43,8 +43,8 @@ def send_message(
     self, message_pk: int, database_retries: int = 0, sent_external_id: str | None = None
 ) -> None:
     try:
-        sending.deliver_message(message_pk, sent_external_id=sent_external_id)
-    except sending.UnrecordedSend as exc:
+        delivery.deliver_message(message_pk, sent_external_id=sent_external_id)
+    except delivery.UnrecordedSend as exc:
         # The provider has it: retry only the recording, carrying the provider's answer.
         if database_retries >= DATABASE_RETRIES:
             logger.error("message %s: %s; left claimed (failed after the lease)", message_pk, exc)
@@ -61,11 +61,11 @@ def send_message(
         provider_retries = self.request.retries - database_retries
         attempts = provider_retries + 1
         if attempts > settings.SENDOOK_SEND_MAX_RETRIES:
-            sending.fail_message(message_pk, reason=f"Gave up after {attempts} attempts: {exc}")
+            delivery.fail_message(message_pk, reason=f"Gave up after {attempts} attempts: {exc}")
             return
         delay = retry_delay(provider_retries)
         logger.warning("message %s: transient send failure (%s); retry in %ss", message_pk, exc, delay)
-        sending.defer_message(message_pk, seconds=delay, reason=str(exc))
+        delivery.defer_message(message_pk, seconds=delay, reason=str(exc))
         raise self.retry(exc=exc, countdown=delay) from None
     except (OperationalError, InterfaceError) as exc:
         if database_retries >= DATABASE_RETRIES:
@@ -85,7 +85,7 @@ def send_message(
 @shared_task(acks_late=True)
 def requeue_stuck_messages() -> int:
     """Re-enqueues messages left queued (a lost enqueue, a worker killed mid-task)."""
-    ids = sending.stuck_messages()
+    ids = delivery.stuck_messages()
     for message_pk in ids:
         send_message.delay(message_pk)
     if ids:

@@ -22,7 +22,7 @@ from django_ratelimit.core import get_usage
 from inboxes.models import IdempotencyRecord, Organization
 from messages.models import Message
 from messages.serializers import ForwardInput, ReplyInput, SendInput
-from messages.services import outbound
+from messages.services import send as outbound
 from sendook.exceptions import Conflict, RateLimited, ValidationFailed
 
 logger = logging.getLogger(__name__)

@@ -35,7 +35,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from messages import mailbox, rendering, ui_sending
 from messages.models import Attachment, Message
 from messages.search import InvalidSearchQuery, parse_query, search_messages
-from messages.services import outbound
+from messages.services import send as outbound
 from sendook.exceptions import SendookError
 
 ORG_SESSION_KEY = "sendook_org"

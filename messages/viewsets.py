@@ -32,8 +32,9 @@ from messages.serializers import (
     ThreadDetailSerializer,
     ThreadSerializer,
 )
-from messages.services import outbound, threads
-from messages.services.sending import build_mime, render_mime
+from messages.services import send as outbound
+from messages.services import threads
+from messages.services.delivery import build_mime, render_mime
 from sendook.api import ApiRateThrottle, OrgScopedViewSet, SendRateThrottle, idempotent
 from sendook.exceptions import ValidationFailed
 

@@ -7,7 +7,7 @@ from typing import Any
 from anymail.signals import AnymailInboundEvent, inbound
 from django.dispatch import receiver
 
-from messages.services.receiving import receive_raw_email
+from messages.services.receive import receive_raw_email
 
 
 @receiver(inbound, dispatch_uid="sendook.receive_anymail_inbound")

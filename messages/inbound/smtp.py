@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from messages.exceptions import RawStorageFailed
-from messages.services.receiving import is_hosted_address, receive_raw_email
+from messages.services.receive import is_hosted_address, receive_raw_email
 
 logger = logging.getLogger(__name__)
 

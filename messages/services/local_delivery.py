@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from django.db.models.functions import Lower
 
+from inboxes.addresses import addr_spec
 from inboxes.models import Inbox
-from messages.addresses import addr_spec
 from messages.models import InboundEmail, Message
-from messages.services.receiving import LOCAL_SOURCE, receive_raw_email, split_address
+from messages.services.receive import LOCAL_SOURCE, receive_raw_email, split_address
 
 LocalRecipients = dict[str, Inbox]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from messages.inbound.sns import SesEvent
+from messages.inbound.ses.sns import SesEvent
 from messages.models import Message
 from messages.services.tracking import apply_delivery_event
 

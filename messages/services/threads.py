@@ -9,7 +9,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from messages.addresses import addr_spec
+from inboxes.addresses import addr_spec
 from messages.inbound.parsing import normalize_subject
 from messages.models import Message, Thread
 

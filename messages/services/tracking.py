@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 
 from messages.models import Message, Suppression
-from messages.services.payloads import message_payload
+from messages.payloads import message_payload
 from webhooks.models import EventType
 from webhooks.services import record_event
 

@@ -4,7 +4,7 @@ Nothing here is mocked: messages are signed with real RSA keys and the signing c
 served over real TLS, so the code under test runs exactly as in production except that the TCP
 connection goes to 127.0.0.1 (`CertificateFetcher(connect_to=...)`) and trusts our CA.
 
-The string-to-sign is built here independently of `messages.inbound.sns`, so a mistake in the
+The string-to-sign is built here independently of `messages.inbound.ses.sns`, so a mistake in the
 production canonicalisation cannot hide behind the same mistake in the tests.
 """
 

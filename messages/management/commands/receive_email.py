@@ -13,8 +13,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from messages.exceptions import RawStorageFailed
 from messages.models import InboundEmail
-from messages.services.payloads import message_payload
-from messages.services.receiving import process_inbound_email, receive_raw_email
+from messages.payloads import message_payload
+from messages.services.receive import process_inbound_email, receive_raw_email
 
 
 class Command(BaseCommand):

@@ -14,7 +14,7 @@ from inboxes.models import Inbox
 from inboxes.tests.factories import InboxFactory
 from messages.inbound.parsing import parse_email
 from messages.models import InboundEmail, Message, Thread
-from messages.services.receiving import split_address
+from messages.services.receive import split_address
 from webhooks.models import Event
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "eml"

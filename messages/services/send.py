@@ -12,11 +12,11 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from inboxes.addresses import addr_spec, format_mailbox, forward_subject, reply_subject
 from inboxes.exceptions import SendingDomainNotVerified
 from inboxes.models import Inbox
 from inboxes.selectors import sending_domain_verified
 from messages import selectors
-from messages.addresses import addr_spec, format_mailbox, forward_subject, reply_subject
 from messages.exceptions import RecipientSuppressed
 from messages.models import Attachment, Message, Thread
 from messages.services.threads import add_to_thread, lock_thread, new_thread

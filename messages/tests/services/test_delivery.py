@@ -11,7 +11,8 @@ from django.utils import timezone
 from inboxes.tests.factories import InboxFactory
 from messages import tasks
 from messages.models import Message
-from messages.services import outbound, sending
+from messages.services import delivery
+from messages.services.send import NewAttachment, forward_message, reply_to_message, send_message
 from messages.tests import backends
 from messages.tests.factories import MessageFactory, ThreadFactory
 from webhooks.models import Event
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 def queued(inbox, **kwargs):
     """A queued message, stored like the API stores it, without running the worker."""
     fields = {"to": ["a@example.com"], "subject": "s", "text": "t", **kwargs}
-    return outbound.send_message(inbox, **fields)
+    return send_message(inbox, **fields)
 
 
 def test_running_the_task_twice_sends_once(inbox, sandbox):
@@ -73,7 +74,7 @@ def test_a_permanent_rejection_fails_without_retrying(inbox, settings, aws):
 def database_down_for(monkeypatch, attempts):
     """The first `attempts` deliveries meet a lost database connection. Staged: the test
     database cannot be restarted under a test (reliability/postgres_restart.py does it for real)."""
-    deliver = sending.deliver_message
+    deliver = delivery.deliver_message
     calls = {"count": 0}
 
     def flaky_deliver(message_pk, **kwargs):
@@ -82,7 +83,7 @@ def database_down_for(monkeypatch, attempts):
             raise OperationalError("server closed the connection unexpectedly")
         return deliver(message_pk, **kwargs)
 
-    monkeypatch.setattr(sending, "deliver_message", flaky_deliver)
+    monkeypatch.setattr(delivery, "deliver_message", flaky_deliver)
     return calls
 
 
@@ -138,8 +139,8 @@ def test_the_sweep_leaves_a_message_waiting_for_its_retry(inbox):
 
 def test_mime_has_threading_headers_reply_to_and_no_bcc(inbox):
     parent = MessageFactory(inbox=inbox, thread=ThreadFactory(inbox=inbox), message_id="<p@example.com>", references=[f"<r{i}@x>" for i in range(30)])
-    reply = outbound.reply_to_message(parent, text="t", bcc=["hidden@example.com"], reply_to=["Team <team@example.com>"])
-    mime = email.message_from_bytes(sending.render_mime(sending.build_mime(reply)), policy=email.policy.default)
+    reply = reply_to_message(parent, text="t", bcc=["hidden@example.com"], reply_to=["Team <team@example.com>"])
+    mime = email.message_from_bytes(delivery.render_mime(delivery.build_mime(reply)), policy=email.policy.default)
     references = mime["References"].split()
     assert len(references) == 20 and references[0] == "<r0@x>" and references[-1] == "<p@example.com>"
     assert mime["In-Reply-To"] == "<p@example.com>" and mime["Reply-To"] == "Team <team@example.com>"
@@ -220,7 +221,7 @@ def test_a_plain_send_takes_five_statements(inbox, sandbox):
 
     message = queued(inbox)
     with CaptureQueriesContext(connection) as captured:
-        sending.deliver_message(message.pk)
+        delivery.deliver_message(message.pk)
     statements = [
         q["sql"] for q in captured.captured_queries
         if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT"))
@@ -241,11 +242,11 @@ def test_an_enabled_webhook_still_gets_the_sent_event_and_a_disabled_one_does_no
 
     off = webhook(False)
     first = queued(inbox)
-    sending.deliver_message(first.pk)
+    delivery.deliver_message(first.pk)
     assert not Delivery.objects.filter(webhook=off).exists()
     on = webhook(True)
     second = queued(inbox)
-    sending.deliver_message(second.pk)
+    delivery.deliver_message(second.pk)
     event = Event.objects.get(type="message.sent", message_public_id=second.public_id)
     assert list(Delivery.objects.filter(event=event).values_list("webhook", flat=True)) == [on.pk]
 
@@ -253,9 +254,9 @@ def test_an_enabled_webhook_still_gets_the_sent_event_and_a_disabled_one_does_no
 def test_attachments_are_sent_when_the_lock_says_there_are_some(inbox, sandbox):
     message = queued(
         inbox,
-        attachments=[outbound.NewAttachment(name="a.txt", content_type="text/plain", content=b"hello")],
+        attachments=[NewAttachment(name="a.txt", content_type="text/plain", content=b"hello")],
     )
-    sending.deliver_message(message.pk)
+    delivery.deliver_message(message.pk)
     mime = sandbox()[0][0]
     parts = [part for part in mime.walk() if part.get_filename() == "a.txt"]
     assert len(parts) == 1 and parts[0].get_payload(decode=True) == b"hello"
@@ -300,8 +301,8 @@ def test_a_reply_to_a_display_name_with_special_characters_goes_to_one_quoted_re
         inbox=inbox, thread=ThreadFactory(inbox=inbox), direction="inbound", status="received",
         from_name=name, from_email="ada@example.com", to=[inbox.email], message_id="<p@example.com>",
     )
-    reply = outbound.reply_to_message(parent, text="thanks")
-    mime = email.message_from_bytes(sending.render_mime(sending.build_mime(reply)), policy=email.policy.default)
+    reply = reply_to_message(parent, text="thanks")
+    mime = email.message_from_bytes(delivery.render_mime(delivery.build_mime(reply)), policy=email.policy.default)
     [recipient] = mime["To"].addresses
     assert recipient.addr_spec == "ada@example.com" and recipient.display_name == name
     tasks.send_message.apply(args=[reply.pk])
@@ -314,12 +315,12 @@ def test_a_reply_to_a_display_name_with_special_characters_goes_to_one_quoted_re
 def test_the_from_header_is_the_inbox_address_exactly(org):
     # An address stored before canonical forms were enforced cannot turn into another mailbox.
     inbox = InboxFactory(organization=org, name="Desk", email='"desk"@sendook.localhost')
-    mime = sending.build_mime(queued(inbox))
+    mime = delivery.build_mime(queued(inbox))
     assert mime["From"].addresses[0].addr_spec != "desk@sendook.localhost"
 
 
 def test_a_database_lost_after_the_provider_accepted_records_the_send_without_sending_again(inbox, sandbox, monkeypatch):
-    record = sending._record_sent
+    record = delivery._record_sent
     calls = {"count": 0}
 
     def database_dies_once(message_pk, external_id, **kwargs):
@@ -328,7 +329,7 @@ def test_a_database_lost_after_the_provider_accepted_records_the_send_without_se
             raise OperationalError("server closed the connection unexpectedly")
         return record(message_pk, external_id, **kwargs)
 
-    monkeypatch.setattr(sending, "_record_sent", database_dies_once)
+    monkeypatch.setattr(delivery, "_record_sent", database_dies_once)
     message = queued(inbox)
     tasks.send_message.apply(args=[message.pk])
 
@@ -347,7 +348,7 @@ def test_a_message_whose_worker_died_after_handing_it_over_is_failed_not_resent(
 
     assert sandbox() == []
     message.refresh_from_db()
-    assert message.status == "failed" and message.status_reason == sending.OUTCOME_UNKNOWN
+    assert message.status == "failed" and message.status_reason == delivery.OUTCOME_UNKNOWN
     assert Event.objects.filter(type="message.failed").count() == 1
 
 
@@ -371,17 +372,17 @@ def test_the_provider_is_called_outside_any_transaction(inbox, monkeypatch):
         seen["claimed"] = Message.objects.get(pk=message.pk).send_claimed_at is not None
         return "ses-id"
 
-    monkeypatch.setattr(sending, "_provider_send", provider)
+    monkeypatch.setattr(delivery, "_provider_send", provider)
     message = queued(inbox)
-    sending.deliver_message(message.pk)
+    delivery.deliver_message(message.pk)
     assert seen == {"in_atomic_block": False, "claimed": True}
     message.refresh_from_db()
     assert message.status == "sent" and message.external_message_id == "ses-id"
 
 
 def _forwarded(inbox, parent, **kwargs):
-    forward = outbound.forward_message(parent, to=["boss@example.com"], **kwargs)
-    raw = sending.render_mime(sending.build_mime(forward))
+    forward = forward_message(parent, to=["boss@example.com"], **kwargs)
+    raw = delivery.render_mime(delivery.build_mime(forward))
     return email.message_from_bytes(raw, policy=email.policy.default)
 
 

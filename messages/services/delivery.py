@@ -23,13 +23,13 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from inboxes.addresses import addr_spec, format_mailbox
 from inboxes.selectors import sending_domain_verified
-from messages.addresses import addr_spec, format_mailbox
 from messages.exceptions import PermanentSendError, TransientSendError
 from messages.models import Attachment, Message
+from messages.payloads import message_payload
 from messages.services import local_delivery
-from messages.services.outbound import prefetch_rows
-from messages.services.payloads import message_payload
+from messages.services.send import prefetch_rows
 from webhooks.models import EventType, Webhook
 from webhooks.services import record_event
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from messages.inbound.sns import (
+from messages.inbound.ses.sns import (
     CertificateFetcher,
     SesEvent,
     SesInbound,
@@ -653,7 +653,7 @@ def test_other_published_events_carry_their_own_detail(
     ],
 )
 def test_ses_setup_messages_are_recognisable_events(body: str) -> None:
-    from messages.inbound.sns import SES_SETUP_EVENT_TYPES
+    from messages.inbound.ses.sns import SES_SETUP_EVENT_TYPES
 
     event = parse_ses_notification(envelope(body))
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the inbound fixtures, imported below, are named as test arguments)
 """The receiving pipeline: raw first, then parse, route, dedupe, thread, store and emit."""
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ import pytest
 
 from inboxes.tests.factories import InboxFactory
 from messages.models import InboundEmail, Message, Thread, ThreadRule
-from messages.services import receiving
-from messages.services.receiving import receive_raw_email, reprocess_inbound_email
+from messages.services import receive as receive_service
+from messages.services.receive import receive_raw_email, reprocess_inbound_email
+from messages.tests.inbound.conftest import inbox, receive  # noqa: F401  (the inbound fixtures)
 from messages.tests.inbound.mail import build_email
 from webhooks.models import Event
 
@@ -189,7 +191,7 @@ def test_mail_without_message_id_is_still_stored_once_per_record(inbox, receive)
     raw = build_email().replace(b"Message-ID:", b"X-Old-Message-ID:")
 
     record = receive(raw)
-    receiving.process_inbound_email(record, force=True)
+    receive_service.process_inbound_email(record, force=True)
 
     message = Message.objects.get()
     assert message.message_id == ""
@@ -391,7 +393,7 @@ def test_an_unexpected_error_marks_the_record_failed_and_keeps_it(inbox, receive
     def explode(*args, **kwargs):
         raise RuntimeError("bug in the pipeline")
 
-    monkeypatch.setattr(receiving, "find_thread", explode)
+    monkeypatch.setattr(receive_service, "find_thread", explode)
 
     record = receive(build_email())
 
@@ -401,7 +403,7 @@ def test_an_unexpected_error_marks_the_record_failed_and_keeps_it(inbox, receive
     assert Message.objects.count() == 0 and Thread.objects.count() == 0
 
     monkeypatch.undo()
-    receiving.process_inbound_email(record)
+    receive_service.process_inbound_email(record)
     assert Message.objects.count() == 1
 
 
@@ -409,9 +411,9 @@ def test_each_message_is_parsed_once_however_many_inboxes_it_reaches(org, receiv
     for name in ("a", "b", "c"):
         InboxFactory(organization=org, email=f"{name}@sendook.localhost")
     calls = []
-    real_parse = receiving.parse_email
+    real_parse = receive_service.parse_email
     monkeypatch.setattr(
-        receiving, "parse_email", lambda *a, **k: calls.append(1) or real_parse(*a, **k)
+        receive_service, "parse_email", lambda *a, **k: calls.append(1) or real_parse(*a, **k)
     )
 
     receive(build_email(), to=["a@sendook.localhost", "b@sendook.localhost", "c@sendook.localhost"])

@@ -21,7 +21,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from messages.exceptions import RawStorageFailed
-from messages.inbound.sns import (
+from messages.inbound.ses.sns import (
     CertificateFetcher,
     SesEvent,
     SesNotificationError,
@@ -31,7 +31,7 @@ from messages.inbound.sns import (
     verify_sns_message,
 )
 from messages.models import InboundEmail
-from messages.services.receiving import receive_raw_email
+from messages.services.receive import receive_raw_email
 from messages.services.ses_events import handle_ses_event
 
 logger = logging.getLogger(__name__)

@@ -20,14 +20,14 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from inboxes.addresses import routing_address
 from inboxes.models import Inbox
-from messages.addresses import routing_address
 from messages.exceptions import RawStorageFailed
 from messages.inbound.parsing import ParseError, ParseLimits, parse_email
 from messages.models import Attachment, InboundEmail, Message
+from messages.payloads import message_payload
 from messages.services import threads
-from messages.services.outbound import prefetch_rows
-from messages.services.payloads import message_payload
+from messages.services.send import prefetch_rows
 from messages.services.threading import find_thread, indexable_text
 from webhooks.models import EventType
 from webhooks.services import record_event

@@ -9,9 +9,6 @@ from email.utils import getaddresses, parseaddr
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 
-_RE_PREFIX = re.compile(r"^\s*(re|aw|sv)\s*(\[\d+\])?\s*:\s*", re.IGNORECASE)
-_FWD_PREFIX = re.compile(r"^\s*(fwd?|fw)\s*:\s*", re.IGNORECASE)
-
 
 class InvalidAddress(ValueError):
     pass
@@ -126,25 +123,11 @@ def addr_spec(value: str) -> str:
     return parseaddr(value)[1].lower()
 
 
-def split_plus_tag(address: str) -> tuple[str, str]:
-    """`bot+billing@x.com` → (`bot@x.com`, `billing`)."""
+def split_address(address: str) -> tuple[str, str]:
+    """`Name+Tag@Example.com` → ("name@example.com", "tag"); ("", "") when not an address."""
+    address = routing_address(address)
     local, _, domain = address.rpartition("@")
-    base, plus, tag = local.partition("+")
-    return (f"{base}@{domain}".lower(), tag if plus else "")
-
-
-def strip_subject_prefixes(subject: str) -> str:
-    previous = None
-    while previous != subject:
-        previous = subject
-        subject = _RE_PREFIX.sub("", subject)
-        subject = _FWD_PREFIX.sub("", subject)
-    return subject.strip()
-
-
-def reply_subject(subject: str) -> str:
-    return subject if _RE_PREFIX.match(subject) else f"Re: {subject}".strip()
-
-
-def forward_subject(subject: str) -> str:
-    return subject if _FWD_PREFIX.match(subject) else f"Fwd: {subject}".strip()
+    base, _, tag = local.partition("+")
+    if not base:
+        return "", ""
+    return f"{base}@{domain}", tag

@@ -10,7 +10,10 @@ class MailConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from messages import receivers  # noqa: F401  (connects the Anymail tracking receivers)
+        from messages import (
+            receivers,  # noqa: F401  (connects the Anymail tracking receivers)
+            tasks,  # noqa: F401  (services enqueue them by name)
+        )
         from messages.checks import check_provider_webhooks
         from messages.inbound import receivers as inbound_receivers  # noqa: F401  (inbound signal)
 

@@ -1,4 +1,6 @@
-from sendook.exceptions import NotFound, SendookError, ServiceUnavailable, Unprocessable
+"""Mail domain errors."""
+
+from sendook.exceptions import NotFound, ServiceUnavailable, Unprocessable
 
 
 class MessageNotFound(NotFound):
@@ -33,18 +35,9 @@ class PermanentSendError(Exception):
 class TransientSendError(Exception):
     """The provider could not take the message now (network, throttling, 5xx); retry later."""
 
-"""Mail domain errors."""
-
-
 
 class RawStorageFailed(ServiceUnavailable):
     """The raw bytes of an inbound message could not be stored: the sender must retry."""
 
     code = "raw_storage_failed"
     message = "The message could not be stored; retry later"
-
-
-class InboundTooLarge(SendookError):
-    status_code = 413
-    code = "message_too_large"
-    message = "The message is larger than this server accepts"

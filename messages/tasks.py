@@ -11,6 +11,7 @@ from django.db import InterfaceError, OperationalError
 from messages.exceptions import TransientSendError
 from messages.models import InboundEmail
 from messages.services import delivery
+from messages.services.enqueue import PROCESS_INBOUND_EMAIL, SEND_MESSAGE
 from messages.services.receive import (
     mark_inbound_failed,
     process_inbound_email,
@@ -38,7 +39,7 @@ def database_retry_delay(retries: int) -> int:
     return min(2 * 2**retries, 30)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
+@shared_task(name=SEND_MESSAGE, bind=True, acks_late=True, max_retries=None)
 def send_message(
     self, message_pk: int, database_retries: int = 0, sent_external_id: str | None = None
 ) -> None:
@@ -82,7 +83,7 @@ def send_message(
         ) from None
 
 
-@shared_task(acks_late=True)
+@shared_task(name="messages.tasks.requeue_stuck_messages", acks_late=True)
 def requeue_stuck_messages() -> int:
     """Re-enqueues messages left queued (a lost enqueue, a worker killed mid-task)."""
     ids = delivery.stuck_messages()
@@ -92,18 +93,11 @@ def requeue_stuck_messages() -> int:
         logger.info("re-enqueued %d queued messages", len(ids))
     return len(ids)
 
-"""Celery entry points of the mail app."""
-
-
-
-
-logger = logging.getLogger(__name__)
-
 # Worth another try later: storage hiccups and lost database connections.
 _TRANSIENT = (OSError, OperationalError, InterfaceError)
 
 
-@shared_task(bind=True, max_retries=5)
+@shared_task(name=PROCESS_INBOUND_EMAIL, bind=True, max_retries=5)
 def process_inbound_email_task(self, inbound_id: int) -> int:  # type: ignore[no-untyped-def]
     """Parse and deliver one stored raw message. Never loses it: unexpected errors mark the
     record failed (reprocessable from the admin) instead of crashing the worker."""
@@ -123,7 +117,7 @@ def process_inbound_email_task(self, inbound_id: int) -> int:  # type: ignore[no
     return 0
 
 
-@shared_task
+@shared_task(name="messages.tasks.requeue_stale_inbound")
 def requeue_stale_inbound() -> int:
     """Periodic: pick up raw records whose parse task never ran."""
     minutes = settings.SENDOOK_INBOUND_REQUEUE_MINUTES

@@ -34,7 +34,7 @@ from messages.serializers import (
 )
 from messages.services import send as outbound
 from messages.services import threads
-from messages.services.delivery import build_mime, render_mime
+from messages.services.mime import build_mime, render_mime
 from sendook.api import ApiRateThrottle, OrgScopedViewSet, SendRateThrottle, idempotent
 from sendook.exceptions import ValidationFailed
 

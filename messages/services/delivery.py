@@ -1,5 +1,7 @@
-"""The outbound worker's service: build the MIME ourselves, hand it to the Django email backend
-(Anymail's SES backend in production, the sandbox by default) and record the outcome.
+"""The outbound worker's service: claim a queued message, build its MIME (services/mime.py),
+hand it to the Django email backend (Anymail's SES backend in production, the sandbox by
+default) and record the outcome. Mail to inboxes hosted here is also delivered into them, through
+the inbound pipeline, so the whole loop works offline.
 
 Safe to run twice: the message row is locked and a message that is no longer queued is left
 alone, so a task redelivered after a recorded send does not send again.
@@ -7,12 +9,9 @@ alone, so a task redelivered after a recorded send does not send again.
 
 from __future__ import annotations
 
-import email.message
-import email.policy
 import logging
 import smtplib
 from datetime import timedelta
-from email.utils import format_datetime
 from typing import Any
 
 from django.conf import settings
@@ -26,38 +25,20 @@ from django.utils import timezone
 from inboxes.addresses import addr_spec, format_mailbox
 from inboxes.selectors import sending_domain_verified
 from messages.exceptions import PermanentSendError, TransientSendError
-from messages.models import Attachment, Message
-from messages.payloads import message_payload
-from messages.services import local_delivery
-from messages.services.send import prefetch_rows
+from messages.models import Attachment, InboundEmail, Message
+from messages.payloads import message_payload, prefetch_rows
+from messages.services import routing
+from messages.services.mime import MimeMessage, build_mime, render_mime
+from messages.services.receive import LOCAL_SOURCE, receive_raw_email
 from webhooks.models import EventType, Webhook
 from webhooks.services import record_event
 
 logger = logging.getLogger(__name__)
 
-# 7bit: every part is quoted-printable or base64, so no backend (Anymail converts 8bit parts
-# for SES) rewrites what we built, and the bytes we store are the bytes that are sent.
-MIME_POLICY = email.policy.SMTP.clone(cte_type="7bit")
-
 TRANSIENT_AWS_CODES = {
     "Throttling", "ThrottlingException", "TooManyRequestsException", "ServiceUnavailable",
     "InternalFailure", "InternalServerError", "RequestTimeout", "LimitExceededException",
 }
-
-
-class MimeMessage(email.message.EmailMessage):
-    """A stdlib message that also takes Django's `as_bytes(linesep=…)` (the SMTP backend), and
-    hands backends the bytes render_mime() produced (the ones stored as Message.raw)."""
-
-    rendered: bytes | None = None
-
-    def as_bytes(self, unixfrom: bool = False, policy: Any = None, linesep: str | None = None) -> bytes:
-        if self.rendered is not None and not unixfrom and policy is None and linesep in (None, "\r\n"):
-            return self.rendered
-        policy = policy or self.policy
-        if linesep:
-            policy = policy.clone(linesep=linesep)
-        return super().as_bytes(unixfrom, policy)
 
 
 class PrebuiltEmail(DjangoEmailMessage):
@@ -74,63 +55,6 @@ class PrebuiltEmail(DjangoEmailMessage):
 
     def message(self, *args: Any, **kwargs: Any) -> MimeMessage:
         return self.mime
-
-
-def build_mime(message: Message, attachments: list[Attachment] | None = None) -> MimeMessage:
-    inbox = message.inbox
-    mime = MimeMessage(policy=MIME_POLICY)
-    mime["From"] = format_mailbox(inbox.name, inbox.email)
-    mime["To"] = ", ".join(message.to)
-    if message.cc:
-        mime["Cc"] = ", ".join(message.cc)
-    if message.reply_to:
-        mime["Reply-To"] = ", ".join(message.reply_to)
-    mime["Subject"] = message.subject
-    mime["Date"] = format_datetime(message.created_at)
-    mime["Message-ID"] = message.message_id
-    if message.in_reply_to:
-        mime["In-Reply-To"] = message.in_reply_to
-    if message.references:
-        mime["References"] = " ".join(message.references)
-    # BCC is deliberately absent: it exists only in the envelope.
-    if message.text or not message.html:
-        mime.set_content(message.text)
-        if message.html:
-            mime.add_alternative(message.html, subtype="html")
-    else:
-        mime.set_content(message.html, subtype="html")
-    if attachments is None:
-        attachments = list(message.attachments.order_by("id"))
-    # Inline images first: they join the HTML part's multipart/related, which has to exist
-    # before other attachments turn the whole message into multipart/mixed.
-    attachments = sorted(attachments, key=lambda a: not (a.inline and a.content_id))
-    for attachment in attachments:
-        maintype, _, subtype = attachment.content_type.partition("/")
-        with attachment.file.open("rb") as handle:
-            content = handle.read()
-        kwargs: dict[str, Any] = {
-            "maintype": maintype or "application",
-            "subtype": subtype or "octet-stream",
-            "filename": attachment.filename,
-        }
-        if attachment.content_id:
-            kwargs["cid"] = f"<{attachment.content_id.strip('<>')}>"
-        html_part = mime.get_body(preferencelist=("related", "html")) if message.html else None
-        if attachment.inline and attachment.content_id and html_part is not None:
-            # multipart/related beside the HTML that shows it: mail clients resolve cid:
-            # there, and do not list the image as a separate attachment.
-            html_part.add_related(content, disposition="inline", **kwargs)
-        else:
-            mime.add_attachment(
-                content, disposition="inline" if attachment.inline else "attachment", **kwargs
-            )
-    return mime
-
-
-def render_mime(mime: MimeMessage) -> bytes:
-    mime.rendered = None
-    mime.rendered = mime.as_bytes()
-    return mime.rendered
 
 
 _connection: Any = None
@@ -293,7 +217,7 @@ def _claim(message_pk: int) -> tuple[Message, Any, bytes, dict[str, list[str]], 
             return _fail(message, f"The message could not be built: {exc}")
         if not message.raw:
             message.raw.save(f"{message.public_id}.eml", ContentFile(raw), save=False)
-        local = local_delivery.local_recipients(message)
+        local = routing.local_recipients(message)
         remote = {
             field: [value for value in getattr(message, field) if addr_spec(value) not in local]
             for field in ("to", "cc", "bcc")
@@ -346,7 +270,7 @@ def _record_sent(
     *,
     claimed: Message | None = None,
     raw: bytes | None = None,
-    local: local_delivery.LocalRecipients | None = None,
+    local: routing.LocalRecipients | None = None,
 ) -> Message:
     """Second transaction: the provider's answer, the sent event and the local copies.
 
@@ -382,7 +306,7 @@ def _record_sent(
             if message.status != Message.Status.QUEUED and not unknown:
                 return message
             if local is None:
-                local = local_delivery.local_recipients(message)
+                local = routing.local_recipients(message)
             message.status = Message.Status.SENT
             message.status_reason = ""
             message.external_message_id = external_id[:255]
@@ -401,7 +325,7 @@ def _record_sent(
             with message.raw.open("rb") as handle:
                 raw = handle.read()
         _record(message, EventType.MESSAGE_SENT)
-        local_delivery.deliver_locally(message, raw, local or {})
+        deliver_locally(message, raw, local or {})
     return message
 
 
@@ -441,3 +365,21 @@ def stuck_messages(*, limit: int = 1000) -> list[int]:
     # Touch them so the next sweep does not enqueue them again while they wait in the queue.
     Message.objects.filter(pk__in=ids).update(updated_at=timezone.now())
     return ids
+
+
+def deliver_locally(
+    message: Message, raw: bytes, recipients: routing.LocalRecipients
+) -> InboundEmail | None:
+    """The copy for hosted recipients goes through the same inbound pipeline as mail from any
+    provider: stored raw as an InboundEmail (source "local"), then parsed, routed (`+tag` →
+    label), deduplicated and threaded like received mail. Runs inside the sender's transaction,
+    so the raw record commits with the send; the notification id makes a repeated send task
+    store it once."""
+    if not recipients:
+        return None
+    return receive_raw_email(
+        raw,
+        recipients=list(recipients),
+        source=LOCAL_SOURCE,
+        notification_id=f"local:{message.public_id}",
+    )

@@ -10,25 +10,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models.functions import Lower
 from django.utils import timezone
 
-from inboxes.addresses import routing_address
+from inboxes.addresses import routing_address, split_address
 from inboxes.models import Inbox
 from messages.exceptions import RawStorageFailed
 from messages.inbound.parsing import ParseError, ParseLimits, parse_email
 from messages.models import Attachment, InboundEmail, Message
-from messages.payloads import message_payload
+from messages.payloads import message_payload, prefetch_rows
 from messages.services import threads
-from messages.services.send import prefetch_rows
-from messages.services.threading import find_thread, indexable_text
+from messages.services.enqueue import PROCESS_INBOUND_EMAIL, enqueue
+from messages.services.routing import Route, hosted_inboxes, resolve_recipients
+from messages.services.threads import find_thread, indexable_text
 from webhooks.models import EventType
 from webhooks.services import record_event
 
@@ -39,7 +38,7 @@ _VERDICT_LABELS = {"spam": "spam", "virus": "virus"}
 _FAILING_VERDICTS = {"fail", "failed", "spam", "infected", "true", "yes"}
 _AUTO_SUBMITTED_LABEL = "auto-submitted"
 # The source of the copy Sendook stores when one hosted inbox mails another
-# (services/local_delivery.py): the only mail whose sender inbox is known, not claimed.
+# (services/delivery.py): the only mail whose sender inbox is known, not claimed.
 LOCAL_SOURCE = "local"
 
 
@@ -99,10 +98,8 @@ def receive_raw_email(
 
 
 def enqueue_processing(inbound_id: int) -> None:
-    from messages.tasks import process_inbound_email_task
-
     try:
-        process_inbound_email_task.delay(inbound_id)
+        enqueue(PROCESS_INBOUND_EMAIL, inbound_id)
     except Exception:  # broker down: the raw record is committed and stays pending
         logger.exception("inbound: could not enqueue processing of %s", inbound_id)
 
@@ -157,65 +154,6 @@ def inbound_parse_limits() -> ParseLimits:
     return ParseLimits(**{name: value for name, value in wanted.items() if name in known})
 
 
-# --- routing ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Route:
-    inbox: Inbox
-    labels: list[str] = field(default_factory=list)
-
-
-def split_address(address: str) -> tuple[str, str]:
-    """`Name+Tag@Example.com` → ("name@example.com", "tag"); ("", "") when not an address."""
-    address = routing_address(address)
-    local, _, domain = address.rpartition("@")
-    base, _, tag = local.partition("+")
-    if not base:
-        return "", ""
-    return f"{base}@{domain}", tag
-
-
-def _hosted_inboxes(addresses: set[str]) -> dict[str, Inbox]:
-    """Inboxes by lower-cased address, in one query (the Lower(email) index)."""
-    if not addresses:
-        return {}
-    rows = (
-        Inbox.objects.select_related("organization")
-        .annotate(lower_email=Lower("email"))
-        .filter(lower_email__in=addresses)
-        .order_by()  # read into a dict: Inbox's default ordering would only add a sort
-    )
-    return {inbox.lower_email: inbox for inbox in rows}
-
-
-def resolve_recipients(
-    addresses: list[str], *, hosted: dict[str, Inbox] | None = None
-) -> tuple[list[Route], list[str]]:
-    """Hosted inboxes for the envelope recipients (case-insensitive, `+tag` → label), and the
-    addresses no inbox hosts."""
-    wanted = [(address, *split_address(address)) for address in addresses]
-    if hosted is None:
-        hosted = _hosted_inboxes({base for _, base, _ in wanted if base})
-    routes: dict[int, Route] = {}
-    unknown: list[str] = []
-    for address, base, tag in wanted:
-        inbox = hosted.get(base)
-        if inbox is None:
-            if address not in unknown:
-                unknown.append(address)
-            continue
-        route = routes.setdefault(inbox.pk, Route(inbox))
-        if tag and tag not in route.labels:
-            route.labels.append(tag)
-    return list(routes.values()), unknown
-
-
-def is_hosted_address(address: str) -> bool:
-    routes, _ = resolve_recipients([address])
-    return bool(routes)
-
-
 # --- the pipeline -----------------------------------------------------------------------------
 
 
@@ -251,7 +189,7 @@ def process_inbound_email(record: InboundEmail, *, force: bool = False) -> list[
     sender = routing_address(_clean(_address(parsed.from_)[0])) if parsed.from_ else ""
     # One lookup answers both "who is this for" and "is the sender one of our inboxes".
     bases = {split_address(address)[0] for address in recipients} | {sender}
-    hosted = _hosted_inboxes({base for base in bases if base})
+    hosted = hosted_inboxes({base for base in bases if base})
     routes, unknown = resolve_recipients(recipients, hosted=hosted)
     deliveries = [(route, _sender_inbox(record, hosted.get(sender), route)) for route in routes]
     created: list[Message] = []

@@ -12,14 +12,22 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from inboxes.addresses import addr_spec, format_mailbox, forward_subject, reply_subject
+from inboxes.addresses import addr_spec, format_mailbox
 from inboxes.exceptions import SendingDomainNotVerified
 from inboxes.models import Inbox
 from inboxes.selectors import sending_domain_verified
 from messages import selectors
 from messages.exceptions import RecipientSuppressed
 from messages.models import Attachment, Message, Thread
-from messages.services.threads import add_to_thread, lock_thread, new_thread
+from messages.payloads import prefetch_rows
+from messages.services.enqueue import SEND_MESSAGE, enqueue
+from messages.services.threads import (
+    add_to_thread,
+    forward_subject,
+    lock_thread,
+    new_thread,
+    reply_subject,
+)
 from sendook.api import format_timestamp
 from sendook.exceptions import ValidationFailed
 
@@ -98,19 +106,9 @@ def _dedupe(addresses: Sequence[str], exclude: set[str]) -> list[str]:
     return result
 
 
-def prefetch_rows(instance: Message, relation: str, rows: list[Attachment]) -> None:
-    """Fills a reverse relation's prefetch cache with rows we already hold."""
-    queryset = getattr(instance, relation).all()
-    queryset._result_cache = rows
-    queryset._prefetch_done = True
-    instance._prefetched_objects_cache = {relation: queryset}  # type: ignore[attr-defined]
-
-
 def _enqueue(message_pk: int) -> None:
-    from messages.tasks import send_message as send_message_task
-
     try:
-        send_message_task.delay(message_pk)
+        enqueue(SEND_MESSAGE, message_pk)
     except Exception:
         # The broker is down: the message is committed as queued, and the sweep
         # (messages.tasks.requeue_stuck_messages) enqueues it once the broker is back.

@@ -39,7 +39,6 @@ __all__ = [
     "ParsedEmail",
     "extract_new_text",
     "html_to_text",
-    "normalize_subject",
     "parse_address_list",
     "parse_email",
 ]
@@ -1034,7 +1033,7 @@ def _crude_html_to_text(html: str) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Reply extraction and subjects
+# Reply extraction
 
 # Attribution lines, allowed to wrap once (Gmail wraps long names and addresses).
 _ATTRIBUTION = re.compile(
@@ -1104,20 +1103,3 @@ def extract_new_text(text: str) -> str:
     body = _MOBILE_SIGNATURE.sub("", "\n" + body)
     body = re.sub(r"\n{3,}", "\n\n", body).strip()
     return body or original.strip()
-
-
-# English plus the common European client translations (Aw/Wg German, Sv Nordic, Antw Dutch,
-# Tr/Réf French, Rif/R Italian, Odp Polish, Vs Finnish, Ynt Turkish, Vb Dutch).
-_SUBJECT_PREFIX = re.compile(
-    r"^\s*(?:(?:re|fwd?|aw|sv|antw|wg|tr|vs|rif|odp|ynt|vb|r[ée]f)"
-    r"\s*(?:\[\d+\]|\(\d+\))?\s*[:\uff1a]\s*)+",
-    re.IGNORECASE,
-)
-
-
-def normalize_subject(subject: str) -> str:
-    """Subject without reply/forward prefixes, whitespace collapsed, lower-cased."""
-    if not isinstance(subject, str):
-        return ""
-    stripped = _SUBJECT_PREFIX.sub("", subject)
-    return " ".join(stripped.split()).lower()

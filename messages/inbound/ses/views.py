@@ -21,18 +21,20 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from messages.exceptions import RawStorageFailed
-from messages.inbound.ses.sns import (
-    CertificateFetcher,
+from messages.inbound.ses.notifications import (
     SesEvent,
     SesNotificationError,
-    SnsVerificationError,
     parse_ses_notification,
+)
+from messages.inbound.ses.sns import (
+    CertificateFetcher,
+    SnsVerificationError,
     validate_subscribe_url,
     verify_sns_message,
 )
 from messages.models import InboundEmail
 from messages.services.receive import receive_raw_email
-from messages.services.ses_events import handle_ses_event
+from messages.services.tracking import handle_ses_event
 
 logger = logging.getLogger(__name__)
 

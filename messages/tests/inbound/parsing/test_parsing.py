@@ -16,10 +16,10 @@ from messages.inbound.parsing import (
     ParseError,
     ParseLimits,
     extract_new_text,
-    normalize_subject,
     parse_address_list,
     parse_email,
 )
+from messages.services.threads import normalize_subject
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "eml"
 FIXTURE_NAMES = sorted(path.name for path in FIXTURES.glob("*.eml"))
@@ -523,7 +523,7 @@ def test_headers_are_listed_decoded_in_order_for_display():
 
 
 # --------------------------------------------------------------------------------------------
-# extract_new_text and normalize_subject on their own
+# extract_new_text on its own
 
 
 def test_extract_new_text_removes_an_attribution_wrapped_over_two_lines():
@@ -555,23 +555,6 @@ def test_extract_new_text_keeps_a_sentence_that_merely_mentions_wrote():
 
 def test_extract_new_text_cuts_at_the_signature_separator():
     assert extract_new_text("Yes.\n-- \nBo\nCEO") == "Yes."
-
-
-@pytest.mark.parametrize(
-    ("subject", "expected"),
-    [
-        ("Re: Hello", "hello"),
-        ("RE: re: Fwd: FW: Hello   world", "hello world"),
-        ("Aw: Sv: Antw: WG: Angebot", "angebot"),
-        ("Re[2]: Re(3): status", "status"),
-        ("[dev] Re: build", "[dev] re: build"),
-        ("Re:", ""),
-        ("Regarding the plan", "regarding the plan"),
-        ("  Fwd :  Spaced  ", "spaced"),
-    ],
-)
-def test_normalize_subject_strips_reply_and_forward_prefixes(subject, expected):
-    assert normalize_subject(subject) == expected
 
 
 # --------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ class MailConfig(AppConfig):
             tasks,  # noqa: F401  (services enqueue them by name)
         )
         from messages.checks import check_provider_webhooks
-        from messages.inbound import receivers as inbound_receivers  # noqa: F401  (inbound signal)
+        from messages.inbound import providers  # noqa: F401  (connects the Anymail inbound receiver)
 
         checks.register(check_provider_webhooks, checks.Tags.security)
         from django.db.backends.signals import connection_created

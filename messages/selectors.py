@@ -138,21 +138,6 @@ def get_thread(inbox: Inbox, thread_id: str) -> Thread:
         raise ThreadNotFound() from None
 
 
-def find_thread_message(inbox: Inbox, rfc_message_ids: list[str]) -> Message | None:
-    """The newest message of this inbox carrying one of these RFC Message-IDs (for threading)."""
-    ids = [value for value in rfc_message_ids if value]
-    if not ids:
-        return None
-    return (
-        Message.objects.filter(
-            organization_id=inbox.organization_id, inbox=inbox, message_id__in=ids
-        )
-        .select_related("thread")
-        .order_by("-id")
-        .first()
-    )
-
-
 def suppressed_addresses(organization: Organization, addresses: list[str]) -> set[str]:
     wanted = {address.lower() for address in addresses}
     return set(
@@ -160,7 +145,3 @@ def suppressed_addresses(organization: Organization, addresses: list[str]) -> se
             "email", flat=True
         )
     )
-
-
-def list_suppressions(organization: Organization) -> QuerySet[Suppression]:
-    return Suppression.objects.filter(organization=organization)

@@ -14,7 +14,7 @@ import pytest
 
 from messages.models import Message, Suppression
 from messages.tests.factories import ThreadFactory
-from messages.tests.sns_testing import (
+from messages.tests.inbound.ses.sns_testing import (
     TOPIC_ARN,
     CertificateServer,
     SnsTestPki,

@@ -14,7 +14,7 @@ from messages.inbound.ses.notifications import (
     SesNotificationError,
     parse_ses_notification,
 )
-from messages.tests.sns_testing import TOPIC_ARN, build_notification
+from messages.tests.inbound.ses.sns_testing import TOPIC_ARN, build_notification
 
 RAW_MIME = (
     b"From: Alice <alice@example.org>\r\n"

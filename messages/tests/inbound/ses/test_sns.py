@@ -18,8 +18,7 @@ from messages.inbound.ses.sns import (
     validate_subscribe_url,
     verify_sns_message,
 )
-from messages.tests.inbound.ses.test_notifications import RAW_MIME, receipt_payload
-from messages.tests.sns_testing import (
+from messages.tests.inbound.ses.sns_testing import (
     CERT_PATH,
     CERT_URL,
     SNS_HOST,
@@ -33,6 +32,7 @@ from messages.tests.sns_testing import (
     serve_certificate,
     sign_sns_message,
 )
+from messages.tests.inbound.ses.test_notifications import RAW_MIME, receipt_payload
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from django.test import Client
 from inboxes.tests.factories import InboxFactory
 from messages.models import InboundEmail, Message, Suppression
 from messages.tests.inbound.mail import build_email
-from messages.tests.sns_testing import (
+from messages.tests.inbound.ses.sns_testing import (
     TOPIC_ARN,
     CertificateServer,
     SnsTestPki,

@@ -19,16 +19,17 @@ class Route:
     labels: list[str] = field(default_factory=list)
 
 
-def hosted_inboxes(addresses: set[str]) -> dict[str, Inbox]:
-    """Inboxes by lower-cased address, in one query (the Lower(email) index)."""
+def hosted_inboxes(addresses: set[str], *, columns: tuple[str, ...] = ()) -> dict[str, Inbox]:
+    """Inboxes by lower-cased address, in one query (the Lower(email) index), with their
+    organization; with `columns`, only those columns."""
     if not addresses:
         return {}
     rows = (
-        Inbox.objects.select_related("organization")
-        .annotate(lower_email=Lower("email"))
+        Inbox.objects.annotate(lower_email=Lower("email"))
         .filter(lower_email__in=addresses)
         .order_by()  # read into a dict: Inbox's default ordering would only add a sort
     )
+    rows = rows.only(*columns) if columns else rows.select_related("organization")
     return {inbox.lower_email: inbox for inbox in rows}
 
 
@@ -70,14 +71,7 @@ def local_recipients(message: Message) -> LocalRecipients:
         base = split_address(spec)[0]  # what the inbound pipeline routes on (`+tag` dropped)
         if base:
             bases.setdefault(spec, base)
-    if not bases:
-        return {}
     # One query for all recipients, reading only what the sender records (to_inbox and its
     # public id); the inbound pipeline resolves the routes again when it parses the copy.
-    hosted = {
-        inbox.lower_email: inbox
-        for inbox in Inbox.objects.annotate(lower_email=Lower("email"))
-        .filter(lower_email__in=set(bases.values()))
-        .only("public_id", "email")
-    }
+    hosted = hosted_inboxes(set(bases.values()), columns=("public_id", "email"))
     return {spec: hosted[base] for spec, base in bases.items() if base in hosted}

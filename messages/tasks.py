@@ -65,7 +65,9 @@ def send_message(
             delivery.fail_message(message_pk, reason=f"Gave up after {attempts} attempts: {exc}")
             return
         delay = retry_delay(provider_retries)
-        logger.warning("message %s: transient send failure (%s); retry in %ss", message_pk, exc, delay)
+        logger.warning(
+            "message %s: transient send failure (%s); retry in %ss", message_pk, exc, delay
+        )
         delivery.defer_message(message_pk, seconds=delay, reason=str(exc))
         raise self.retry(exc=exc, countdown=delay) from None
     except (OperationalError, InterfaceError) as exc:
@@ -92,6 +94,7 @@ def requeue_stuck_messages() -> int:
     if ids:
         logger.info("re-enqueued %d queued messages", len(ids))
     return len(ids)
+
 
 # Worth another try later: storage hiccups and lost database connections.
 _TRANSIENT = (OSError, OperationalError, InterfaceError)

@@ -127,7 +127,9 @@ SUPPORTED = {INBOUND: sorted(p for p, k in ENDPOINTS if k == INBOUND),
 def enabled_names(kind: str) -> list[str]:
     """The provider names an operator listed for `kind`, lower-cased, as given."""
     setting = (
-        settings.SENDOOK_INBOUND_PROVIDERS if kind == INBOUND else settings.SENDOOK_TRACKING_PROVIDERS
+        settings.SENDOOK_INBOUND_PROVIDERS
+        if kind == INBOUND
+        else settings.SENDOOK_TRACKING_PROVIDERS
     )
     return [name.strip().lower() for name in setting if name.strip()]
 
@@ -202,7 +204,9 @@ def _webhook_view(endpoint: Endpoint) -> Callable[..., HttpResponse]:
         try:
             events = anymail_view.parse_events(request)
         except _MALFORMED as exc:
-            logger.warning("%s %s webhook: malformed body: %s", endpoint.provider, endpoint.kind, exc)
+            logger.warning(
+                "%s %s webhook: malformed body: %s", endpoint.provider, endpoint.kind, exc
+            )
             return _error("Malformed webhook body", "invalid_payload", 400)
         # Receivers' errors propagate: RawStorageFailed and database outages answer 503 (the
         # provider retries) through sendook.middleware.JsonErrorsMiddleware.

@@ -36,8 +36,14 @@ from webhooks.services import record_event
 logger = logging.getLogger(__name__)
 
 TRANSIENT_AWS_CODES = {
-    "Throttling", "ThrottlingException", "TooManyRequestsException", "ServiceUnavailable",
-    "InternalFailure", "InternalServerError", "RequestTimeout", "LimitExceededException",
+    "Throttling",
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "ServiceUnavailable",
+    "InternalFailure",
+    "InternalServerError",
+    "RequestTimeout",
+    "LimitExceededException",
 }
 
 
@@ -49,7 +55,9 @@ class PrebuiltEmail(DjangoEmailMessage):
     Content.Raw unchanged when no part is 8bit, which MIME_POLICY guarantees.
     """
 
-    def __init__(self, mime: MimeMessage, *, from_email: str, to: list[str], cc: list[str], bcc: list[str]) -> None:
+    def __init__(
+        self, mime: MimeMessage, *, from_email: str, to: list[str], cc: list[str], bcc: list[str]
+    ) -> None:
         super().__init__(subject="", body="", from_email=from_email, to=to, cc=cc, bcc=bcc)
         self.mime = mime
 
@@ -282,9 +290,13 @@ def _record_sent(
         message = claimed
         if message is not None:
             changes = {
-                "status": Message.Status.SENT, "status_reason": "",
-                "external_message_id": external_id[:255], "sent_at": now,
-                "next_attempt_at": None, "send_claimed_at": None, "updated_at": now,
+                "status": Message.Status.SENT,
+                "status_reason": "",
+                "external_message_id": external_id[:255],
+                "sent_at": now,
+                "next_attempt_at": None,
+                "send_claimed_at": None,
+                "updated_at": now,
             }
             if local:
                 changes["to_inbox"] = next(iter(local.values()))
@@ -317,8 +329,12 @@ def _record_sent(
                 message.to_inbox = next(iter(local.values()))
             message.save(
                 update_fields=[
-                    *SEND_FIELDS, "external_message_id", "sent_at", "to_inbox",
-                    "send_claimed_at", "status_reason",
+                    *SEND_FIELDS,
+                    "external_message_id",
+                    "sent_at",
+                    "to_inbox",
+                    "send_claimed_at",
+                    "status_reason",
                 ]
             )
         if raw is None:

@@ -23,14 +23,20 @@ class MimeMessage(email.message.EmailMessage):
 
     rendered: bytes | None = None
 
-    def as_bytes(self, unixfrom: bool = False, policy: Any = None, linesep: str | None = None) -> bytes:
-        if self.rendered is not None and not unixfrom and policy is None and linesep in (None, "\r\n"):
+    def as_bytes(
+        self, unixfrom: bool = False, policy: Any = None, linesep: str | None = None
+    ) -> bytes:
+        if (
+            self.rendered is not None
+            and not unixfrom
+            and policy is None
+            and linesep in (None, "\r\n")
+        ):
             return self.rendered
         policy = policy or self.policy
         if linesep:
             policy = policy.clone(linesep=linesep)
         return super().as_bytes(unixfrom, policy)
-
 
 
 def build_mime(message: Message, attachments: list[Attachment] | None = None) -> MimeMessage:

@@ -61,7 +61,9 @@ def _check_limits(
 ) -> None:
     limit = settings.SENDOOK_MAX_RECIPIENTS
     if len(to) + len(cc) + len(bcc) > limit:
-        raise ValidationFailed.for_field("to", f"At most {limit} recipients in to, cc and bcc together.")
+        raise ValidationFailed.for_field(
+            "to", f"At most {limit} recipients in to, cc and bcc together."
+        )
     if len(attachments) > settings.SENDOOK_MAX_ATTACHMENTS:
         raise ValidationFailed.for_field(
             "attachments", f"At most {settings.SENDOOK_MAX_ATTACHMENTS} attachments."
@@ -133,7 +135,12 @@ def _queue(
     references: Sequence[str] = (),
 ) -> Message:
     _check_limits(
-        to=to, cc=cc, bcc=bcc, text=text, html=html, attachments=attachments,
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        text=text,
+        html=html,
+        attachments=attachments,
         copied_bytes=sum(attachment.size for attachment in copied),
     )
     _check_suppressions(inbox, {"to": to, "cc": cc, "bcc": bcc})
@@ -217,17 +224,28 @@ def send_message(
     attachments: Sequence[NewAttachment] = (),
 ) -> Message:
     return _queue(
-        inbox, parent=None, to=to, cc=cc, bcc=bcc, reply_to=reply_to, subject=subject,
-        text=text, html=html, labels=labels, attachments=attachments,
+        inbox,
+        parent=None,
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        reply_to=reply_to,
+        subject=subject,
+        text=text,
+        html=html,
+        labels=labels,
+        attachments=attachments,
     )
 
 
 def _threading_headers(parent: Message) -> list[str]:
-    references = [*parent.references, parent.message_id] if parent.message_id else list(parent.references)
+    references = (
+        [*parent.references, parent.message_id] if parent.message_id else list(parent.references)
+    )
     references = [value for value in dict.fromkeys(references) if value]
     if len(references) > MAX_REFERENCES:
         # RFC 5322 §3.6.4: keep the thread's first message and the most recent ones.
-        references = [references[0], *references[-(MAX_REFERENCES - 1):]]
+        references = [references[0], *references[-(MAX_REFERENCES - 1) :]]
     return references
 
 
@@ -296,9 +314,7 @@ def _forwarded_block(parent: Message) -> tuple[str, str]:
         lines.append(f"Cc: {', '.join(parent.cc)}")
     text = "\n".join(lines) + "\n\n" + parent.text
     quoted = parent.html or f"<pre>{html_lib.escape(parent.text)}</pre>"
-    html = (
-        "<div>" + "<br>".join(html_lib.escape(line) for line in lines) + "</div><br>" + quoted
-    )
+    html = "<div>" + "<br>".join(html_lib.escape(line) for line in lines) + "</div><br>" + quoted
     return text, html
 
 

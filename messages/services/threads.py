@@ -170,8 +170,14 @@ def add_to_thread(thread: Thread, message: Message) -> Thread:
     _summarize(thread, message, message.created_at)
     thread.save(
         update_fields=[
-            "participants", "labels", "message_count", "last_message_at", "preview",
-            "subject", "normalized_subject", "updated_at",
+            "participants",
+            "labels",
+            "message_count",
+            "last_message_at",
+            "preview",
+            "subject",
+            "normalized_subject",
+            "updated_at",
         ]
     )
     return thread

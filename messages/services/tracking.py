@@ -94,7 +94,9 @@ def apply_delivery_event(
                 "diagnostic": mta_response,
                 "bounceType": bounce.get("bounceType"),
                 "bounceSubType": bounce.get("bounceSubType"),
-                "complaintFeedbackType": (esp_event.get("complaint") or {}).get("complaintFeedbackType"),
+                "complaintFeedbackType": (esp_event.get("complaint") or {}).get(
+                    "complaintFeedbackType"
+                ),
             }.items()
             if value
         }
@@ -164,14 +166,17 @@ def handle_ses_event(event: SesEvent) -> Message | None:
         }
         message.save(update_fields=["status_detail", "updated_at"])
         for recipient, diagnostic in _recipients(event.detail, list_key):
-            message = apply_delivery_event(
-                provider_message_id=event.ses_message_id,
-                event_type=event_name,
-                recipient=recipient,
-                description=str(event.detail.get("reason") or ""),
-                mta_response=diagnostic,
-                esp_event={event.event_type.lower(): event.detail},
-            ) or message
+            message = (
+                apply_delivery_event(
+                    provider_message_id=event.ses_message_id,
+                    event_type=event_name,
+                    recipient=recipient,
+                    description=str(event.detail.get("reason") or ""),
+                    mta_response=diagnostic,
+                    esp_event={event.event_type.lower(): event.detail},
+                )
+                or message
+            )
     return message
 
 
@@ -182,7 +187,9 @@ def _recipients(detail: dict, list_key: str) -> list[tuple[str, str]]:
     found = []
     for entry in entries:
         if isinstance(entry, dict):
-            found.append((str(entry.get("emailAddress") or ""), str(entry.get("diagnosticCode") or "")))
+            found.append(
+                (str(entry.get("emailAddress") or ""), str(entry.get("diagnosticCode") or ""))
+            )
         else:  # Delivery lists plain addresses
             found.append((str(entry), str(detail.get("smtpResponse") or "")))
     return found

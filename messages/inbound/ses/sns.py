@@ -224,7 +224,10 @@ class CertificateFetcher:
         """An HTTPS connection to an SNS host with this fetcher's trust store and dialing, for
         the subscription confirmation GET (the caller validates the URL first)."""
         return _DialingHTTPSConnection(
-            host, dial=self._dial or (host, 443), tls_context=self._tls_context, timeout=self._timeout
+            host,
+            dial=self._dial or (host, 443),
+            tls_context=self._tls_context,
+            timeout=self._timeout,
         )
 
     def _get_cached(self, url: str) -> x509.Certificate | None:

@@ -29,7 +29,9 @@ FORGED_VERDICTS = [
 
 
 def forge(client, path=POSTMARK, **extra):
-    return client.post(path, json.dumps(postmark_payload()), content_type="application/json", **extra)
+    return client.post(
+        path, json.dumps(postmark_payload()), content_type="application/json", **extra
+    )
 
 
 def test_with_no_provider_enabled_a_forged_postmark_post_is_a_json_404_and_stores_nothing(
@@ -41,7 +43,10 @@ def test_with_no_provider_enabled_a_forged_postmark_post_is_a_json_404_and_store
         response = forge(client, **extra)
         assert response.status_code == 404
         assert response["Content-Type"] == "application/json"
-        assert response.json() == {"error": "No such provider webhook is enabled", "code": "not_found"}
+        assert response.json() == {
+            "error": "No such provider webhook is enabled",
+            "code": "not_found",
+        }
     assert InboundEmail.objects.count() == 0
 
 
@@ -138,7 +143,9 @@ def test_get_is_a_json_405_and_head_answers_empty(client, settings, enable_provi
 
 def _sendgrid_public_key() -> str:
     key = ec.generate_private_key(ec.SECP256R1()).public_key()
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return base64.b64encode(der).decode()
 
 

@@ -53,7 +53,10 @@ def test_a_provider_that_stays_down_fails_the_message_visibly(inbox, settings):
     tasks.send_message.apply(args=[message.pk])
     message.refresh_from_db()
     assert message.status == "failed" and "Gave up after 3 attempts" in message.status_reason
-    assert Event.objects.filter(type="message.failed", message_public_id=message.public_id).count() == 1
+    assert (
+        Event.objects.filter(type="message.failed", message_public_id=message.public_id).count()
+        == 1
+    )
 
 
 def test_a_permanent_rejection_fails_without_retrying(inbox, settings, aws):
@@ -83,7 +86,9 @@ def database_down_for(monkeypatch, attempts):
     return calls
 
 
-def test_a_database_restart_retries_the_send_instead_of_waiting_for_the_sweep(inbox, sandbox, monkeypatch):
+def test_a_database_restart_retries_the_send_instead_of_waiting_for_the_sweep(
+    inbox, sandbox, monkeypatch
+):
     calls = database_down_for(monkeypatch, 2)
     message = queued(inbox)
     tasks.send_message.apply(args=[message.pk])
@@ -104,7 +109,9 @@ def test_database_retries_do_not_use_up_the_provider_retries(inbox, settings, mo
     assert message.status == "sent" and backends.calls["count"] == 3
 
 
-def test_a_database_that_stays_down_leaves_the_message_queued_for_the_sweep(inbox, sandbox, monkeypatch):
+def test_a_database_that_stays_down_leaves_the_message_queued_for_the_sweep(
+    inbox, sandbox, monkeypatch
+):
     calls = database_down_for(monkeypatch, 100)
     message = queued(inbox)
     tasks.send_message.apply(args=[message.pk])
@@ -133,11 +140,25 @@ def test_the_sweep_leaves_a_message_waiting_for_its_retry(inbox):
     assert tasks.requeue_stuck_messages.apply().get() == 0
 
 
-def test_local_delivery_lands_in_the_hosted_inbox_with_the_plus_tag_as_label(inbox, other_org, send, api_client, other_api_client, sandbox, django_capture_on_commit_callbacks):
+def test_local_delivery_lands_in_the_hosted_inbox_with_the_plus_tag_as_label(
+    inbox,
+    other_org,
+    send,
+    api_client,
+    other_api_client,
+    sandbox,
+    django_capture_on_commit_callbacks,
+):
     theirs = InboxFactory(organization=other_org, name="Theirs", email="theirs@sendook.localhost")
     sent = send(
         f"/v1/inboxes/{inbox.public_id}/messages/send",
-        {"to": ["Theirs <theirs+billing@sendook.localhost>"], "bcc": ["outside@example.com"], "subject": "Hello", "text": "hi", "attachments": [{"content": "aGk=", "name": "hi.txt"}]},
+        {
+            "to": ["Theirs <theirs+billing@sendook.localhost>"],
+            "bcc": ["outside@example.com"],
+            "subject": "Hello",
+            "text": "hi",
+            "attachments": [{"content": "aGk=", "name": "hi.txt"}],
+        },
     ).json()
     # The outside recipient goes through the provider; the hosted one does not leave the machine.
     [(_, envelope, _)] = sandbox()
@@ -152,11 +173,17 @@ def test_local_delivery_lands_in_the_hosted_inbox_with_the_plus_tag_as_label(inb
     assert "fromInboxId" not in received and received["toInboxId"] == theirs.public_id
     assert received["bcc"] == [] and received["attachments"][0]["name"] == "hi.txt"
     assert Event.objects.filter(organization=other_org, type="message.received").count() == 1
-    detail = other_api_client.get(f"/v1/inboxes/{theirs.public_id}/messages/{received['id']}").json()
+    detail = other_api_client.get(
+        f"/v1/inboxes/{theirs.public_id}/messages/{received['id']}"
+    ).json()
     assert detail["attachments"][0]["content"] == "aGk="
 
     # The recipient replies: the reply lands back in the sender's original thread.
-    with_commit = other_api_client.post(f"/v1/inboxes/{theirs.public_id}/messages/{received['id']}/reply", {"text": "thanks"}, format="json")
+    with_commit = other_api_client.post(
+        f"/v1/inboxes/{theirs.public_id}/messages/{received['id']}/reply",
+        {"text": "thanks"},
+        format="json",
+    )
     assert with_commit.status_code == 202
     reply = Message.objects.get(public_id=with_commit.json()["id"])
     assert reply.to == [f"Support Bot <{inbox.email}>"]
@@ -169,12 +196,19 @@ def test_local_delivery_lands_in_the_hosted_inbox_with_the_plus_tag_as_label(inb
     assert thread["messageCount"] == 2
 
 
-def test_a_send_to_several_hosted_inboxes_lands_in_each_and_only_outsiders_reach_the_provider(inbox, other_org, send, sandbox):
+def test_a_send_to_several_hosted_inboxes_lands_in_each_and_only_outsiders_reach_the_provider(
+    inbox, other_org, send, sandbox
+):
     first = InboxFactory(organization=other_org, name="First", email="first@sendook.localhost")
     second = InboxFactory(organization=other_org, name="Second", email="second@sendook.localhost")
     sent = send(
         f"/v1/inboxes/{inbox.public_id}/messages/send",
-        {"to": ["First <FIRST@sendook.localhost>", "outside@example.com"], "cc": ["second+ops@sendook.localhost"], "subject": "Hello", "text": "hi"},
+        {
+            "to": ["First <FIRST@sendook.localhost>", "outside@example.com"],
+            "cc": ["second+ops@sendook.localhost"],
+            "subject": "Hello",
+            "text": "hi",
+        },
     ).json()
     [(_, envelope, _)] = sandbox()
     assert envelope["recipients"] == ["outside@example.com"]
@@ -187,13 +221,18 @@ def test_a_stored_message_the_stdlib_cannot_build_ends_failed_with_the_reason(in
     # Rows the API would refuse today (written by an older release, or by hand in the admin):
     # the worker must finish them as failed, not leave them queued for the sweep for ever.
     message = queued(inbox)
-    Message.objects.filter(pk=message.pk).update(cc=['"Ann\x85Bcc: evil@attacker.example" <b@example.com>'])
+    Message.objects.filter(pk=message.pk).update(
+        cc=['"Ann\x85Bcc: evil@attacker.example" <b@example.com>']
+    )
     tasks.send_message.apply(args=[message.pk])
     message.refresh_from_db()
     assert message.status == "failed"
     assert message.status_reason.startswith("The message could not be built")
     assert sandbox() == []
-    assert Event.objects.filter(type="message.failed", message_public_id=message.public_id).count() == 1
+    assert (
+        Event.objects.filter(type="message.failed", message_public_id=message.public_id).count()
+        == 1
+    )
 
 
 def test_a_plain_send_takes_five_statements(inbox, sandbox):
@@ -209,7 +248,8 @@ def test_a_plain_send_takes_five_statements(inbox, sandbox):
     with CaptureQueriesContext(connection) as captured:
         delivery.deliver_message(message.pk)
     statements = [
-        q["sql"] for q in captured.captured_queries
+        q["sql"]
+        for q in captured.captured_queries
         if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "BEGIN", "COMMIT"))
     ]
     assert len(statements) == 5, statements
@@ -222,8 +262,11 @@ def test_an_enabled_webhook_still_gets_the_sent_event_and_a_disabled_one_does_no
 
     def webhook(enabled):
         return Webhook.objects.create(
-            organization=inbox.organization, url="http://127.0.0.1:9/", events=["message.sent"],
-            secret="whsec_" + "A" * 44, enabled=enabled,
+            organization=inbox.organization,
+            url="http://127.0.0.1:9/",
+            events=["message.sent"],
+            secret="whsec_" + "A" * 44,
+            enabled=enabled,
         )
 
     off = webhook(False)
@@ -278,7 +321,9 @@ def test_the_worker_reuses_a_healthy_connection_and_drops_a_broken_one():
     assert connection.connection is not raw and not connection.connection.closed
 
 
-def test_a_database_lost_after_the_provider_accepted_records_the_send_without_sending_again(inbox, sandbox, monkeypatch):
+def test_a_database_lost_after_the_provider_accepted_records_the_send_without_sending_again(
+    inbox, sandbox, monkeypatch
+):
     record = delivery._record_sent
     calls = {"count": 0}
 
@@ -298,7 +343,9 @@ def test_a_database_lost_after_the_provider_accepted_records_the_send_without_se
     assert Event.objects.filter(type="message.sent").count() == 1
 
 
-def test_a_message_whose_worker_died_after_handing_it_over_is_failed_not_resent(inbox, sandbox, settings):
+def test_a_message_whose_worker_died_after_handing_it_over_is_failed_not_resent(
+    inbox, sandbox, settings
+):
     message = queued(inbox)
     Message.objects.filter(pk=message.pk).update(
         send_claimed_at=timezone.now() - timedelta(seconds=settings.SENDOOK_SEND_CLAIM_SECONDS + 1)

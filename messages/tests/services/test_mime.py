@@ -22,23 +22,48 @@ def queued(inbox, **kwargs):
 
 
 def test_mime_has_threading_headers_reply_to_and_no_bcc(inbox):
-    parent = MessageFactory(inbox=inbox, thread=ThreadFactory(inbox=inbox), message_id="<p@example.com>", references=[f"<r{i}@x>" for i in range(30)])
-    reply = reply_to_message(parent, text="t", bcc=["hidden@example.com"], reply_to=["Team <team@example.com>"])
+    parent = MessageFactory(
+        inbox=inbox,
+        thread=ThreadFactory(inbox=inbox),
+        message_id="<p@example.com>",
+        references=[f"<r{i}@x>" for i in range(30)],
+    )
+    reply = reply_to_message(
+        parent, text="t", bcc=["hidden@example.com"], reply_to=["Team <team@example.com>"]
+    )
     mime = email.message_from_bytes(render_mime(build_mime(reply)), policy=email.policy.default)
     references = mime["References"].split()
-    assert len(references) == 20 and references[0] == "<r0@x>" and references[-1] == "<p@example.com>"
-    assert mime["In-Reply-To"] == "<p@example.com>" and mime["Reply-To"] == "Team <team@example.com>"
+    assert (
+        len(references) == 20 and references[0] == "<r0@x>" and references[-1] == "<p@example.com>"
+    )
+    assert (
+        mime["In-Reply-To"] == "<p@example.com>" and mime["Reply-To"] == "Team <team@example.com>"
+    )
     assert "Bcc" not in mime and mime["Subject"] == "Re: Hello"
 
 
 @pytest.mark.parametrize(
     "name",
-    ["Lovelace, Ada", 'Ada "the Countess" Lovelace', "Ada (ACM) Lovelace", "Back\\slash; Ada", "Ádá Lövelace, PhD"],
+    [
+        "Lovelace, Ada",
+        'Ada "the Countess" Lovelace',
+        "Ada (ACM) Lovelace",
+        "Back\\slash; Ada",
+        "Ádá Lövelace, PhD",
+    ],
 )
-def test_a_reply_to_a_display_name_with_special_characters_goes_to_one_quoted_recipient(inbox, name, sandbox):
+def test_a_reply_to_a_display_name_with_special_characters_goes_to_one_quoted_recipient(
+    inbox, name, sandbox
+):
     parent = MessageFactory(
-        inbox=inbox, thread=ThreadFactory(inbox=inbox), direction="inbound", status="received",
-        from_name=name, from_email="ada@example.com", to=[inbox.email], message_id="<p@example.com>",
+        inbox=inbox,
+        thread=ThreadFactory(inbox=inbox),
+        direction="inbound",
+        status="received",
+        from_name=name,
+        from_email="ada@example.com",
+        to=[inbox.email],
+        message_id="<p@example.com>",
     )
     reply = reply_to_message(parent, text="thanks")
     mime = email.message_from_bytes(render_mime(build_mime(reply)), policy=email.policy.default)
@@ -66,8 +91,13 @@ def _forwarded(inbox, parent, **kwargs):
 
 def test_a_forward_given_only_text_carries_the_note_in_its_html_part_too(inbox):
     parent = MessageFactory(
-        inbox=inbox, thread=ThreadFactory(inbox=inbox), direction="inbound", status="received",
-        subject="Report", text="the numbers", html="<p>the numbers</p>",
+        inbox=inbox,
+        thread=ThreadFactory(inbox=inbox),
+        direction="inbound",
+        status="received",
+        subject="Report",
+        text="the numbers",
+        html="<p>the numbers</p>",
     )
     mime = _forwarded(inbox, parent, text="FYI <see below>\nsecond line")
     html = mime.get_body(preferencelist=("html",)).get_content()
@@ -83,12 +113,24 @@ def test_a_forwarded_inline_image_keeps_its_content_id_beside_the_html(inbox):
     from messages.tests.mail_factories import AttachmentFactory
 
     parent = MessageFactory(
-        inbox=inbox, thread=ThreadFactory(inbox=inbox), direction="inbound", status="received",
-        subject="Logo", text="see logo", html='<p>see <img src="cid:logo@x"></p>',
+        inbox=inbox,
+        thread=ThreadFactory(inbox=inbox),
+        direction="inbound",
+        status="received",
+        subject="Logo",
+        text="see logo",
+        html='<p>see <img src="cid:logo@x"></p>',
     )
     png = b"\x89PNG\r\n\x1a\n" + b"0" * 20
-    AttachmentFactory(message=parent, filename="logo.png", content_type="image/png", size=len(png),
-                      file=ContentFile(png, name="logo.png"), content_id="logo@x", inline=True)
+    AttachmentFactory(
+        message=parent,
+        filename="logo.png",
+        content_type="image/png",
+        size=len(png),
+        file=ContentFile(png, name="logo.png"),
+        content_id="logo@x",
+        inline=True,
+    )
     AttachmentFactory(message=parent)  # and a real attachment
     mime = _forwarded(inbox, parent, text="FYI")
 

@@ -38,7 +38,9 @@ def test_mail_for_a_deleted_inbox_reaches_nobody(org, other_org, receive):
     from inboxes.services import create_inbox, delete_inbox
 
     delete_inbox(create_inbox(org, email="desk@sendook.localhost"))
-    record = receive(build_email(to="desk@sendook.localhost"), to=["desk@sendook.localhost"], source="ses")
+    record = receive(
+        build_email(to="desk@sendook.localhost"), to=["desk@sendook.localhost"], source="ses"
+    )
     assert record.unknown_recipients == ["desk@sendook.localhost"]
     assert not Message.objects.exists()
 

@@ -49,9 +49,17 @@ def sns(pki: SnsTestPki, settings: Any) -> Iterator[CertificateServer]:
 def sent(inbox):
     thread = ThreadFactory(inbox=inbox)
     return Message.objects.create(
-        organization=inbox.organization, inbox=inbox, thread=thread, direction="outbound",
-        status="sent", from_email=inbox.email, to=["rcpt@example.com", "other@example.com"],
-        subject="s", text="t", message_id="<m@x>", external_message_id="0100018c-ses-id",
+        organization=inbox.organization,
+        inbox=inbox,
+        thread=thread,
+        direction="outbound",
+        status="sent",
+        from_email=inbox.email,
+        to=["rcpt@example.com", "other@example.com"],
+        subject="s",
+        text="t",
+        message_id="<m@x>",
+        external_message_id="0100018c-ses-id",
     )
 
 
@@ -68,46 +76,99 @@ def post_ses_event(client, pki, ses_event, *, signed=True):
 
 def mail(recipients):
     return {
-        "timestamp": "2026-11-21T09:59:59.000Z", "messageId": "0100018c-ses-id",
-        "source": "support@sendook.localhost", "destination": recipients, "headers": [],
+        "timestamp": "2026-11-21T09:59:59.000Z",
+        "messageId": "0100018c-ses-id",
+        "source": "support@sendook.localhost",
+        "destination": recipients,
+        "headers": [],
     }
 
 
 def test_a_hard_bounce_marks_the_message_and_suppresses_the_address(client, pki, sent):
-    response = post_ses_event(client, pki, {
-        "eventType": "Bounce",
-        "bounce": {
-            "bounceType": "Permanent", "bounceSubType": "General",
-            "bouncedRecipients": [{"emailAddress": "Rcpt@example.com", "action": "failed", "status": "5.1.1", "diagnosticCode": "smtp; 550 5.1.1 user unknown"}],
-            "timestamp": "2026-11-21T10:00:00.000Z", "feedbackId": "f1",
+    response = post_ses_event(
+        client,
+        pki,
+        {
+            "eventType": "Bounce",
+            "bounce": {
+                "bounceType": "Permanent",
+                "bounceSubType": "General",
+                "bouncedRecipients": [
+                    {
+                        "emailAddress": "Rcpt@example.com",
+                        "action": "failed",
+                        "status": "5.1.1",
+                        "diagnosticCode": "smtp; 550 5.1.1 user unknown",
+                    }
+                ],
+                "timestamp": "2026-11-21T10:00:00.000Z",
+                "feedbackId": "f1",
+            },
+            "mail": mail(["Rcpt@example.com"]),
         },
-        "mail": mail(["Rcpt@example.com"]),
-    })
+    )
     assert response.status_code == 200
     sent.refresh_from_db()
     assert sent.status == "bounced"
     detail = sent.status_detail["last"]
     assert detail["bounceType"] == "Permanent" and "550 5.1.1" in detail["diagnostic"]
     assert Suppression.objects.get(organization=sent.organization).email == "rcpt@example.com"
-    assert Event.objects.filter(type="message.bounced", message_public_id=sent.public_id).count() == 1
+    assert (
+        Event.objects.filter(type="message.bounced", message_public_id=sent.public_id).count() == 1
+    )
 
 
 def test_a_soft_bounce_does_not_suppress(client, pki, sent):
-    post_ses_event(client, pki, {
-        "eventType": "Bounce",
-        "bounce": {"bounceType": "Transient", "bounceSubType": "MailboxFull", "bouncedRecipients": [{"emailAddress": "rcpt@example.com"}], "timestamp": "2026-11-21T10:00:00.000Z", "feedbackId": "f"},
-        "mail": mail(["rcpt@example.com"]),
-    })
+    post_ses_event(
+        client,
+        pki,
+        {
+            "eventType": "Bounce",
+            "bounce": {
+                "bounceType": "Transient",
+                "bounceSubType": "MailboxFull",
+                "bouncedRecipients": [{"emailAddress": "rcpt@example.com"}],
+                "timestamp": "2026-11-21T10:00:00.000Z",
+                "feedbackId": "f",
+            },
+            "mail": mail(["rcpt@example.com"]),
+        },
+    )
     sent.refresh_from_db()
     assert sent.status == "bounced" and not Suppression.objects.exists()
 
 
 def test_delivery_then_complaint(client, pki, sent):
-    post_ses_event(client, pki, {"eventType": "Delivery", "delivery": {"recipients": ["rcpt@example.com"], "smtpResponse": "250 ok", "timestamp": "2026-11-21T10:00:00.000Z"}, "mail": mail(["rcpt@example.com"])})
+    post_ses_event(
+        client,
+        pki,
+        {
+            "eventType": "Delivery",
+            "delivery": {
+                "recipients": ["rcpt@example.com"],
+                "smtpResponse": "250 ok",
+                "timestamp": "2026-11-21T10:00:00.000Z",
+            },
+            "mail": mail(["rcpt@example.com"]),
+        },
+    )
     sent.refresh_from_db()
     assert sent.status == "delivered"
     assert Event.objects.filter(type="message.delivered").count() == 1
-    post_ses_event(client, pki, {"eventType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": "other@example.com"}], "complaintFeedbackType": "abuse", "timestamp": "2026-11-21T10:00:00.000Z", "feedbackId": "c"}, "mail": mail(["other@example.com"])})
+    post_ses_event(
+        client,
+        pki,
+        {
+            "eventType": "Complaint",
+            "complaint": {
+                "complainedRecipients": [{"emailAddress": "other@example.com"}],
+                "complaintFeedbackType": "abuse",
+                "timestamp": "2026-11-21T10:00:00.000Z",
+                "feedbackId": "c",
+            },
+            "mail": mail(["other@example.com"]),
+        },
+    )
     sent.refresh_from_db()
     assert sent.status == "complained"
     assert Suppression.objects.get().reason == "complaint"
@@ -115,13 +176,25 @@ def test_delivery_then_complaint(client, pki, sent):
 
 
 def test_a_rejection_is_recorded(client, pki, sent):
-    post_ses_event(client, pki, {"eventType": "Reject", "reject": {"reason": "Bad content"}, "mail": mail(["rcpt@example.com"])})
+    post_ses_event(
+        client,
+        pki,
+        {
+            "eventType": "Reject",
+            "reject": {"reason": "Bad content"},
+            "mail": mail(["rcpt@example.com"]),
+        },
+    )
     sent.refresh_from_db()
     assert sent.status == "rejected" and sent.status_reason == "Bad content"
 
 
 def test_an_unsigned_event_changes_nothing(client, pki, sent):
-    complaint = {"eventType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": "rcpt@example.com"}]}, "mail": mail(["rcpt@example.com"])}
+    complaint = {
+        "eventType": "Complaint",
+        "complaint": {"complainedRecipients": [{"emailAddress": "rcpt@example.com"}]},
+        "mail": mail(["rcpt@example.com"]),
+    }
     response = post_ses_event(client, pki, complaint, signed=False)
     assert response.status_code == 400 and response.json()["code"] == "missing_field"
     sent.refresh_from_db()
@@ -129,14 +202,23 @@ def test_an_unsigned_event_changes_nothing(client, pki, sent):
     assert not Suppression.objects.exists()
 
 
-@pytest.mark.parametrize("path", ["/webhooks/anymail/amazon_ses/tracking/", "/webhooks/anymail/amazon_ses/inbound/"])
+@pytest.mark.parametrize(
+    "path", ["/webhooks/anymail/amazon_ses/tracking/", "/webhooks/anymail/amazon_ses/inbound/"]
+)
 def test_anymails_ses_views_are_not_mounted_even_with_a_secret(client, pki, sent, settings, path):
     settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": AUTH}
-    complaint = {"eventType": "Complaint", "complaint": {"complainedRecipients": [{"emailAddress": "rcpt@example.com"}]}, "mail": mail(["rcpt@example.com"])}
+    complaint = {
+        "eventType": "Complaint",
+        "complaint": {"complainedRecipients": [{"emailAddress": "rcpt@example.com"}]},
+        "mail": mail(["rcpt@example.com"]),
+    }
     envelope = build_notification(json.dumps(complaint))
     response = client.post(
-        path, json.dumps(envelope), content_type="text/plain; charset=UTF-8",
-        HTTP_X_AMZ_SNS_MESSAGE_TYPE="Notification", HTTP_AUTHORIZATION=basic(AUTH),
+        path,
+        json.dumps(envelope),
+        content_type="text/plain; charset=UTF-8",
+        HTTP_X_AMZ_SNS_MESSAGE_TYPE="Notification",
+        HTTP_AUTHORIZATION=basic(AUTH),
     )
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
@@ -145,7 +227,11 @@ def test_anymails_ses_views_are_not_mounted_even_with_a_secret(client, pki, sent
 
 
 def test_an_event_for_an_unknown_message_is_ignored(client, pki, sent):
-    event = {"eventType": "Delivery", "delivery": {"recipients": ["x@example.com"]}, "mail": {**mail(["x@example.com"]), "messageId": "unknown"}}
+    event = {
+        "eventType": "Delivery",
+        "delivery": {"recipients": ["x@example.com"]},
+        "mail": {**mail(["x@example.com"]), "messageId": "unknown"},
+    }
     assert post_ses_event(client, pki, event).status_code == 200
     assert not Event.objects.exists()
 
@@ -155,18 +241,32 @@ def test_an_event_for_an_unknown_message_is_ignored(client, pki, sent):
 
 def postmark_bounce(**overrides):
     return {
-        "RecordType": "Bounce", "ID": 4323372036854775807, "Type": "HardBounce", "TypeCode": 1,
-        "MessageID": "0100018c-ses-id", "Email": "rcpt@example.com", "BouncedAt": "2026-11-21T10:00:00Z",
-        "Description": "The server was unable to deliver your message", "Details": "550 5.1.1",
-        "Inactive": True, "CanActivate": True, "Subject": "s", **overrides,
+        "RecordType": "Bounce",
+        "ID": 4323372036854775807,
+        "Type": "HardBounce",
+        "TypeCode": 1,
+        "MessageID": "0100018c-ses-id",
+        "Email": "rcpt@example.com",
+        "BouncedAt": "2026-11-21T10:00:00Z",
+        "Description": "The server was unable to deliver your message",
+        "Details": "550 5.1.1",
+        "Inactive": True,
+        "CanActivate": True,
+        "Subject": "s",
+        **overrides,
     }
 
 
 def postmark_delivery():
     # Postmark's delivery events carry no event id.
     return {
-        "RecordType": "Delivery", "MessageID": "0100018c-ses-id", "Recipient": "other@example.com",
-        "DeliveredAt": "2026-11-21T10:00:00Z", "Details": "250 ok", "ServerID": 23, "Tag": "",
+        "RecordType": "Delivery",
+        "MessageID": "0100018c-ses-id",
+        "Recipient": "other@example.com",
+        "DeliveredAt": "2026-11-21T10:00:00Z",
+        "Details": "250 ok",
+        "ServerID": 23,
+        "Tag": "",
     }
 
 
@@ -176,14 +276,18 @@ def post_postmark(client, payload, secret=AUTH):
 
 
 def test_a_forged_postmark_complaint_is_404_while_postmark_tracking_is_not_enabled(client, sent):
-    response = post_postmark(client, postmark_bounce(RecordType="SpamComplaint", Type="SpamComplaint"), secret="")
+    response = post_postmark(
+        client, postmark_bounce(RecordType="SpamComplaint", Type="SpamComplaint"), secret=""
+    )
 
     assert response.status_code == 404 and response.json()["code"] == "not_found"
     sent.refresh_from_db()
     assert sent.status == "sent" and not Suppression.objects.exists()
 
 
-def test_postmark_tracking_enabled_without_a_secret_refuses_every_event(client, sent, enable_providers, settings):
+def test_postmark_tracking_enabled_without_a_secret_refuses_every_event(
+    client, sent, enable_providers, settings
+):
     settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": None}
     enable_providers(tracking=["postmark"])
 
@@ -206,7 +310,9 @@ def test_a_postmark_event_without_the_secret_is_refused(client, sent, enable_pro
     assert sent.status == "sent" and not Event.objects.exists()
 
 
-def test_a_redelivered_postmark_event_changes_nothing_the_second_time(client, sent, enable_providers, settings):
+def test_a_redelivered_postmark_event_changes_nothing_the_second_time(
+    client, sent, enable_providers, settings
+):
     settings.ANYMAIL = {**settings.ANYMAIL, "WEBHOOK_SECRET": AUTH}
     enable_providers(tracking=["postmark"])
 

@@ -1,4 +1,3 @@
-
 """Headers: encoded words, addresses, dates, ids and verdicts. Pure Python, no database."""
 
 from __future__ import annotations

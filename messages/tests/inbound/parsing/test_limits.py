@@ -1,4 +1,3 @@
-
 """Limits and hostile input: every failure is a ParseError with a stable reason. Pure Python, no database."""
 
 from __future__ import annotations
@@ -193,7 +192,8 @@ def test_a_flood_of_rfc2231_parameter_continuations_is_refused_before_the_slow_p
     raw = (
         b"From: a@example.org\r\nTo: b@example.com\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
         b"Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\nContent-Type: application/octet-stream"
-        + segments.encode() + b"\r\n\r\nAAAA\r\n--z--\r\n"
+        + segments.encode()
+        + b"\r\n\r\nAAAA\r\n--z--\r\n"
     )
     with pytest.raises(ParseError) as caught:
         parse_email(raw)

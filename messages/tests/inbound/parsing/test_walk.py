@@ -1,4 +1,3 @@
-
 """parse_email end to end: the corpus, forwards, invites, reports, attachments and bodies. Pure Python, no database."""
 
 from __future__ import annotations

@@ -36,6 +36,16 @@ class TransientSendError(Exception):
     """The provider could not take the message now (network, throttling, 5xx); retry later."""
 
 
+class UnrecordedSend(Exception):
+    """The provider accepted the message but recording that failed (the database went away):
+    the task retries the recording with the provider's id, never the provider call."""
+
+    def __init__(self, external_id: str, cause: BaseException) -> None:
+        super().__init__(f"sent as {external_id or '(no id)'} but not recorded: {cause}")
+        self.external_id = external_id
+        self.cause = cause
+
+
 class RawStorageFailed(ServiceUnavailable):
     """The raw bytes of an inbound message could not be stored: the sender must retry."""
 

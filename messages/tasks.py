@@ -8,7 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from messages.exceptions import TransientSendError
+from messages.exceptions import TransientSendError, UnrecordedSend
 from messages.models import InboundEmail
 from messages.services import delivery
 from messages.services.enqueue import PROCESS_INBOUND_EMAIL, SEND_MESSAGE
@@ -45,7 +45,7 @@ def send_message(
 ) -> None:
     try:
         delivery.deliver_message(message_pk, sent_external_id=sent_external_id)
-    except delivery.UnrecordedSend as exc:
+    except UnrecordedSend as exc:
         # The provider has it: retry only the recording, carrying the provider's answer.
         if database_retries >= DATABASE_RETRIES:
             logger.error("message %s: %s; left claimed (failed after the lease)", message_pk, exc)

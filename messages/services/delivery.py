@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from inboxes.addresses import addr_spec, format_mailbox
 from inboxes.selectors import sending_domain_verified
-from messages.exceptions import PermanentSendError, TransientSendError
+from messages.exceptions import PermanentSendError, TransientSendError, UnrecordedSend
 from messages.models import Attachment, InboundEmail, Message
 from messages.payloads import message_payload, prefetch_rows
 from messages.services import routing
@@ -155,16 +155,6 @@ OUTCOME_UNKNOWN = (
     "is unknown; it was not sent again, to avoid a duplicate. Check with the recipient or "
     "resend it."
 )
-
-
-class UnrecordedSend(Exception):
-    """The provider accepted the message but recording that failed (the database went away):
-    the task retries the recording with the provider's id, never the provider call."""
-
-    def __init__(self, external_id: str, cause: BaseException) -> None:
-        super().__init__(f"sent as {external_id or '(no id)'} but not recorded: {cause}")
-        self.external_id = external_id
-        self.cause = cause
 
 
 def _lock(message_pk: int) -> Message:

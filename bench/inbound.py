@@ -96,8 +96,8 @@ def ses_notification(raw: bytes, recipients: list[str]) -> str:
 def run_pipeline(corpus: list[bytes]) -> tuple[tuple[float, float], dict[str, int]]:
     from inboxes.models import Inbox, Organization
     from messages.models import InboundEmail, Message, Thread
-    from messages.services import receiving
-    from messages.tests.sns_testing import (
+    from messages.services import receive as receiving
+    from messages.tests.inbound.ses.sns_testing import (
         TOPIC_ARN,
         build_notification,
         create_test_pki,

@@ -165,7 +165,7 @@ def bench_worker(messages: int, moto_url: str) -> tuple[float, float]:
 
     from inboxes.services import create_inbox, create_organization
     from messages.models import Message
-    from messages.services.outbound import send_message
+    from messages.services.send import send_message
 
     domain = settings.SENDOOK_DEFAULT_DOMAIN
     boto3.client("ses", region_name="us-east-1", endpoint_url=moto_url).verify_domain_identity(Domain=domain)

@@ -4,9 +4,9 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
+from inboxes.addresses import routing_address
 from inboxes.exceptions import ApiKeyNotFound, DomainNotFound, InboxNotFound
 from inboxes.models import ApiKey, Domain, Inbox, Organization
-from messages.addresses import routing_address
 
 
 def list_api_keys(organization: Organization) -> QuerySet[ApiKey]:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from inboxes import dns, ses
+from inboxes.addresses import InvalidAddress, canonical_inbox_address
 from inboxes.exceptions import (
     DomainExists,
     DomainInUse,
@@ -34,7 +35,6 @@ from inboxes.models import (
     new_challenge_token,
 )
 from inboxes.selectors import find_inbox_by_email
-from messages.addresses import InvalidAddress, canonical_inbox_address
 from sendook.api import generate_api_key_secret
 from sendook.events.models import EventType
 from sendook.events.services import record_event

@@ -10,9 +10,12 @@ class MailConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks
 
-        from messages import receivers  # noqa: F401  (connects the Anymail tracking receivers)
+        from messages import (
+            receivers,  # noqa: F401  (connects the Anymail tracking receivers)
+            tasks,  # noqa: F401  (services enqueue them by name)
+        )
         from messages.checks import check_provider_webhooks
-        from messages.inbound import receivers as inbound_receivers  # noqa: F401  (inbound signal)
+        from messages.inbound import providers  # noqa: F401  (connects the Anymail inbound receiver)
 
         checks.register(check_provider_webhooks, checks.Tags.security)
         from django.db.backends.signals import connection_created

@@ -1,4 +1,6 @@
-from sendook.exceptions import NotFound, SendookError, ServiceUnavailable, Unprocessable
+"""Mail domain errors."""
+
+from sendook.exceptions import NotFound, ServiceUnavailable, Unprocessable
 
 
 class MessageNotFound(NotFound):
@@ -33,8 +35,15 @@ class PermanentSendError(Exception):
 class TransientSendError(Exception):
     """The provider could not take the message now (network, throttling, 5xx); retry later."""
 
-"""Mail domain errors."""
 
+class UnrecordedSend(Exception):
+    """The provider accepted the message but recording that failed (the database went away):
+    the task retries the recording with the provider's id, never the provider call."""
+
+    def __init__(self, external_id: str, cause: BaseException) -> None:
+        super().__init__(f"sent as {external_id or '(no id)'} but not recorded: {cause}")
+        self.external_id = external_id
+        self.cause = cause
 
 
 class RawStorageFailed(ServiceUnavailable):
@@ -42,9 +51,3 @@ class RawStorageFailed(ServiceUnavailable):
 
     code = "raw_storage_failed"
     message = "The message could not be stored; retry later"
-
-
-class InboundTooLarge(SendookError):
-    status_code = 413
-    code = "message_too_large"
-    message = "The message is larger than this server accepts"

@@ -8,10 +8,11 @@ from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from messages.exceptions import TransientSendError
+from messages.exceptions import TransientSendError, UnrecordedSend
 from messages.models import InboundEmail
-from messages.services import sending
-from messages.services.receiving import (
+from messages.services import delivery
+from messages.services.enqueue import PROCESS_INBOUND_EMAIL, SEND_MESSAGE
+from messages.services.receive import (
     mark_inbound_failed,
     process_inbound_email,
     requeue_stale_inbound_emails,
@@ -38,13 +39,13 @@ def database_retry_delay(retries: int) -> int:
     return min(2 * 2**retries, 30)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=None)
+@shared_task(name=SEND_MESSAGE, bind=True, acks_late=True, max_retries=None)
 def send_message(
     self, message_pk: int, database_retries: int = 0, sent_external_id: str | None = None
 ) -> None:
     try:
-        sending.deliver_message(message_pk, sent_external_id=sent_external_id)
-    except sending.UnrecordedSend as exc:
+        delivery.deliver_message(message_pk, sent_external_id=sent_external_id)
+    except UnrecordedSend as exc:
         # The provider has it: retry only the recording, carrying the provider's answer.
         if database_retries >= DATABASE_RETRIES:
             logger.error("message %s: %s; left claimed (failed after the lease)", message_pk, exc)
@@ -61,11 +62,13 @@ def send_message(
         provider_retries = self.request.retries - database_retries
         attempts = provider_retries + 1
         if attempts > settings.SENDOOK_SEND_MAX_RETRIES:
-            sending.fail_message(message_pk, reason=f"Gave up after {attempts} attempts: {exc}")
+            delivery.fail_message(message_pk, reason=f"Gave up after {attempts} attempts: {exc}")
             return
         delay = retry_delay(provider_retries)
-        logger.warning("message %s: transient send failure (%s); retry in %ss", message_pk, exc, delay)
-        sending.defer_message(message_pk, seconds=delay, reason=str(exc))
+        logger.warning(
+            "message %s: transient send failure (%s); retry in %ss", message_pk, exc, delay
+        )
+        delivery.defer_message(message_pk, seconds=delay, reason=str(exc))
         raise self.retry(exc=exc, countdown=delay) from None
     except (OperationalError, InterfaceError) as exc:
         if database_retries >= DATABASE_RETRIES:
@@ -82,28 +85,22 @@ def send_message(
         ) from None
 
 
-@shared_task(acks_late=True)
+@shared_task(name="messages.tasks.requeue_stuck_messages", acks_late=True)
 def requeue_stuck_messages() -> int:
     """Re-enqueues messages left queued (a lost enqueue, a worker killed mid-task)."""
-    ids = sending.stuck_messages()
+    ids = delivery.stuck_messages()
     for message_pk in ids:
         send_message.delay(message_pk)
     if ids:
         logger.info("re-enqueued %d queued messages", len(ids))
     return len(ids)
 
-"""Celery entry points of the mail app."""
-
-
-
-
-logger = logging.getLogger(__name__)
 
 # Worth another try later: storage hiccups and lost database connections.
 _TRANSIENT = (OSError, OperationalError, InterfaceError)
 
 
-@shared_task(bind=True, max_retries=5)
+@shared_task(name=PROCESS_INBOUND_EMAIL, bind=True, max_retries=5)
 def process_inbound_email_task(self, inbound_id: int) -> int:  # type: ignore[no-untyped-def]
     """Parse and deliver one stored raw message. Never loses it: unexpected errors mark the
     record failed (reprocessable from the admin) instead of crashing the worker."""
@@ -123,7 +120,7 @@ def process_inbound_email_task(self, inbound_id: int) -> int:  # type: ignore[no
     return 0
 
 
-@shared_task
+@shared_task(name="messages.tasks.requeue_stale_inbound")
 def requeue_stale_inbound() -> int:
     """Periodic: pick up raw records whose parse task never ran."""
     minutes = settings.SENDOOK_INBOUND_REQUEUE_MINUTES

@@ -146,8 +146,8 @@ def build_organization(label: str, run_id: str, dns_server: Any) -> tuple[Any, s
         verify_domain,
     )
     from messages.models import Attachment, Message, Thread
-    from messages.services.outbound import NewAttachment, reply_to_message, send_message
-    from messages.services.receiving import receive_raw_email
+    from messages.services.receive import receive_raw_email
+    from messages.services.send import NewAttachment, reply_to_message, send_message
     from sendook.events.models import Event
     from webhooks.models import SUBSCRIBABLE_EVENT_TYPES, Delivery
     from webhooks.services.delivery import send_test

@@ -172,8 +172,8 @@ def configure(**overrides: str) -> None:
 @contextlib.contextmanager
 def signed_sns_endpoint(**overrides: str) -> Iterator[object]:
     """Settings for POST /webhooks/ses that trust a throwaway SNS signing certificate served on
-    loopback (messages/tests/sns_testing.py); yields the test PKI to sign notifications with."""
-    from messages.tests.sns_testing import TOPIC_ARN, create_test_pki, serve_certificate
+    loopback (messages/tests/inbound/ses/sns_testing.py); yields the test PKI to sign notifications with."""
+    from messages.tests.inbound.ses.sns_testing import TOPIC_ARN, create_test_pki, serve_certificate
 
     pki = create_test_pki()
     with serve_certificate(pki) as cert_server:

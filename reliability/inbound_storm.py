@@ -1,6 +1,6 @@
 """Reliability 4: an SNS redelivery storm stores and delivers each mail exactly once per inbox.
 
-200 SES "Received" notifications, each signed like SNS signs them (messages/tests/sns_testing:
+200 SES "Received" notifications, each signed like SNS signs them (messages/tests/inbound/ses/sns_testing:
 real RSA keys, the certificate served over TLS on loopback) and each addressed to two hosted
 inboxes, are POSTed three times each, all 600 requests concurrently (16 client threads), to
 /webhooks/ses on the app under gunicorn (2 workers x 4 threads); a real Celery worker parses them.
@@ -53,7 +53,7 @@ def main() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from messages.tests.sns_testing import build_notification, sign_sns_message
+    from messages.tests.inbound.ses.sns_testing import build_notification, sign_sns_message
 
     with common.signed_sns_endpoint() as pki:
         common.setup_django()

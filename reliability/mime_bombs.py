@@ -103,7 +103,7 @@ def main() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from messages.tests.sns_testing import build_notification, sign_sns_message
+    from messages.tests.inbound.ses.sns_testing import build_notification, sign_sns_message
 
     with common.signed_sns_endpoint(
         SENDOOK_INBOUND_PARSE_SECONDS=str(PARSE_SECONDS),

@@ -137,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
             duplicated = {mid: count - 1 for mid, count in at_ses.items() if count > 1 and mid in expected}
             inside = sum(count for mid, count in duplicated.items() if mid in window)
             outside = sum(count for mid, count in duplicated.items() if mid not in window)
-            from messages.services.sending import OUTCOME_UNKNOWN
+            from messages.services.delivery import OUTCOME_UNKNOWN
 
             unknown = Message.objects.filter(public_id__in=ids, status_reason=OUTCOME_UNKNOWN).count()
             print(f"  statuses {dict(statuses)}; kills {kills_done}; messages in the provider-call window {len(window)}", flush=True)

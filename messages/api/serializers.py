@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
-from messages.addresses import InvalidAddress, format_address, parse_address
+from inboxes.addresses import InvalidAddress, format_address, parse_address
 from messages.models import Attachment, Message, Thread
 from messages.selectors import MESSAGE_ROW_FIELDS
 from messages.services.threads import preview_of

@@ -31,8 +31,9 @@ from messages.api.serializers import (
 )
 from messages.exceptions import RawMessageNotFound
 from messages.models import Message
-from messages.services import outbound, threads
-from messages.services.sending import build_mime, render_mime
+from messages.services import send as outbound
+from messages.services import threads
+from messages.services.mime import build_mime, render_mime
 from sendook.api import ApiRateThrottle, OrgScopedViewSet, SendRateThrottle, idempotent
 
 SEND_THROTTLES = [ApiRateThrottle, SendRateThrottle]

@@ -10,7 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from messages.models import InboundEmail
-from messages.services.receiving import reprocess_inbound_email
+from messages.services.receive import reprocess_inbound_email
 
 
 @admin.register(InboundEmail)

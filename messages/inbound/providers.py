@@ -1,4 +1,5 @@
-"""Anymail's provider webhooks (`/webhooks/anymail/<provider>/<inbound|tracking>/`), opt-in.
+"""Anymail's provider webhooks (`/webhooks/anymail/<provider>/<inbound|tracking>/`), opt-in,
+and the receiver of Anymail's inbound signal, which feeds the same pipeline as every way in.
 
 Nothing is mounted unless an operator lists the provider in `SENDOOK_INBOUND_PROVIDERS` or
 `SENDOOK_TRACKING_PROVIDERS`. Every mounted view is authenticated: by Anymail's basic-auth
@@ -17,8 +18,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from anymail.exceptions import AnymailWebhookValidationFailure
+from anymail.signals import AnymailInboundEvent, inbound
 from anymail.utils import get_request_basic_auth
 from anymail.webhooks import (
     brevo,
@@ -35,10 +38,13 @@ from anymail.webhooks import (
 from anymail.webhooks.base import AnymailCoreWebhookView
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import URLPattern, re_path
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
+
+from messages.services.receive import receive_raw_email
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +127,9 @@ SUPPORTED = {INBOUND: sorted(p for p, k in ENDPOINTS if k == INBOUND),
 def enabled_names(kind: str) -> list[str]:
     """The provider names an operator listed for `kind`, lower-cased, as given."""
     setting = (
-        settings.SENDOOK_INBOUND_PROVIDERS if kind == INBOUND else settings.SENDOOK_TRACKING_PROVIDERS
+        settings.SENDOOK_INBOUND_PROVIDERS
+        if kind == INBOUND
+        else settings.SENDOOK_TRACKING_PROVIDERS
     )
     return [name.strip().lower() for name in setting if name.strip()]
 
@@ -196,7 +204,9 @@ def _webhook_view(endpoint: Endpoint) -> Callable[..., HttpResponse]:
         try:
             events = anymail_view.parse_events(request)
         except _MALFORMED as exc:
-            logger.warning("%s %s webhook: malformed body: %s", endpoint.provider, endpoint.kind, exc)
+            logger.warning(
+                "%s %s webhook: malformed body: %s", endpoint.provider, endpoint.kind, exc
+            )
             return _error("Malformed webhook body", "invalid_payload", 400)
         # Receivers' errors propagate: RawStorageFailed and database outages answer 503 (the
         # provider retries) through sendook.middleware.JsonErrorsMiddleware.
@@ -226,3 +236,28 @@ def provider_urlpatterns() -> list[URLPattern]:
     patterns.append(re_path(r"^.*$", provider_not_found))
     return patterns
 
+
+# --- the inbound signal ---------------------------------------------------------------------
+
+
+@receiver(inbound, dispatch_uid="sendook.receive_anymail_inbound")
+def receive_anymail_inbound(
+    sender: Any, event: AnymailInboundEvent, esp_name: str, **kwargs: Any
+) -> None:
+    message = event.message
+    if message is None:
+        return
+    esp = esp_name.lower().replace(" ", "_")
+    if message.envelope_recipient:
+        recipients = [message.envelope_recipient]
+    else:  # providers that give no envelope: the visible recipients
+        recipients = [address.addr_spec for address in [*message.to, *message.cc]]
+    # No verdicts: Anymail's `spam_detected` comes from X-Spam-Status / X-Mailgun-Sflag headers
+    # inside the message, which the sender can write too (see services/receive.py, _verdicts).
+    # RawStorageFailed propagates: Anymail answers 5xx and the provider retries.
+    receive_raw_email(
+        message.as_bytes(),
+        recipients=recipients,
+        source=f"anymail:{esp}",
+        notification_id=f"anymail:{esp}:{event.event_id}" if event.event_id else "",
+    )

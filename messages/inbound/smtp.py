@@ -18,7 +18,8 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from messages.exceptions import RawStorageFailed
-from messages.services.receiving import is_hosted_address, receive_raw_email
+from messages.services.receive import receive_raw_email
+from messages.services.routing import is_hosted_address
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,8 @@
 
 from django.urls import path, re_path
 
-from messages.inbound import providers, views
+from messages.inbound import providers
+from messages.inbound.ses import views
 
 urlpatterns = [
     path("ses", views.ses_webhook, name="ses-webhook"),

@@ -178,7 +178,7 @@ def test_send_and_reply_through_the_real_worker_reach_ses_as_we_built_them(live,
 def test_a_worker_killed_mid_burst_loses_nothing_and_sends_nothing_twice(live, inbox, aws, settings):
     from django.db import transaction
 
-    from messages.services.outbound import send_message
+    from messages.services.send import send_message
 
     # One commit, so all 50 tasks reach the broker at once and the kill lands mid-burst.
     with transaction.atomic():
@@ -198,7 +198,7 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_sends_nothing_twice(live, i
     assert wait_until(lambda: (requeue_stuck_messages() or True) and settled(ids), timeout=90, interval=1.5), (
         Message.objects.filter(public_id__in=ids).exclude(status="sent").values_list("public_id", "status", "status_reason")
     )
-    from messages.services.sending import OUTCOME_UNKNOWN
+    from messages.services.delivery import OUTCOME_UNKNOWN
 
     sent_ids = set(Message.objects.filter(public_id__in=ids, status="sent").values_list("public_id", flat=True))
     unknown = set(Message.objects.filter(public_id__in=ids, status="failed", status_reason=OUTCOME_UNKNOWN).values_list("public_id", flat=True))

@@ -1,5 +1,5 @@
 """Sending from the staff UI through the API's own path: the same input serializers, the same
-services (messages.services.outbound: threading headers, limits, suppressions, queue + worker,
+services (messages.services.send: threading headers, limits, suppressions, queue + worker,
 the configured email backend), the organization's send budget and Idempotency-Key records.
 
 Each compose/reply/forward form carries a key generated when the form was rendered, so a
@@ -22,7 +22,7 @@ from django_ratelimit.core import get_usage
 from inboxes.models import IdempotencyRecord, Organization
 from messages.api.serializers import ForwardInput, ReplyInput, SendInput
 from messages.models import Message
-from messages.services import outbound
+from messages.services import send as outbound
 from messages.ui.forms import split_addresses, validated
 from sendook.exceptions import Conflict, RateLimited, ValidationFailed
 

@@ -11,7 +11,7 @@ from schemathesis.specs.openapi.checks import content_type_conformance, response
 
 from inboxes.tests.dns_server import loopback_dns
 from inboxes.tests.factories import InboxFactory
-from messages.services.outbound import NewAttachment, send_message
+from messages.services.send import NewAttachment, send_message
 
 # The WSGI app as sendook/wsgi.py builds it, without its start-up refusal of the test key.
 application = get_wsgi_application()

@@ -12,9 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from messages.exceptions import RawStorageFailed
-from messages.models import InboundEmail
-from messages.services.payloads import message_payload
-from messages.services.receiving import process_inbound_email, receive_raw_email
+from messages.inbound.cli import receive_from_cli
 
 
 class Command(BaseCommand):
@@ -32,32 +30,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, to: list[str], **options: Any) -> None:
         raw = sys.stdin.buffer.read()
         try:
-            record = receive_raw_email(raw, recipients=to, source="cli")
+            output = receive_from_cli(raw, to=to, stderr=self.stderr)
         except RawStorageFailed as exc:
             raise CommandError(f"could not store the message: {exc.message}") from exc
-        # The on-commit task has normally run already (in-process tasks); with a broker this
-        # processes it here so the output is the result. Processing twice creates nothing new.
-        record.refresh_from_db()
-        if record.status == InboundEmail.Status.PENDING:
-            try:
-                process_inbound_email(record)
-            except Exception as exc:  # the raw record is safe; report, do not lose it
-                record.refresh_from_db()
-                self.stderr.write(f"processing failed: {exc}; reprocess {record.public_id}")
-        record.refresh_from_db()
-        if record.status == InboundEmail.Status.QUARANTINED:
-            output: Any = {
-                "inboundId": record.public_id,
-                "quarantined": True,
-                "reason": record.quarantine_reason,
-            }
-        elif record.status != InboundEmail.Status.PROCESSED:
-            output = {"inboundId": record.public_id, "status": record.status, "error": record.error}
-        else:
-            output = [
-                message_payload(message)
-                for message in record.messages.select_related(
-                    "organization", "inbox", "thread", "from_inbox", "to_inbox"
-                ).order_by("id")
-            ]
         self.stdout.write(json.dumps(output, indent=2))

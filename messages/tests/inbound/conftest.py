@@ -11,7 +11,7 @@ def inbox(org):
 @pytest.fixture
 def receive(django_capture_on_commit_callbacks):
     """receive_raw_email as a provider would call it, running the on-commit parse task."""
-    from messages.services.receiving import receive_raw_email
+    from messages.services.receive import receive_raw_email
 
     def _receive(raw, *, to=("support@sendook.localhost",), source="local", notification_id=""):
         with django_capture_on_commit_callbacks(execute=True):

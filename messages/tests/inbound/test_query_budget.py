@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from messages.models import Message
-from messages.services.receiving import process_inbound_email, receive_raw_email
+from messages.services.receive import process_inbound_email, receive_raw_email
 from messages.tests.inbound.mail import build_email
 
 pytestmark = pytest.mark.django_db
@@ -26,10 +26,10 @@ def test_a_new_message_costs_a_handful_of_queries(inbox):
 @pytest.mark.django_db(transaction=True)
 def test_storing_raw_mail_is_one_statement_and_processing_it_one_commit(org, monkeypatch):
     from inboxes.tests.factories import InboxFactory
-    from messages.services import receiving
+    from messages.services import receive as receive_service
 
     queued = []
-    monkeypatch.setattr(receiving, "enqueue_processing", queued.append)  # process it below
+    monkeypatch.setattr(receive_service, "enqueue_processing", queued.append)  # process it below
 
     InboxFactory(organization=org, email="a@sendook.localhost")
     InboxFactory(organization=org, email="b@sendook.localhost")

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 
 from messages import selectors
 from messages.models import Message, Thread
-from messages.services import outbound
+from messages.services import send as outbound
 from messages.ui import marks, rendering, sending
 from messages.ui.forms import SEND_FORM_FIELDS, keep_draft, read_form, take_draft
 from messages.ui.views.attachments import INLINE_IMAGE_TYPES, attachment_link

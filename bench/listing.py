@@ -122,7 +122,7 @@ def make_bare_app(conninfo: str):  # type: ignore[no-untyped-def]
 
     import psycopg
 
-    from messages.services.threads import preview_of
+    from messages.payloads import preview_of
     from sendook.api import encode_cursor, format_timestamp, hash_api_key
 
     conn = psycopg.connect(conninfo, autocommit=True)

@@ -18,6 +18,7 @@ from inboxes.models import Inbox, Organization
 from inboxes.selectors import list_inboxes
 from messages.exceptions import AttachmentNotFound, MessageNotFound, ThreadNotFound
 from messages.models import Attachment, Message, Suppression, Thread
+from messages.payloads import MESSAGE_ROW_FIELDS
 from messages.search.sql import filter_messages
 
 THREADS_PER_PAGE = 50
@@ -37,33 +38,6 @@ def _has_label(label: str) -> Q:
         return Q(labels__contains=[label])
     # SQLite has no JSON containment: match the JSON-encoded string instead.
     return Q(labels__icontains=json.dumps(label))
-
-
-# The message columns the API's message shape reads (messages.api.serializers.message_row_to_dict).
-MESSAGE_ROW_FIELDS = (
-    "public_id",
-    "from_name",
-    "reply_to",
-    "from_email",
-    "to",
-    "cc",
-    "bcc",
-    "subject",
-    "text",
-    "html",
-    "extracted_text",
-    "labels",
-    "message_id",
-    "in_reply_to",
-    "references",
-    "external_message_id",
-    "status",
-    "status_reason",
-    "direction",
-    "sent_at",
-    "created_at",
-    "updated_at",
-)
 
 
 def list_messages(

@@ -14,15 +14,13 @@ from rest_framework import serializers
 
 from inboxes.addresses import InvalidAddress, format_address, parse_address
 from messages.models import Attachment, Message, Thread
-from messages.selectors import MESSAGE_ROW_FIELDS
-from messages.services.threads import preview_of
+from messages.payloads import message_row, message_row_to_dict
 from sendook.api import (
     ApiModelSerializer,
     ApiSerializer,
     OptionalText,
     Text,
     Timestamp,
-    format_timestamp,
     validate_no_control_chars,
 )
 
@@ -245,90 +243,6 @@ class MessageSerializer(ApiSerializer):
             content=self.include_content,
             preview=self.include_preview,
         )
-
-
-def _attachment_dict(attachment: Attachment, *, content: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "id": attachment.public_id,
-        "_id": attachment.public_id,
-        "name": attachment.filename,
-        "contentType": attachment.content_type,
-        "size": attachment.size,
-    }
-    if attachment.content_id:
-        data["contentId"] = attachment.content_id
-    data["inline"] = attachment.inline
-    if content:
-        with attachment.file.open("rb") as handle:
-            data["content"] = base64.b64encode(handle.read()).decode()
-    return data
-
-
-def message_row(message: Message) -> dict[str, Any]:
-    """A loaded message (and its relations) as the row message_row_to_dict reads."""
-    row = {name: getattr(message, name) for name in MESSAGE_ROW_FIELDS}
-    row["organization_public_id"] = message.organization.public_id
-    row["inbox_public_id"] = message.inbox.public_id
-    row["thread_public_id"] = message.thread.public_id
-    row["from_inbox_public_id"] = message.from_inbox.public_id if message.from_inbox_id else None  # type: ignore[union-attr]
-    row["to_inbox_public_id"] = message.to_inbox.public_id if message.to_inbox_id else None  # type: ignore[union-attr]
-    row["attachments"] = message.attachments.all()
-    return row
-
-
-def message_row_to_dict(
-    row: Mapping[str, Any], *, bodies: bool = True, content: bool = False, preview: bool = False
-) -> dict[str, Any]:
-    """The one definition of the API's Message object, from a row of plain values.
-
-    A row holds MESSAGE_ROW_FIELDS, the related rows' public ids (`thread_public_id`, …) and the
-    message's attachments (models). Models go through message_row(); list pages read rows
-    straight from the database (selectors.list_messages), which skips building five model
-    instances per message.
-    """
-    optional = {
-        "fromInboxId": row["from_inbox_public_id"],
-        "toInboxId": row["to_inbox_public_id"],
-        "fromName": row["from_name"],
-        "replyTo": list(row["reply_to"]),
-    }
-    data: dict[str, Any] = {
-        "id": row["public_id"],
-        "_id": row["public_id"],
-        "organizationId": row["organization_public_id"],
-        "inboxId": row["inbox_public_id"],
-        "threadId": row["thread_public_id"],
-        **{key: value for key, value in optional.items() if value},
-        "from": row["from_email"],
-        "to": list(row["to"]),
-        "cc": list(row["cc"]),
-        "bcc": list(row["bcc"]),
-        "subject": row["subject"],
-    }
-    if bodies:
-        data["text"] = row["text"]
-        data["html"] = row["html"]
-        if row["extracted_text"]:
-            data["extractedText"] = row["extracted_text"]
-    if preview:
-        data["preview"] = preview_of(row["text"], row["html"])
-    data["labels"] = list(row["labels"])
-    data["attachments"] = [_attachment_dict(a, content=content) for a in row["attachments"]]
-    data["messageId"] = row["message_id"]
-    if row["in_reply_to"]:
-        data["inReplyTo"] = row["in_reply_to"]
-    data["references"] = list(row["references"])
-    if row["external_message_id"]:
-        data["externalMessageId"] = row["external_message_id"]
-    data["status"] = row["status"]
-    if row["status_reason"]:
-        data["statusReason"] = row["status_reason"]
-    data["direction"] = row["direction"]
-    if row["sent_at"]:
-        data["sentAt"] = format_timestamp(row["sent_at"])
-    data["createdAt"] = format_timestamp(row["created_at"])
-    data["updatedAt"] = format_timestamp(row["updated_at"])
-    return data
 
 
 class MessageDetailSerializer(MessageSerializer):

@@ -9,7 +9,6 @@ the message.
 
 from __future__ import annotations
 
-import html as html_lib
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,10 +21,8 @@ from django.utils import timezone
 from inboxes.addresses import addr_spec
 from inboxes.models import Inbox
 from messages.models import Message, Thread, ThreadRule
+from messages.payloads import preview_of
 
-_TAG = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"\s+")
-_DROPPED = re.compile(r"<(style|script|head)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 MAX_PARTICIPANTS = 100
 
 # --- subjects ---------------------------------------------------------------------------------
@@ -125,12 +122,6 @@ def find_thread(inbox: Inbox, parsed: Any, *, participants: list[str]) -> tuple[
 
 
 # --- summaries --------------------------------------------------------------------------------
-
-
-def preview_of(text: str, html: str, length: int = 200) -> str:
-    if not text and html:
-        text = html_lib.unescape(_TAG.sub(" ", _DROPPED.sub(" ", html)))
-    return _SPACE.sub(" ", text).strip()[:length]
 
 
 def new_thread(message: Message) -> Thread:

@@ -1,4 +1,4 @@
-"""Domain errors. Services raise these; sendook.api.exception_handler renders them as JSON."""
+"""Domain errors. Services raise these; sendook.api.errors.exception_handler renders them as JSON."""
 
 from typing import Any
 

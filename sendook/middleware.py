@@ -1,6 +1,6 @@
 """Machine-facing paths answer JSON even when a plain Django view fails.
 
-DRF views already render errors through sendook.api.exception_handler. This covers the rest of
+DRF views already render errors through sendook.api.errors.exception_handler. This covers the rest of
 /v1 and the inbound webhooks (/webhooks/…: SES/SNS and Anymail's provider views, whose signal
 receivers raise our domain errors): a SendookError renders as its JSON error, a database outage
 as 503 with Retry-After, so providers retry instead of seeing Django's HTML 500. Browser pages

@@ -183,13 +183,13 @@ SENDOOK_WEBHOOK_TEST_TIMEOUT = float(env("SENDOOK_WEBHOOK_TEST_TIMEOUT", "5"))
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    # Set on OrgScopedViewSet (naming it here would import sendook.api while DRF loads).
+    # Set on OrgScopedViewSet (naming it here would import sendook.api.auth while DRF loads).
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "sendook.api.exception_handler",
+    "EXCEPTION_HANDLER": "sendook.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {

@@ -22,6 +22,7 @@ from sendook.api.errors import error_response, exception_handler, json_error
 from sendook.api.idempotency import IdempotencyKeyReused, idempotent
 from sendook.api.pagination import CursorPagination, decode_cursor, encode_cursor
 from sendook.api.parsers import BoundedJSONParser, PayloadTooLarge
+from sendook.api.routers import OptionalSlashRouter
 from sendook.api.serializers import (
     ApiModelSerializer,
     ApiSerializer,
@@ -44,6 +45,7 @@ __all__ = [
     "BoundedJSONParser",
     "CursorPagination",
     "IdempotencyKeyReused",
+    "OptionalSlashRouter",
     "OptionalText",
     "OrgRateThrottle",
     "OrgScopedViewSet",

@@ -1,7 +1,5 @@
 """Domain errors. Services raise these; sendook.api.errors.exception_handler renders them as JSON."""
 
-from typing import Any
-
 
 class SendookError(Exception):
     """An error a client can act on: a stable `code`, an HTTP status and a readable message."""
@@ -25,12 +23,6 @@ class SendookError(Exception):
         self.fields = fields
         self.headers = headers or {}
         super().__init__(self.message)
-
-    def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"error": self.message, "code": self.code}
-        if self.fields:
-            body["fields"] = self.fields
-        return body
 
 
 class NotFound(SendookError):

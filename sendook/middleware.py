@@ -13,8 +13,9 @@ import logging
 from collections.abc import Callable
 
 from django.db import DatabaseError, DataError, IntegrityError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
+from sendook.api import json_error
 from sendook.exceptions import SendookError, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -41,9 +42,13 @@ class JsonErrorsMiddleware:
             error = ServiceUnavailable()
         else:
             return None  # a bug: Django's handler500 (JSON under /v1) and the error log
-        response = JsonResponse(error.as_dict(), status=error.status_code)
-        for name, value in error.headers.items():
-            response[name] = value
+        response = json_error(
+            error.message,
+            error.code,
+            error.status_code,
+            fields=error.fields,
+            headers=error.headers,
+        )
         if error.status_code == 503 and "Retry-After" not in response:
             response["Retry-After"] = "5"
         return response

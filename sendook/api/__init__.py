@@ -18,7 +18,7 @@ from sendook.api.auth import (
     generate_api_key_secret,
     hash_api_key,
 )
-from sendook.api.errors import error_response, exception_handler, json_error
+from sendook.api.errors import error_body, error_response, exception_handler, json_error
 from sendook.api.idempotency import IdempotencyKeyReused, idempotent
 from sendook.api.pagination import CursorPagination, decode_cursor, encode_cursor
 from sendook.api.parsers import BoundedJSONParser, PayloadTooLarge
@@ -55,6 +55,7 @@ __all__ = [
     "Timestamp",
     "decode_cursor",
     "encode_cursor",
+    "error_body",
     "error_response",
     "exception_handler",
     "format_timestamp",

@@ -1,4 +1,6 @@
-"""One JSON error shape for every error (`exception_handler`)."""
+"""One JSON error shape for every error: `{"error", "code"}`, plus `"fields"` naming the inputs
+to blame. `error_body` builds it; DRF views render it through `exception_handler`, plain Django
+views (error pages, provider webhooks, the JSON errors middleware) through `json_error`."""
 
 from __future__ import annotations
 
@@ -37,6 +39,15 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return fields
 
 
+def error_body(
+    message: str, code: str, fields: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": message, "code": code}
+    if fields:
+        body["fields"] = fields
+    return body
+
+
 def error_response(
     message: str,
     code: str,
@@ -45,10 +56,7 @@ def error_response(
     fields: dict[str, list[str]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    body: dict[str, Any] = {"error": message, "code": code}
-    if fields:
-        body["fields"] = fields
-    return Response(body, status=status_code, headers=headers)
+    return Response(error_body(message, code, fields), status=status_code, headers=headers)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
@@ -111,6 +119,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return error_response("Internal server error", "internal_error", 500, headers=headers)
 
 
-def json_error(message: str, code: str, status_code: int) -> JsonResponse:
-    """For plain Django views under /v1 (unknown routes, handler400/500)."""
-    return JsonResponse({"error": message, "code": code}, status=status_code)
+def json_error(
+    message: str,
+    code: str,
+    status_code: int,
+    *,
+    fields: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JsonResponse:
+    """The error body from a plain Django view, outside DRF's exception handling."""
+    response = JsonResponse(error_body(message, code, fields), status=status_code)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response

@@ -220,6 +220,9 @@ SENDOOK_API_RATE_LIMIT = env("SENDOOK_API_RATE_LIMIT", "6000/m")
 SENDOOK_SEND_RATE_LIMIT = env("SENDOOK_SEND_RATE_LIMIT", "100/h")
 SENDOOK_DAILY_SEND_CAP = env_int("SENDOOK_DAILY_SEND_CAP", 1000)
 SENDOOK_IDEMPOTENCY_TTL_HOURS = env_int("SENDOOK_IDEMPOTENCY_TTL_HOURS", 24)
+# The models sendook.api reads, named the way AUTH_USER_MODEL is, so the kernel imports no app.
+SENDOOK_API_KEY_MODEL = "inboxes.ApiKey"
+SENDOOK_IDEMPOTENCY_MODEL = "inboxes.IdempotencyRecord"
 
 # --- Mail domains ---------------------------------------------------------------------------
 SENDOOK_DEFAULT_DOMAIN = env("SENDOOK_DEFAULT_DOMAIN", "sendook.localhost").lower()

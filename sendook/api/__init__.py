@@ -19,7 +19,7 @@ from sendook.api.auth import (
     hash_api_key,
 )
 from sendook.api.errors import error_body, error_response, exception_handler, json_error
-from sendook.api.idempotency import IdempotencyKeyReused, idempotent
+from sendook.api.idempotency import IdempotencyKeyReused, fingerprint_of, idempotent, run_once
 from sendook.api.pagination import CursorPagination, decode_cursor, encode_cursor
 from sendook.api.parsers import BoundedJSONParser, PayloadTooLarge
 from sendook.api.routers import OptionalSlashRouter
@@ -32,7 +32,16 @@ from sendook.api.serializers import (
     format_timestamp,
     validate_no_control_chars,
 )
-from sendook.api.throttling import ApiRateThrottle, OrgRateThrottle, SendRateThrottle, parse_rate
+from sendook.api.tenancy import get_api_key_model, get_idempotency_model
+from sendook.api.throttling import (
+    ApiRateThrottle,
+    BudgetUsage,
+    OrgRateThrottle,
+    SendRateThrottle,
+    parse_rate,
+    send_rates,
+    spend_budgets,
+)
 from sendook.api.viewsets import OrgScopedViewSet
 
 __all__ = [
@@ -43,6 +52,7 @@ __all__ = [
     "ApiRateThrottle",
     "ApiSerializer",
     "BoundedJSONParser",
+    "BudgetUsage",
     "CursorPagination",
     "IdempotencyKeyReused",
     "OptionalSlashRouter",
@@ -58,11 +68,17 @@ __all__ = [
     "error_body",
     "error_response",
     "exception_handler",
+    "fingerprint_of",
     "format_timestamp",
     "generate_api_key_secret",
+    "get_api_key_model",
+    "get_idempotency_model",
     "hash_api_key",
     "idempotent",
     "json_error",
     "parse_rate",
+    "run_once",
+    "send_rates",
+    "spend_budgets",
     "validate_no_control_chars",
 ]

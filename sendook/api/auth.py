@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import cast
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from inboxes.models import ApiKey
+from sendook.api.tenancy import ApiKey, get_api_key_model
 
 API_KEY_PREFIX = "sk_"
 
@@ -54,15 +56,19 @@ class ApiKeyAuthentication(BaseAuthentication):
         secret = secret.strip()
         if scheme.lower() != "bearer" or not secret or len(secret) > 200:
             raise drf_exceptions.AuthenticationFailed("Invalid Authorization header")
+        keys = get_api_key_model()._default_manager
         try:
-            api_key = ApiKey.objects.select_related("organization").get(
-                key_hash=hash_api_key(secret), revoked_at__isnull=True
+            api_key = cast(
+                ApiKey,
+                keys.select_related("organization").get(
+                    key_hash=hash_api_key(secret), revoked_at__isnull=True
+                ),
             )
-        except ApiKey.DoesNotExist:
+        except ObjectDoesNotExist:
             raise drf_exceptions.AuthenticationFailed("Invalid API key") from None
         now = timezone.now()
         if api_key.last_used_at is None or now - api_key.last_used_at > self.touch_interval:
-            ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+            keys.filter(pk=api_key.pk).update(last_used_at=now)
             api_key.last_used_at = now
         return ApiClient(api_key), api_key
 

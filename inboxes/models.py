@@ -75,10 +75,6 @@ class ApiKey(models.Model):
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name or 'unnamed'})"
 
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
 
 def new_challenge_token() -> str:
     return secrets.token_hex(16)

@@ -47,13 +47,13 @@ class CamelCaseMixin:
 
     def to_representation(self, instance: Any) -> dict[str, Any]:
         data = super().to_representation(instance)  # type: ignore[misc]
-        # API.md: optional fields that are unset are omitted, not null.
+        # Unset optional fields are left out rather than sent as null, as the original did.
         return {key: value for key, value in data.items() if value is not None}
 
 
 class OptionalText(serializers.CharField):
-    """An output string that is omitted when empty (API.md: unset optionals are omitted, and
-    the original's SDK tests check an inbox made without a name has no `name` at all)."""
+    """An output string that is omitted when empty, like every unset optional: the original's
+    SDK tests check an inbox made without a name has no `name` at all."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("read_only", True)

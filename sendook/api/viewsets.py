@@ -19,9 +19,7 @@ class OrgScopedViewSet(viewsets.GenericViewSet):
     """Base of every /v1 resource: auth, organization scope, pagination, rate limits.
 
     Subclasses provide `list_rows(organization)` (a queryset) and `get_row(organization, id)`
-    (raising the resource's not-found error), both thin calls into the app's selectors. The
-    organization is the API key's, an instance of the app's model: typed Any here so the
-    selectors can take that model.
+    (raising the resource's not-found error), both thin calls into the app's selectors.
     """
 
     authentication_classes = [ApiKeyAuthentication]
@@ -33,6 +31,8 @@ class OrgScopedViewSet(viewsets.GenericViewSet):
     lookup_value_regex = r"[A-Za-z0-9._@-]{1,255}"
     newest_first = True
 
+    # The API key's organization is an instance of the app's model: typed Any so that the
+    # apps' selectors, which take that model, accept it.
     @property
     def organization(self) -> Any:
         return self.request.auth.organization

@@ -165,7 +165,8 @@ class ReleasedAddress(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The stored response of a send-type POST, replayed for a repeated Idempotency-Key."""
+    """The kept answer to a send-type POST or a staff UI send form, replayed when the same key
+    comes again (sendook.api.run_once)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)

@@ -19,7 +19,13 @@ from sendook.api.auth import (
     hash_api_key,
 )
 from sendook.api.errors import error_body, error_response, exception_handler, json_error
-from sendook.api.idempotency import IdempotencyKeyReused, fingerprint_of, idempotent, run_once
+from sendook.api.idempotency import (
+    IdempotencyKeyReused,
+    fingerprint_of,
+    idempotent,
+    replay_cutoff,
+    run_once,
+)
 from sendook.api.pagination import CursorPagination, decode_cursor, encode_cursor
 from sendook.api.parsers import BoundedJSONParser, PayloadTooLarge
 from sendook.api.routers import OptionalSlashRouter
@@ -77,6 +83,7 @@ __all__ = [
     "idempotent",
     "json_error",
     "parse_rate",
+    "replay_cutoff",
     "run_once",
     "send_rates",
     "spend_budgets",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
 from django.conf import settings
@@ -30,6 +30,11 @@ T = TypeVar("T")
 class IdempotencyKeyReused(Conflict):
     code = "idempotency_key_reused"
     message = "This Idempotency-Key was used with a different request"
+
+
+def replay_cutoff() -> datetime:
+    """Records kept before this moment no longer answer a repeat (and may be purged)."""
+    return timezone.now() - timedelta(hours=settings.SENDOOK_IDEMPOTENCY_TTL_HOURS)
 
 
 def fingerprint_of(value: Any) -> str:
@@ -58,7 +63,6 @@ def run_once(
     """
     model = get_idempotency_model()
     records = model._default_manager.filter(organization=organization, key=key)
-    ttl = timedelta(hours=settings.SENDOOK_IDEMPOTENCY_TTL_HOURS)
 
     def answer(record: IdempotencyRecord) -> T:
         if record.fingerprint != request_fingerprint:
@@ -67,7 +71,7 @@ def run_once(
 
     existing = cast(IdempotencyRecord | None, records.first())
     if existing is not None:
-        if existing.created_at > timezone.now() - ttl:
+        if existing.created_at > replay_cutoff():
             return answer(existing)
         existing.delete()
     try:

@@ -1,11 +1,6 @@
 from sendook.exceptions import Conflict, NotFound, Unprocessable
 
 
-class OrganizationNotFound(NotFound):
-    code = "organization_not_found"
-    message = "Organization not found"
-
-
 class ApiKeyNotFound(NotFound):
     code = "api_key_not_found"
     message = "API key not found"

@@ -75,10 +75,6 @@ class ApiKey(models.Model):
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name or 'unnamed'})"
 
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
 
 def new_challenge_token() -> str:
     return secrets.token_hex(16)
@@ -169,7 +165,8 @@ class ReleasedAddress(models.Model):
 
 
 class IdempotencyRecord(models.Model):
-    """The stored response of a send-type POST, replayed for a repeated Idempotency-Key."""
+    """The kept answer to a send-type POST or a staff UI send form, replayed when the same key
+    comes again (sendook.api.run_once)."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)

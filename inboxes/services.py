@@ -233,14 +233,14 @@ def verify_domain(domain: Domain) -> Domain:
     same function."""
     records = _records_with_challenge(domain)
     statuses = dns.check_records(records)
-    records = [{**record, "status": status} for record, status in zip(records, statuses, strict=True)]
+    records = [
+        {**record, "status": status} for record, status in zip(records, statuses, strict=True)
+    ]
     now = timezone.now()
     all_verified = all(status == dns.VERIFIED for status in statuses)
     became_verified = False
     with transaction.atomic():
-        domain = Domain.objects.select_for_update().select_related("organization").get(
-            pk=domain.pk
-        )
+        domain = Domain.objects.select_for_update().select_related("organization").get(pk=domain.pk)
         domain.records = records
         domain.last_checked_at = now
         if all_verified:
@@ -293,7 +293,11 @@ def domains_to_recheck(*, limit: int) -> list[int]:
     rows = Domain.objects.filter(verified=True).filter(
         Q(last_checked_at__isnull=True) | Q(last_checked_at__lt=cutoff)
     )
-    return list(rows.order_by(F("last_checked_at").asc(nulls_first=True)).values_list("pk", flat=True)[:limit])
+    return list(
+        rows.order_by(F("last_checked_at").asc(nulls_first=True)).values_list("pk", flat=True)[
+            :limit
+        ]
+    )
 
 
 def delete_domain(domain: Domain) -> Domain:

@@ -1,12 +1,11 @@
 import logging
-from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.utils import timezone
 
 from inboxes.exceptions import DomainTaken
 from inboxes.models import Domain, IdempotencyRecord
+from sendook.api import replay_cutoff
 
 logger = logging.getLogger(__name__)
 
@@ -14,8 +13,7 @@ logger = logging.getLogger(__name__)
 @shared_task
 def purge_idempotency_keys() -> int:
     """Replays are promised for SENDOOK_IDEMPOTENCY_TTL_HOURS; older keys are dropped."""
-    cutoff = timezone.now() - timedelta(hours=settings.SENDOOK_IDEMPOTENCY_TTL_HOURS)
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    deleted, _ = IdempotencyRecord.objects.filter(created_at__lt=replay_cutoff()).delete()
     return deleted
 
 

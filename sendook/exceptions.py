@@ -1,6 +1,4 @@
-"""Domain errors. Services raise these; sendook.api.exception_handler renders them as JSON."""
-
-from typing import Any
+"""Domain errors. Services raise these; sendook.api.errors.exception_handler renders them as JSON."""
 
 
 class SendookError(Exception):
@@ -25,12 +23,6 @@ class SendookError(Exception):
         self.fields = fields
         self.headers = headers or {}
         super().__init__(self.message)
-
-    def as_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"error": self.message, "code": self.code}
-        if self.fields:
-            body["fields"] = self.fields
-        return body
 
 
 class NotFound(SendookError):

@@ -1,6 +1,6 @@
 """Machine-facing paths answer JSON even when a plain Django view fails.
 
-DRF views already render errors through sendook.api.exception_handler. This covers the rest of
+DRF views already render errors through sendook.api.errors.exception_handler. This covers the rest of
 /v1 and the inbound webhooks (/webhooks/…: SES/SNS and Anymail's provider views, whose signal
 receivers raise our domain errors): a SendookError renders as its JSON error, a database outage
 as 503 with Retry-After, so providers retry instead of seeing Django's HTML 500. Browser pages
@@ -13,8 +13,9 @@ import logging
 from collections.abc import Callable
 
 from django.db import DatabaseError, DataError, IntegrityError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 
+from sendook.api import json_error
 from sendook.exceptions import SendookError, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -41,9 +42,13 @@ class JsonErrorsMiddleware:
             error = ServiceUnavailable()
         else:
             return None  # a bug: Django's handler500 (JSON under /v1) and the error log
-        response = JsonResponse(error.as_dict(), status=error.status_code)
-        for name, value in error.headers.items():
-            response[name] = value
+        response = json_error(
+            error.message,
+            error.code,
+            error.status_code,
+            fields=error.fields,
+            headers=error.headers,
+        )
         if error.status_code == 503 and "Retry-After" not in response:
             response["Retry-After"] = "5"
         return response

@@ -32,7 +32,7 @@ ERROR_STATUSES = {
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):
-    target_class = "sendook.api.ApiKeyAuthentication"
+    target_class = "sendook.api.auth.ApiKeyAuthentication"
     name = "apiKey"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

@@ -189,13 +189,13 @@ SENDOOK_WEBHOOK_TEST_TIMEOUT = float(env("SENDOOK_WEBHOOK_TEST_TIMEOUT", "5"))
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
-    # Set on OrgScopedViewSet (naming it here would import sendook.api while DRF loads).
+    # Set on OrgScopedViewSet (naming it here would import sendook.api.auth while DRF loads).
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "sendook.api.exception_handler",
+    "EXCEPTION_HANDLER": "sendook.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -226,6 +226,9 @@ SENDOOK_API_RATE_LIMIT = env("SENDOOK_API_RATE_LIMIT", "6000/m")
 SENDOOK_SEND_RATE_LIMIT = env("SENDOOK_SEND_RATE_LIMIT", "100/h")
 SENDOOK_DAILY_SEND_CAP = env_int("SENDOOK_DAILY_SEND_CAP", 1000)
 SENDOOK_IDEMPOTENCY_TTL_HOURS = env_int("SENDOOK_IDEMPOTENCY_TTL_HOURS", 24)
+# The models sendook.api reads, named the way AUTH_USER_MODEL is, so the kernel imports no app.
+SENDOOK_API_KEY_MODEL = "inboxes.ApiKey"
+SENDOOK_IDEMPOTENCY_MODEL = "inboxes.IdempotencyRecord"
 
 # --- Mail domains ---------------------------------------------------------------------------
 SENDOOK_DEFAULT_DOMAIN = env("SENDOOK_DEFAULT_DOMAIN", "sendook.localhost").lower()

@@ -1,5 +1,6 @@
 """Checks a serving process makes before it takes requests."""
 
+
 def refuse_public_secret_key() -> None:
     """A web process with DEBUG off never runs on the public fallback SECRET_KEY."""
     from django.conf import settings

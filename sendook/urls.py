@@ -3,23 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
-from rest_framework.routers import SimpleRouter
 
 import sendook.openapi  # noqa: F401  (registers the API-key auth scheme with drf-spectacular)
 from inboxes.viewsets import ApiKeyViewSet, DomainViewSet, InboxViewSet
 from sendook import views
+from sendook.api import OptionalSlashRouter
 from sendook.events.viewsets import EventViewSet
 from sendook.login_throttle import throttle_login
 from webhooks.viewsets import WebhookViewSet
-
-
-class OptionalSlashRouter(SimpleRouter):
-    """`/v1/inboxes` and `/v1/inboxes/` both work: SDKs of the original Sendook differ."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.trailing_slash = "/?"
-
 
 router = OptionalSlashRouter()
 router.register("api_keys", ApiKeyViewSet, basename="api-key")

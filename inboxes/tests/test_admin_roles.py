@@ -16,7 +16,9 @@ def staff(client, organization, role):
     user.is_staff = True
     user.save()
     # Every model permission: only the role may stand between a member and the change.
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label__in=["inboxes", "webhooks"]))
+    user.user_permissions.set(
+        Permission.objects.filter(content_type__app_label__in=["inboxes", "webhooks"])
+    )
     client.force_login(user)
     return client
 
@@ -25,7 +27,12 @@ def staff(client, organization, role):
 def rows(org, other_org):
     key = create_api_key(org, name="agent").api_key
     domain = DomainFactory(organization=org, name="acme.test")
-    webhook = Webhook.objects.create(organization=org, url="https://hooks.example.com/", events=["inbox.created"], secret="whsec_" + "A" * 44)
+    webhook = Webhook.objects.create(
+        organization=org,
+        url="https://hooks.example.com/",
+        events=["inbox.created"],
+        secret="whsec_" + "A" * 44,
+    )
     theirs = create_api_key(other_org, name="theirs").api_key
     return {"apikey": key, "domain": domain, "webhook": webhook, "theirs": theirs}
 
@@ -68,7 +75,10 @@ def test_staff_see_only_their_own_organizations_rows(client, org, rows):
 def test_a_member_cannot_make_themself_an_owner(client, org):
     member = staff(client, org, Membership.Role.MEMBER)
     membership = Membership.objects.get(organization=org, role=Membership.Role.MEMBER)
-    response = member.post(change_url(membership), {"user": membership.user_id, "organization": org.pk, "role": "owner"})
+    response = member.post(
+        change_url(membership),
+        {"user": membership.user_id, "organization": org.pk, "role": "owner"},
+    )
     assert response.status_code == 403
     membership.refresh_from_db()
     assert membership.role == Membership.Role.MEMBER and Domain.objects.count() == 0

@@ -196,10 +196,15 @@ def test_ownership_survives_a_dns_outage_and_lapses_after_the_grace_period(
     taken = other_api_client.post("/v1/domains", {"name": "owned.test"}, format="json")
     assert taken.status_code == 409 and taken.json()["code"] == "domain_taken"
 
-    Domain.objects.filter(name="owned.test").update(last_verified_at=timezone.now() - timedelta(hours=settings.SENDOOK_DOMAIN_GRACE_HOURS + 1))
+    Domain.objects.filter(name="owned.test").update(
+        last_verified_at=timezone.now() - timedelta(hours=settings.SENDOOK_DOMAIN_GRACE_HOURS + 1)
+    )
     lapsed = api_client.post("/v1/domains/owned.test/verify").json()
     assert lapsed["verified"] is False
-    assert Event.objects.filter(type="domain.unverified", organization=api_client.organization).count() == 1
+    assert (
+        Event.objects.filter(type="domain.unverified", organization=api_client.organization).count()
+        == 1
+    )
 
 
 def test_verify_with_an_unreachable_resolver_answers_within_the_deadline(api_client, settings):
@@ -229,6 +234,7 @@ def test_an_inbox_on_a_domain_that_lapsed_cannot_send(api_client, org):
     inbox = InboxFactory(organization=org, email="desk@lapsed.test", domain=domain)
     response = api_client.post(
         f"/v1/inboxes/{inbox.public_id}/messages/send",
-        {"to": ["a@example.com"], "subject": "s", "text": "t"}, format="json",
+        {"to": ["a@example.com"], "subject": "s", "text": "t"},
+        format="json",
     )
     assert response.status_code == 422 and response.json()["code"] == "domain_not_verified"

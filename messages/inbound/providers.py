@@ -45,6 +45,7 @@ from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
 from messages.services.receive import receive_raw_email
+from sendook.api import json_error
 
 logger = logging.getLogger(__name__)
 
@@ -164,10 +165,6 @@ def missing_credentials(endpoint: Endpoint) -> str:
 # --- the view ---------------------------------------------------------------------------------
 
 
-def _error(message: str, code: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": message, "code": code}, status=status)
-
-
 # Errors Anymail's parsers raise on a malformed (but authenticated) body.
 _MALFORMED = (ValueError, KeyError, TypeError, AttributeError, IndexError, LookupError)
 
@@ -176,38 +173,38 @@ def _webhook_view(endpoint: Endpoint) -> Callable[..., HttpResponse]:
     @csrf_exempt
     def view(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         if request.method not in ("POST", "HEAD"):
-            return _error("Use POST", "method_not_allowed", 405)
+            return json_error("Use POST", "method_not_allowed", 405)
         missing = missing_credentials(endpoint)
         if missing:
             logger.error("%s %s webhook refused: set %s", endpoint.provider, endpoint.kind, missing)
-            return _error("This webhook is not configured", "webhook_not_configured", 403)
+            return json_error("This webhook is not configured", "webhook_not_configured", 403)
         if request.method == "HEAD":  # some providers probe the URL when it is configured
             return HttpResponse()
         secrets = basic_auth_secrets()
         if secrets:
             given = get_request_basic_auth(request)
             if not any(constant_time_compare(given or "", secret) for secret in secrets):
-                response = _error("Missing or wrong webhook credentials", "unauthenticated", 401)
+                response = json_error("Missing or wrong webhook credentials", "unauthenticated", 401)
                 response["WWW-Authenticate"] = 'Basic realm="sendook-webhooks"'
                 return response
         try:
             anymail_view = endpoint.view_class()
         except (ImproperlyConfigured, ValueError) as exc:  # e.g. an unreadable verification key
             logger.error("%s %s webhook misconfigured: %s", endpoint.provider, endpoint.kind, exc)
-            return _error("This webhook is not configured", "webhook_not_configured", 403)
+            return json_error("This webhook is not configured", "webhook_not_configured", 403)
         anymail_view.setup(request, *args, **kwargs)
         try:
             anymail_view.run_validators(request)  # basic auth again, and the provider's signature
         except (AnymailWebhookValidationFailure, *_MALFORMED) as exc:  # unsigned or garbled
             logger.warning("%s %s webhook rejected: %s", endpoint.provider, endpoint.kind, exc)
-            return _error("Bad webhook signature", "bad_signature", 403)
+            return json_error("Bad webhook signature", "bad_signature", 403)
         try:
             events = anymail_view.parse_events(request)
         except _MALFORMED as exc:
             logger.warning(
                 "%s %s webhook: malformed body: %s", endpoint.provider, endpoint.kind, exc
             )
-            return _error("Malformed webhook body", "invalid_payload", 400)
+            return json_error("Malformed webhook body", "invalid_payload", 400)
         # Receivers' errors propagate: RawStorageFailed and database outages answer 503 (the
         # provider retries) through sendook.middleware.JsonErrorsMiddleware.
         for event in events:
@@ -222,7 +219,7 @@ def _webhook_view(endpoint: Endpoint) -> Callable[..., HttpResponse]:
 
 @csrf_exempt
 def provider_not_found(request: HttpRequest, *args: object, **kwargs: object) -> JsonResponse:
-    return _error("No such provider webhook is enabled", "not_found", 404)
+    return json_error("No such provider webhook is enabled", "not_found", 404)
 
 
 def provider_urlpatterns() -> list[URLPattern]:

@@ -8,25 +8,17 @@ double click or a resubmitted POST sends once and lands on the same thread.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
-from django.db import IntegrityError, transaction
-from django_ratelimit.core import get_usage
-
-from inboxes.models import IdempotencyRecord, Organization
+from inboxes.models import Organization
 from messages.api.serializers import ForwardInput, ReplyInput, SendInput
 from messages.models import Message
 from messages.services import send as outbound
 from messages.ui.forms import split_addresses, validated
-from sendook.exceptions import Conflict, RateLimited, ValidationFailed
-
-logger = logging.getLogger(__name__)
+from sendook.api import fingerprint_of, run_once, send_rates, spend_budgets
+from sendook.exceptions import RateLimited, ValidationFailed
 
 KEY_PREFIX = "ui:"
 
@@ -36,28 +28,13 @@ def new_form_key() -> str:
 
 
 def check_send_budget(request: Any, organization: Organization) -> None:
-    """The organization's hourly send budget and daily cap, shared with the API's
-    SendRateThrottle (same django-ratelimit groups and key). Fails open if the cache is down."""
-    rates = [
-        ("send", organization.send_rate_limit or settings.SENDOOK_SEND_RATE_LIMIT),
-        ("send-daily", f"{organization.daily_send_cap or settings.SENDOOK_DAILY_SEND_CAP}/d"),
-    ]
-    for group, rate in rates:
-        try:
-            usage = get_usage(
-                request,
-                group=group,
-                key=lambda _g, _r: organization.public_id,
-                rate=rate,
-                increment=True,
-            )
-        except Exception:
-            logger.warning("rate limit cache unavailable; allowing UI send", exc_info=True)
-            continue
-        if usage and usage["should_limit"]:
-            raise RateLimited(
-                f"This organization has used its sending budget ({rate}); try again later."
-            )
+    """The organization's hourly send budget and daily cap, the counters the API's
+    SendRateThrottle spends too. Fails open if the cache is down."""
+    usage = spend_budgets(request, organization, send_rates(organization))
+    if usage is not None and usage.exceeded:
+        raise RateLimited(
+            f"This organization has used its sending budget ({usage.rate}); try again later."
+        )
 
 
 def send_once(
@@ -67,38 +44,26 @@ def send_once(
     form: dict[str, Any],
     send: Callable[[], Message],
 ) -> Message:
-    """Run `send` once per form key; a repeat returns the message the first submit created."""
+    """Run `send` once per form key; a repeat within SENDOOK_IDEMPOTENCY_TTL_HOURS returns the
+    message the first submit created. Only a first submit spends the send budget."""
     if not 8 <= len(form_key) <= 200:
         raise ValidationFailed.for_field("idempotency_key", "The form expired; reload the page.")
-    key = KEY_PREFIX + form_key
-    fingerprint = hashlib.sha256(json.dumps(form, sort_keys=True, default=str).encode()).hexdigest()
-    records = IdempotencyRecord.objects.filter(organization=organization, key=key)
 
-    def replay(record: IdempotencyRecord) -> Message:
-        if record.fingerprint != fingerprint:
-            raise Conflict("This form was already sent with different content; reload the page.")
-        return Message.objects.get(organization=organization, public_id=record.response["id"])
+    def first_send() -> Message:
+        check_send_budget(request, organization)
+        return send()
 
-    existing = records.first()
-    if existing is not None:
-        return replay(existing)
-    check_send_budget(request, organization)
-    try:
-        with transaction.atomic():
-            message = send()
-            IdempotencyRecord.objects.create(
-                organization=organization,
-                key=key,
-                fingerprint=fingerprint,
-                status_code=202,
-                response={"id": message.public_id},
-            )
-    except IntegrityError:
-        winner = records.first()
-        if winner is None:
-            raise
-        return replay(winner)
-    return message
+    return run_once(
+        organization,
+        KEY_PREFIX + form_key,
+        fingerprint_of(form),
+        first_send,
+        keep=lambda message: (202, {"id": message.public_id}),
+        replay=lambda record: Message.objects.get(
+            organization=organization, public_id=record.response["id"]
+        ),
+        reused_message="This form was already sent with different content; reload the page.",
+    )
 
 
 def compose(organization: Organization, inbox: Any, form: dict[str, str]) -> Callable[[], Message]:

@@ -14,8 +14,12 @@ def load(module, **env):
     environ = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
     environ.update(env)
     return subprocess.run(
-        [sys.executable, "-c", f"import {module}"], cwd=ROOT, env=environ,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", f"import {module}"],
+        cwd=ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 

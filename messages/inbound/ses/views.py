@@ -35,6 +35,7 @@ from messages.inbound.ses.sns import (
 from messages.models import InboundEmail
 from messages.services.receive import receive_raw_email
 from messages.services.tracking import handle_ses_event
+from sendook.api import json_error
 
 logger = logging.getLogger(__name__)
 
@@ -56,30 +57,26 @@ def certificate_fetcher() -> CertificateFetcher:
         return _fetcher[1]
 
 
-def _error(message: str, code: str, status: int) -> JsonResponse:
-    return JsonResponse({"error": message, "code": code}, status=status)
-
-
 @csrf_exempt
 def ses_webhook(request: HttpRequest) -> JsonResponse:
     if request.method != "POST":
-        return _error("Use POST", "method_not_allowed", 405)
+        return json_error("Use POST", "method_not_allowed", 405)
     cap = settings.SENDOOK_SNS_MAX_BODY_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return _error("Bad Content-Length", "bad_request", 400)
+        return json_error("Bad Content-Length", "bad_request", 400)
     if declared > cap:
-        return _error("Notification too large", "payload_too_large", 413)
+        return json_error("Notification too large", "payload_too_large", 413)
     body = request.read(cap + 1)
     if len(body) > cap:
-        return _error("Notification too large", "payload_too_large", 413)
+        return json_error("Notification too large", "payload_too_large", 413)
     try:
         envelope = json.loads(body)
     except (ValueError, RecursionError):  # also UnicodeDecodeError; RecursionError: nested deep
-        return _error("Body is not JSON", "invalid_json", 400)
+        return json_error("Body is not JSON", "invalid_json", 400)
     if not isinstance(envelope, dict):
-        return _error("Body is not a JSON object", "invalid_json", 400)
+        return json_error("Body is not a JSON object", "invalid_json", 400)
 
     try:
         verify_sns_message(
@@ -90,9 +87,9 @@ def ses_webhook(request: HttpRequest) -> JsonResponse:
     except SnsVerificationError as exc:
         logger.warning("ses webhook: rejected notification: %s", exc)
         if exc.reason in _RETRYABLE_REASONS:
-            return _error("Could not verify the notification; retry", exc.reason, 503)
+            return json_error("Could not verify the notification; retry", exc.reason, 503)
         status = 403 if exc.reason in _FORBIDDEN_REASONS else 400
-        return _error("Notification rejected", exc.reason, status)
+        return json_error("Notification rejected", exc.reason, status)
 
     message_type = envelope["Type"]
     if message_type == "SubscriptionConfirmation":
@@ -106,14 +103,14 @@ def _confirm_subscription(envelope: dict[str, Any]) -> JsonResponse:
     try:
         url = validate_subscribe_url(envelope["SubscribeURL"])
     except SnsVerificationError as exc:
-        return _error("Bad SubscribeURL", exc.reason, 400)
+        return json_error("Bad SubscribeURL", exc.reason, 400)
     try:
         status = _https_get(url)
     except OSError as exc:
         logger.warning("ses webhook: could not confirm subscription: %s", exc)
-        return _error("Could not confirm the subscription; retry", "confirm_failed", 503)
+        return json_error("Could not confirm the subscription; retry", "confirm_failed", 503)
     if status != 200:
-        return _error(f"SNS answered {status} to the confirmation", "confirm_failed", 502)
+        return json_error(f"SNS answered {status} to the confirmation", "confirm_failed", 502)
     logger.info("ses webhook: confirmed subscription to %s", envelope["TopicArn"])
     return JsonResponse({"status": "subscribed"})
 
@@ -142,7 +139,7 @@ def _notification(envelope: dict[str, Any]) -> JsonResponse:
         notification = parse_ses_notification(envelope)
     except SesNotificationError as exc:
         logger.warning("ses webhook: unusable notification: %s", exc)
-        return _error("Notification not understood", exc.reason, 400)
+        return json_error("Notification not understood", exc.reason, 400)
     if isinstance(notification, SesEvent):
         handle_ses_event(notification)
         return JsonResponse({"status": "recorded"})
@@ -157,15 +154,15 @@ def _notification(envelope: dict[str, Any]) -> JsonResponse:
         bucket, key = notification.s3_bucket or "", notification.s3_key or ""
         if bucket not in settings.SENDOOK_SES_S3_BUCKETS:
             logger.warning("ses webhook: bucket %r is not configured", bucket)
-            return _error("Bucket not allowed", "unknown_bucket", 403)
+            return json_error("Bucket not allowed", "unknown_bucket", 403)
         try:
             raw = _fetch_s3_object(bucket, key)
         except _TooLarge:
             logger.error("ses webhook: s3://%s/%s exceeds the inbound size limit", bucket, key)
-            return _error("Message too large", "payload_too_large", 413)
+            return json_error("Message too large", "payload_too_large", 413)
         except (BotoCoreError, ClientError) as exc:
             logger.warning("ses webhook: could not fetch s3://%s/%s: %s", bucket, key, exc)
-            return _error("Could not fetch the message; retry", "s3_unavailable", 503)
+            return json_error("Could not fetch the message; retry", "s3_unavailable", 503)
         source = "ses_s3"
     try:
         record = receive_raw_email(
@@ -176,7 +173,7 @@ def _notification(envelope: dict[str, Any]) -> JsonResponse:
             verdicts=notification.verdicts,
         )
     except RawStorageFailed as exc:
-        return _error(exc.message, exc.code, exc.status_code)
+        return json_error(exc.message, exc.code, exc.status_code)
     return JsonResponse({"status": "stored", "id": record.public_id})
 
 

@@ -350,3 +350,30 @@ def test_a_compose_typed_in_an_expired_session_survives_the_login(client, staff_
     page = client.get("/compose").content.decode()
     assert 'value="Kept subject"' in page and "Kept body</textarea>" in page
     assert 'value="ann@example.com"' in page
+
+
+def test_a_form_submitted_again_after_the_idempotency_ttl_sends_again(
+    staff_client, post, parent, settings
+):
+    # Replays are promised for SENDOOK_IDEMPOTENCY_TTL_HOURS, in the UI as in the API: a form
+    # left open past it and submitted again is a new send, not the old message.
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from inboxes.models import IdempotencyRecord
+
+    thread_url = f"/threads/{parent.thread.public_id}"
+    data = {
+        "parent": parent.public_id,
+        "idempotency_key": form_key(staff_client, thread_url),
+        "mode": "reply",
+        "text": "Sent twice, a day apart",
+    }
+    first = post(f"{thread_url}/reply", data)
+    expired = timezone.now() - timedelta(hours=settings.SENDOOK_IDEMPOTENCY_TTL_HOURS, minutes=1)
+    IdempotencyRecord.objects.update(created_at=expired)
+    second = post(f"{thread_url}/reply", data)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] != second["Location"]
+    assert Message.objects.filter(direction="outbound").count() == 2

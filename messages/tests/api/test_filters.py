@@ -4,6 +4,7 @@ import pytest
 from django.http import QueryDict
 
 from messages.api.filters import MessageListFilter, validated_filters
+from sendook.api import error_body
 from sendook.exceptions import ValidationFailed
 
 
@@ -35,7 +36,8 @@ def test_an_empty_view_is_refused_but_an_empty_date_is_unset():
     assert validated_filters(MessageListFilter, QueryDict("before="))["before"] is None
     with pytest.raises(ValidationFailed) as error:
         validated_filters(MessageListFilter, QueryDict("view="))
-    assert error.value.as_dict() == {
+    failure = error.value
+    assert error_body(failure.message, failure.code, failure.fields) == {
         "error": "Must be full or summary.",
         "code": "validation_error",
         "fields": {"view": ["Must be full or summary."]},

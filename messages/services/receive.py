@@ -21,8 +21,8 @@ from django.utils import timezone
 from inboxes.addresses import routing_address, split_address
 from inboxes.models import Inbox
 from messages.exceptions import RawStorageFailed
-from messages.inbound.parsing import ParseError, ParseLimits, parse_email
 from messages.models import Attachment, InboundEmail, Message
+from messages.parsing import ParseError, ParseLimits, parse_email
 from messages.payloads import message_payload, prefetch_rows
 from messages.services import threads
 from messages.services.enqueue import PROCESS_INBOUND_EMAIL, enqueue

@@ -6,11 +6,11 @@ so status rules and the suppression list live in one place."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 
-from messages.inbound.ses.notifications import SesEvent
 from messages.models import Message, Suppression
 from messages.payloads import message_payload
 from sendook.events.models import EventType
@@ -43,6 +43,16 @@ RANK: dict[str, int] = {
     Message.Status.BOUNCED: 4,
     Message.Status.COMPLAINED: 5,
 }
+
+
+@dataclass
+class SesEvent:
+    """A sending event (event publishing or the classic identity notifications)."""
+
+    notification_id: str
+    event_type: str  # "Delivery", "Bounce", "Complaint", "Reject", "Send", "DeliveryDelay", ...
+    ses_message_id: str  # mail.messageId; empty for SES_SETUP_EVENT_TYPES
+    detail: dict[str, Any]  # the event's own object, e.g. the "bounce" object for a Bounce
 
 
 # How many applied provider event ids a message remembers for deduplication.

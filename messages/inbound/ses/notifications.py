@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from messages.services.tracking import SesEvent
+
 __all__ = [
     "SES_SETUP_EVENT_TYPES",
-    "SesEvent",
     "SesInbound",
     "SesNotificationError",
     "parse_ses_notification",
@@ -55,16 +56,6 @@ class SesInbound:
     s3_bucket: str | None  # where the S3 action stored the raw MIME
     s3_key: str | None
     verdicts: dict[str, str] = field(default_factory=dict)  # e.g. {"spf": "pass"}
-
-
-@dataclass
-class SesEvent:
-    """A sending event (event publishing or the classic identity notifications)."""
-
-    notification_id: str
-    event_type: str  # "Delivery", "Bounce", "Complaint", "Reject", "Send", "DeliveryDelay", ...
-    ses_message_id: str  # mail.messageId; empty for SES_SETUP_EVENT_TYPES
-    detail: dict[str, Any]  # the event's own object, e.g. the "bounce" object for a Bounce
 
 
 def parse_ses_notification(message: Mapping[str, Any]) -> SesInbound | SesEvent:

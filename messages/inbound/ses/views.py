@@ -22,7 +22,6 @@ from django.views.decorators.csrf import csrf_exempt
 
 from messages.exceptions import RawStorageFailed
 from messages.inbound.ses.notifications import (
-    SesEvent,
     SesNotificationError,
     parse_ses_notification,
 )
@@ -34,7 +33,7 @@ from messages.inbound.ses.sns import (
 )
 from messages.models import InboundEmail
 from messages.services.receive import receive_raw_email
-from messages.services.tracking import handle_ses_event
+from messages.services.tracking import SesEvent, handle_ses_event
 from sendook.api import json_error
 
 logger = logging.getLogger(__name__)

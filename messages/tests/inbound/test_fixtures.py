@@ -13,8 +13,8 @@ from django.core.management import call_command
 from inboxes.addresses import split_address
 from inboxes.models import Inbox
 from inboxes.tests.factories import InboxFactory
-from messages.inbound.parsing import parse_email
 from messages.models import InboundEmail, Message, Thread
+from messages.parsing import parse_email
 from sendook.events.models import Event
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "eml"

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from messages.inbound.ses.notifications import (
-    SesEvent,
     SesInbound,
     SesNotificationError,
     parse_ses_notification,
 )
+from messages.services.tracking import SesEvent
 from messages.tests.inbound.ses.sns_testing import TOPIC_ARN, build_notification
 
 RAW_MIME = (

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from messages.inbound.parsing import (
+from messages.parsing import (
     Address,
     extract_new_text,
 )
 from messages.services.threads import normalize_subject
-from messages.tests.inbound.parsing.corpus import (
+from messages.tests.parsing.corpus import (
     parse_fixture,
 )
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from messages.inbound.parsing import (
+from messages.parsing import (
     Address,
     parse_email,
 )
-from messages.tests.inbound.parsing.corpus import (
+from messages.tests.parsing.corpus import (
     FIXTURE_NAMES,
     PDF_START,
     PNG,

@@ -8,8 +8,8 @@ from email import policy
 from email.message import Message
 from email.parser import BytesParser
 
-from messages.inbound.parsing.charsets import _clean_text, _decode_bytes
-from messages.inbound.parsing.headers import (
+from messages.parsing.charsets import _clean_text, _decode_bytes
+from messages.parsing.headers import (
     _decode_header_value,
     _fix_8bit,
     _is_auto_submitted,
@@ -20,7 +20,7 @@ from messages.inbound.parsing.headers import (
     _verdicts,
     parse_address_list,
 )
-from messages.inbound.parsing.limits import (
+from messages.parsing.limits import (
     DEFAULT_LIMITS,
     ParseError,
     ParseLimits,
@@ -30,7 +30,7 @@ from messages.inbound.parsing.limits import (
     _check_structure,
     _check_top_headers,
 )
-from messages.inbound.parsing.parts import (
+from messages.parsing.parts import (
     _content_id,
     _content_type,
     _disposition,
@@ -41,9 +41,9 @@ from messages.inbound.parsing.parts import (
     _payload_bytes,
     _stored_payload,
 )
-from messages.inbound.parsing.replies import extract_new_text
-from messages.inbound.parsing.results import ParsedAttachment, ParsedEmail
-from messages.inbound.parsing.text import html_to_text
+from messages.parsing.replies import extract_new_text
+from messages.parsing.results import ParsedAttachment, ParsedEmail
+from messages.parsing.text import html_to_text
 
 
 def parse_email(raw: bytes, *, limits: ParseLimits = DEFAULT_LIMITS) -> ParsedEmail:

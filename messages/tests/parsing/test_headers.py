@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from messages.inbound.parsing import (
+from messages.parsing import (
     Address,
     parse_address_list,
 )
-from messages.tests.inbound.parsing.corpus import (
+from messages.tests.parsing.corpus import (
     parse_fixture,
 )
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, settings
 
-from messages.inbound.parsing import parse_email
+from messages.parsing import parse_email
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "eml"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "eml"
 FIXTURE_NAMES = sorted(path.name for path in FIXTURES.glob("*.eml"))
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="

@@ -10,13 +10,13 @@ from email.utils import collapse_rfc2231_value
 from io import BytesIO
 from typing import Any
 
-from messages.inbound.parsing.headers import (
+from messages.parsing.headers import (
     _decode_header_value,
     _fix_8bit,
     _strip_controls,
     _unfold,
 )
-from messages.inbound.parsing.results import ParsedAttachment
+from messages.parsing.results import ParsedAttachment
 
 _SERIALIZE_POLICY = policy.default.clone(refold_source="none", linesep="\r\n")
 

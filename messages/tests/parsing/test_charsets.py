@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from messages.tests.inbound.parsing.corpus import (
+from messages.tests.parsing.corpus import (
     parse_fixture,
 )
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from messages.inbound.parsing import (
+from messages.parsing import (
     ParseError,
     ParseLimits,
     extract_new_text,
@@ -14,7 +14,7 @@ from messages.inbound.parsing import (
     parse_email,
 )
 from messages.services.threads import normalize_subject
-from messages.tests.inbound.parsing.corpus import (
+from messages.tests.parsing.corpus import (
     FIXTURE_NAMES,
     FUZZ,
     raw_fixture,

@@ -13,12 +13,12 @@ walk), parts (one part's type, filename and bytes), headers (encoded words, addr
 ids), charsets, text (HTML to text), replies (quoted-reply stripping), results (the data classes).
 """
 
-from messages.inbound.parsing.headers import parse_address_list
-from messages.inbound.parsing.limits import DEFAULT_LIMITS, ParseError, ParseLimits
-from messages.inbound.parsing.replies import extract_new_text
-from messages.inbound.parsing.results import Address, ParsedAttachment, ParsedEmail
-from messages.inbound.parsing.text import html_to_text
-from messages.inbound.parsing.walk import parse_email
+from messages.parsing.headers import parse_address_list
+from messages.parsing.limits import DEFAULT_LIMITS, ParseError, ParseLimits
+from messages.parsing.replies import extract_new_text
+from messages.parsing.results import Address, ParsedAttachment, ParsedEmail
+from messages.parsing.text import html_to_text
+from messages.parsing.walk import parse_email
 
 __all__ = [
     "DEFAULT_LIMITS",

@@ -8,8 +8,8 @@ import re
 from datetime import UTC, datetime
 from email.utils import getaddresses, parsedate_to_datetime
 
-from messages.inbound.parsing.charsets import _decode_bytes
-from messages.inbound.parsing.results import Address
+from messages.parsing.charsets import _decode_bytes
+from messages.parsing.results import Address
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?([^?\r\n]*?)\?=")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")

@@ -24,13 +24,23 @@ def bare_send(request, inbox_id):
     with transaction.atomic():
         now = timezone.now()
         thread = Thread.objects.create(
-            organization_id=inbox.organization_id, inbox=inbox, subject=body["subject"],
-            message_count=1, last_message_at=now, preview=body["text"][:200],
+            organization_id=inbox.organization_id,
+            inbox=inbox,
+            subject=body["subject"],
+            message_count=1,
+            last_message_at=now,
+            preview=body["text"][:200],
         )
         message = Message(
-            organization_id=inbox.organization_id, inbox=inbox, thread=thread,
-            direction="outbound", status="queued", from_email=inbox.email, to=body["to"],
-            subject=body["subject"], text=body["text"],
+            organization_id=inbox.organization_id,
+            inbox=inbox,
+            thread=thread,
+            direction="outbound",
+            status="queued",
+            from_email=inbox.email,
+            to=body["to"],
+            subject=body["subject"],
+            text=body["text"],
         )
         message.message_id = f"<{message.public_id}@{inbox.domain_name}>"
         message.save()

@@ -95,7 +95,9 @@ def fetch(url: str, secret: str, data: bytes | None = None) -> tuple[int, dict[s
         return response.status, dict(response.headers), response.read()
 
 
-def hey(url: str, secret: str, seconds: float, concurrency: int, body: Path | None) -> list[tuple[float, int]]:
+def hey(
+    url: str, secret: str, seconds: float, concurrency: int, body: Path | None
+) -> list[tuple[float, int]]:
     """(latency seconds, status) of every request hey made in `seconds`."""
     command = [hey_path(), "-z", f"{seconds}s", "-c", str(concurrency), "-t", "30", "-o", "csv"]
     command += ["-H", f"Authorization: Bearer {secret}"]
@@ -110,7 +112,11 @@ def hey(url: str, secret: str, seconds: float, concurrency: int, body: Path | No
 
 def percentiles(latencies: list[float]) -> dict[str, float]:
     cuts = statistics.quantiles(latencies, n=100)
-    return {"p50": round(cuts[49] * 1000, 2), "p95": round(cuts[94] * 1000, 2), "p99": round(cuts[98] * 1000, 2)}
+    return {
+        "p50": round(cuts[49] * 1000, 2),
+        "p95": round(cuts[94] * 1000, 2),
+        "p99": round(cuts[98] * 1000, 2),
+    }
 
 
 def compare(
@@ -136,7 +142,9 @@ def compare(
     for side, rows in samples.items():
         wrong = [status for _latency, status in rows if status != expected]
         if wrong or not rows:
-            raise RuntimeError(f"{name} {side}: {len(wrong)} of {len(rows)} answers were not {expected}: {sorted(set(wrong))}")
+            raise RuntimeError(
+                f"{name} {side}: {len(wrong)} of {len(rows)} answers were not {expected}: {sorted(set(wrong))}"
+            )
         rates[side] = len(rows) / (seconds * rounds)
     ratio = rates["api"] / rates["bare"]
     api_latency = percentiles([latency for latency, _ in samples["api"]])
@@ -157,7 +165,13 @@ def compare(
     }
 
 
-def run(messages: int = 500, seconds: float = 4, rounds: int = 3, concurrency: int = 4, verbose: bool = True) -> list[dict[str, Any]]:
+def run(
+    messages: int = 500,
+    seconds: float = 4,
+    rounds: int = 3,
+    concurrency: int = 4,
+    verbose: bool = True,
+) -> list[dict[str, Any]]:
     import django
 
     django.setup()
@@ -182,7 +196,15 @@ def run(messages: int = 500, seconds: float = 4, rounds: int = 3, concurrency: i
 
     tmp = Path(tempfile.mkdtemp(prefix="sendook-bench-http-"))
     body = tmp / "send.json"
-    body.write_text(json.dumps({"to": ["Alice <alice@example.com>"], "subject": "Benchmark", "text": "Hello from the benchmark."}))
+    body.write_text(
+        json.dumps(
+            {
+                "to": ["Alice <alice@example.com>"],
+                "subject": "Benchmark",
+                "text": "Hello from the benchmark.",
+            }
+        )
+    )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_gunicorn(port, tmp / "gunicorn.log")
@@ -192,8 +214,13 @@ def run(messages: int = 500, seconds: float = 4, rounds: int = 3, concurrency: i
         api_status, api_headers, api_body = fetch(base + list_path, list_secret)
         _status, bare_headers, bare_body = fetch(base + "/bare-list" + list_path, list_secret)
         assert api_status == 200 and len(json.loads(api_body)) == 50, api_body[:300]
-        assert json.loads(api_body) == json.loads(bare_body), "bare app JSON differs from the API's over HTTP"
-        assert api_headers.get("Link") == bare_headers.get("Link"), (api_headers.get("Link"), bare_headers.get("Link"))
+        assert json.loads(api_body) == json.loads(bare_body), (
+            "bare app JSON differs from the API's over HTTP"
+        )
+        assert api_headers.get("Link") == bare_headers.get("Link"), (
+            api_headers.get("Link"),
+            bare_headers.get("Link"),
+        )
         results.append(
             compare(
                 "list over HTTP: GET /v1/inboxes/{id}/messages?limit=50 (req/s, gunicorn + hey)",
@@ -211,7 +238,10 @@ def run(messages: int = 500, seconds: float = 4, rounds: int = 3, concurrency: i
         results.append(
             compare(
                 "send over HTTP: POST /v1/inboxes/{id}/messages/send (sends/s, gunicorn + hey)",
-                {"api": f"{base}/v1/inboxes/{send_inbox.public_id}/messages/send", "bare": f"{base}/bare/{send_inbox.public_id}/send"},
+                {
+                    "api": f"{base}/v1/inboxes/{send_inbox.public_id}/messages/send",
+                    "bare": f"{base}/bare/{send_inbox.public_id}/send",
+                },
                 send_secret,
                 expected=202,
                 seconds=seconds,
@@ -229,8 +259,12 @@ def run(messages: int = 500, seconds: float = 4, rounds: int = 3, concurrency: i
     if verbose:
         for row in results:
             print(f"{row['name']}")
-            print(f"  baseline {row['baseline']:8.1f} {row['unit']}  p50 {row['baseline_latency_ms']['p50']} ms ({row['baseline_requests']} requests)")
-            print(f"  product  {row['figure']:8.1f} {row['unit']}  p50 {row['p50']} p95 {row['p95']} p99 {row['p99']} ms ({row['requests']} requests)")
+            print(
+                f"  baseline {row['baseline']:8.1f} {row['unit']}  p50 {row['baseline_latency_ms']['p50']} ms ({row['baseline_requests']} requests)"
+            )
+            print(
+                f"  product  {row['figure']:8.1f} {row['unit']}  p50 {row['p50']} p95 {row['p95']} p99 {row['p99']} ms ({row['requests']} requests)"
+            )
             print(f"  ratio {row['ratio']:.2f}x (target {row['target']})")
     return results
 

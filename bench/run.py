@@ -52,7 +52,12 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], int]] = {
     "inbound": ("inbound.py", ["--count", "200"], [], 90),
     "webhooks": ("webhooks.py", ["--count", "1000"], [], 60),
     "list": ("listing.py", ["--messages", "500", "--seconds", "8"], ["--seconds", "15"], 90),
-    "http": ("http_load.py", ["--seconds", "4", "--rounds", "3"], ["--seconds", "8", "--rounds", "4"], 120),
+    "http": (
+        "http_load.py",
+        ["--seconds", "4", "--rounds", "3"],
+        ["--seconds", "8", "--rounds", "4"],
+        120,
+    ),
     "search": (
         "search.py",
         ["--messages", "10000", "--runs", "40", "--seconds", "3"],
@@ -136,7 +141,11 @@ def metadata(pg_version: str, redis_url: str, args: argparse.Namespace) -> dict[
             result = subprocess.run(command, capture_output=True, text=True, timeout=10)
         except OSError:
             return "not found"
-        return (result.stdout or result.stderr).strip().splitlines()[0] if result.returncode == 0 else ""
+        return (
+            (result.stdout or result.stderr).strip().splitlines()[0]
+            if result.returncode == 0
+            else ""
+        )
 
     versions = {
         "python": platform.python_version(),

@@ -57,7 +57,8 @@ def start_moto() -> tuple[subprocess.Popen, str]:
     port = free_port()
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(150):
@@ -77,8 +78,16 @@ def ensure_database() -> None:
     db = settings.DATABASES["default"]
     if "postgresql" not in db["ENGINE"]:
         return
-    with psycopg.connect(host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], dbname="postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]).fetchone():
+    with psycopg.connect(
+        host=db["HOST"],
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        dbname="postgres",
+        autocommit=True,
+    ) as conn:
+        if not conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [db["NAME"]]
+        ).fetchone():
             conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
 
 
@@ -108,7 +117,11 @@ def bench_api(requests: int) -> tuple[float, float]:
     secret = create_api_key(organization, name="bench").secret
     inbox = create_inbox(organization, name="Bench")
     client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    body = {"to": ["Alice <alice@example.com>"], "subject": "Benchmark", "text": "Hello from the benchmark."}
+    body = {
+        "to": ["Alice <alice@example.com>"],
+        "subject": "Benchmark",
+        "text": "Hello from the benchmark.",
+    }
 
     def run(path: str, count: int) -> float:
         started = time.perf_counter()
@@ -117,7 +130,10 @@ def bench_api(requests: int) -> tuple[float, float]:
             assert response.status_code == 202, response.content
         return time.perf_counter() - started
 
-    api_path, bare_path = f"/v1/inboxes/{inbox.public_id}/messages/send", f"/bare/{inbox.public_id}/send"
+    api_path, bare_path = (
+        f"/v1/inboxes/{inbox.public_id}/messages/send",
+        f"/bare/{inbox.public_id}/send",
+    )
     run(api_path, 20)  # warm-up: imports, connections
     run(bare_path, 20)
     # Alternate in small batches, so load from anything else on the machine hits all alike.
@@ -132,9 +148,15 @@ def bench_api(requests: int) -> tuple[float, float]:
         settings.RATELIMIT_ENABLE = True
     done = max(1, requests // batch) * batch
     bare_rate, api_rate = done / bare_time, done / api_time
-    print(f"  {'bare view (inserts + enqueue)':<52} {done:>5} in {bare_time:6.2f}s = {bare_rate:8.1f}/s")
-    print(f"  {'POST /v1/inboxes/{id}/messages/send':<52} {done:>5} in {api_time:6.2f}s = {api_rate:8.1f}/s")
-    print(f"  {'  same, rate limits off (RATELIMIT_ENABLE=False)':<52} {done:>5} in {unlimited_time:6.2f}s = {done / unlimited_time:8.1f}/s")
+    print(
+        f"  {'bare view (inserts + enqueue)':<52} {done:>5} in {bare_time:6.2f}s = {bare_rate:8.1f}/s"
+    )
+    print(
+        f"  {'POST /v1/inboxes/{id}/messages/send':<52} {done:>5} in {api_time:6.2f}s = {api_rate:8.1f}/s"
+    )
+    print(
+        f"  {'  same, rate limits off (RATELIMIT_ENABLE=False)':<52} {done:>5} in {unlimited_time:6.2f}s = {done / unlimited_time:8.1f}/s"
+    )
     purge_broker()
     return api_rate, bare_rate
 
@@ -149,7 +171,9 @@ def _bare_sender(args: tuple[str, int, int, str]) -> None:
         mime["From"] = Address(display_name="Bench", addr_spec=f"bench@{from_domain}")
         mime["To"] = f"r{index}@example.com"
         mime["Subject"] = "Benchmark"
-        mime["Date"] = format_datetime(__import__("datetime").datetime.now(__import__("datetime").UTC))
+        mime["Date"] = format_datetime(
+            __import__("datetime").datetime.now(__import__("datetime").UTC)
+        )
         mime["Message-ID"] = f"<bare-{index}@{from_domain}>"
         mime.set_content("Hello from the benchmark.")
         client.send_email(
@@ -168,42 +192,84 @@ def bench_worker(messages: int, moto_url: str) -> tuple[float, float]:
     from messages.services.send import send_message
 
     domain = settings.SENDOOK_DEFAULT_DOMAIN
-    boto3.client("ses", region_name="us-east-1", endpoint_url=moto_url).verify_domain_identity(Domain=domain)
-    boto3.client("ses", region_name="us-east-1", endpoint_url=moto_url).verify_email_identity(EmailAddress=domain)
+    boto3.client("ses", region_name="us-east-1", endpoint_url=moto_url).verify_domain_identity(
+        Domain=domain
+    )
+    boto3.client("ses", region_name="us-east-1", endpoint_url=moto_url).verify_email_identity(
+        EmailAddress=domain
+    )
 
     per_process = messages // CONCURRENCY
     with multiprocessing.get_context("spawn").Pool(CONCURRENCY) as pool:
-        pool.map(_bare_sender, [(moto_url, 10**6 + i * 10, 5, domain) for i in range(CONCURRENCY)])  # warm-up
+        pool.map(
+            _bare_sender, [(moto_url, 10**6 + i * 10, 5, domain) for i in range(CONCURRENCY)]
+        )  # warm-up
         bare_rate = timed(
-            f"bare loop: stdlib MIME + boto3 SendEmail ({CONCURRENCY} procs)", per_process * CONCURRENCY,
-            lambda: pool.map(_bare_sender, [(moto_url, i * per_process, per_process, domain) for i in range(CONCURRENCY)]),
+            f"bare loop: stdlib MIME + boto3 SendEmail ({CONCURRENCY} procs)",
+            per_process * CONCURRENCY,
+            lambda: pool.map(
+                _bare_sender,
+                [(moto_url, i * per_process, per_process, domain) for i in range(CONCURRENCY)],
+            ),
         )
 
     organization = create_organization(name=f"bench-worker-{time.time_ns()}")[0]
     inbox = create_inbox(organization, name="Bench")
     purge_broker()
     env = {
-        **os.environ, "EMAIL_BACKEND": "anymail.backends.amazon_ses.EmailBackend",
-        "AWS_ENDPOINT_URL": moto_url, "AWS_REGION": "us-east-1", "LOG_LEVEL": "WARNING",
+        **os.environ,
+        "EMAIL_BACKEND": "anymail.backends.amazon_ses.EmailBackend",
+        "AWS_ENDPOINT_URL": moto_url,
+        "AWS_REGION": "us-east-1",
+        "LOG_LEVEL": "WARNING",
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "sendook", "worker", "-l", "warning",
-         "--concurrency", str(CONCURRENCY), "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "sendook",
+            "worker",
+            "-l",
+            "warning",
+            "--concurrency",
+            str(CONCURRENCY),
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         # Warm-up batch: the worker's pool processes import Django and open connections.
         with transaction.atomic():
-            warm = [send_message(inbox, to=["w@example.com"], subject="warm", text="x").pk for _ in range(10)]
+            warm = [
+                send_message(inbox, to=["w@example.com"], subject="warm", text="x").pk
+                for _ in range(10)
+            ]
         wait_sent(Message, warm, 120)
 
         with transaction.atomic():
             ids = [
-                send_message(inbox, to=[f"r{i}@example.com"], subject="Benchmark", text="Hello from the benchmark.").pk
+                send_message(
+                    inbox,
+                    to=[f"r{i}@example.com"],
+                    subject="Benchmark",
+                    text="Hello from the benchmark.",
+                ).pk
                 for i in range(messages)
             ]
         # Timing starts when the burst is committed and enqueued, ends when the last is sent.
-        worker_rate = timed(f"celery worker -> Anymail SES -> moto ({CONCURRENCY} procs)", messages, lambda: wait_sent(Message, ids, 600))
+        worker_rate = timed(
+            f"celery worker -> Anymail SES -> moto ({CONCURRENCY} procs)",
+            messages,
+            lambda: wait_sent(Message, ids, 600),
+        )
         failed = Message.objects.filter(pk__in=ids).exclude(status="sent").count()
         if failed:
             print(f"  WARNING: {failed} messages not sent")
@@ -221,7 +287,12 @@ def wait_sent(Message, ids, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def run(requests: int = 400, messages: int = 400, only: str | None = None, concurrency: int = CONCURRENCY) -> list[dict]:
+def run(
+    requests: int = 400,
+    messages: int = 400,
+    only: str | None = None,
+    concurrency: int = CONCURRENCY,
+) -> list[dict]:
     """Both benchmarks (or `only` one); prints as it goes and returns the figures as data."""
     globals()["CONCURRENCY"] = concurrency
     # Stopped by bench/run.py's time limit: still run the `finally`s that stop the worker and moto.
@@ -241,12 +312,28 @@ def run(requests: int = 400, messages: int = 400, only: str | None = None, concu
             print("API: accepted sends per second (in-process, PostgreSQL + Redis broker)")
             api_rate, bare_api = bench_api(requests)
             print(f"  ratio API / bare = {api_rate / bare_api:.2f}x  (target >= 0.6x)")
-            results.append(figure("send: POST …/messages/send accepted (sends/s, in-process)", api_rate, bare_api, 0.6, "sends/s"))
+            results.append(
+                figure(
+                    "send: POST …/messages/send accepted (sends/s, in-process)",
+                    api_rate,
+                    bare_api,
+                    0.6,
+                    "sends/s",
+                )
+            )
         if only != "api":
             print("Worker: sends per second to the local SES endpoint (moto)")
             worker_rate, bare_worker = bench_worker(messages, moto_url)
-            print(f"  ratio worker / bare = {worker_rate / bare_worker:.2f}x  (target >= 0.5x and >= 100/s)")
-            row = figure(f"send: Celery worker -> Anymail SES -> moto ({CONCURRENCY} procs, sends/s)", worker_rate, bare_worker, 0.5, "sends/s")
+            print(
+                f"  ratio worker / bare = {worker_rate / bare_worker:.2f}x  (target >= 0.5x and >= 100/s)"
+            )
+            row = figure(
+                f"send: Celery worker -> Anymail SES -> moto ({CONCURRENCY} procs, sends/s)",
+                worker_rate,
+                bare_worker,
+                0.5,
+                "sends/s",
+            )
             row["target"] = ">= 0.5x and >= 100/s"
             row["pass"] = row["pass"] and worker_rate >= 100
             results.append(row)
@@ -259,8 +346,13 @@ def run(requests: int = 400, messages: int = 400, only: str | None = None, concu
 def figure(name: str, value: float, baseline: float, target: float, unit: str) -> dict:
     ratio = value / baseline
     return {
-        "name": name, "figure": round(value, 1), "baseline": round(baseline, 1), "ratio": round(ratio, 3),
-        "target": f">= {target}x", "pass": ratio >= target, "unit": unit,
+        "name": name,
+        "figure": round(value, 1),
+        "baseline": round(baseline, 1),
+        "ratio": round(ratio, 3),
+        "target": f">= {target}x",
+        "pass": ratio >= target,
+        "unit": unit,
     }
 
 
@@ -269,7 +361,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--messages", type=int, default=400)
     parser.add_argument("--only", choices=["api", "worker"])
-    parser.add_argument("--concurrency", type=int, default=CONCURRENCY, help="worker processes, and bare-loop processes")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=CONCURRENCY,
+        help="worker processes, and bare-loop processes",
+    )
     parser.add_argument("--json", help="also write the results (a JSON list) to this file")
     args = parser.parse_args()
     results = run(args.requests, args.messages, args.only, args.concurrency)

@@ -172,8 +172,12 @@ def run(count: int = 2000, threads: int = 4) -> list[dict]:
     return [
         {
             "name": f"webhooks: delivery service, {n} thread{'s' if n > 1 else ''} (deliveries/s, {connection.vendor})",
-            "figure": round(rate, 1), "baseline": round(base, 1), "ratio": round(rate / base, 3),
-            "target": target, "pass": passed, "unit": "deliveries/s",
+            "figure": round(rate, 1),
+            "baseline": round(base, 1),
+            "ratio": round(rate / base, 3),
+            "target": target,
+            "pass": passed,
+            "unit": "deliveries/s",
         }
         for n, rate, base, target, passed in (
             (1, one_rate, one_base, "(informative)", None),

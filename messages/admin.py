@@ -17,7 +17,14 @@ class AttachmentInline(admin.TabularInline):
 
 @admin.register(Thread)
 class ThreadAdmin(admin.ModelAdmin):
-    list_display = ["public_id", "subject", "inbox", "organization", "message_count", "last_message_at"]
+    list_display = [
+        "public_id",
+        "subject",
+        "inbox",
+        "organization",
+        "message_count",
+        "last_message_at",
+    ]
     search_fields = ["public_id", "subject", "inbox__email", "organization__name"]
     list_filter = [("last_message_at", admin.DateFieldListFilter)]
     readonly_fields = [f.name for f in Thread._meta.fields]
@@ -26,11 +33,24 @@ class ThreadAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["public_id", "subject", "from_email", "inbox", "direction", "status", "created_at"]
+    list_display = [
+        "public_id",
+        "subject",
+        "from_email",
+        "inbox",
+        "direction",
+        "status",
+        "created_at",
+    ]
     list_filter = ["status", "direction", ("created_at", admin.DateFieldListFilter)]
     search_fields = [
-        "public_id", "subject", "from_email", "message_id", "external_message_id",
-        "inbox__email", "organization__name",
+        "public_id",
+        "subject",
+        "from_email",
+        "message_id",
+        "external_message_id",
+        "inbox__email",
+        "organization__name",
     ]
     list_select_related = ["inbox", "organization"]
     readonly_fields = [f.name for f in Message._meta.fields] + ["raw_mime"]
@@ -64,4 +84,3 @@ class SuppressionAdmin(admin.ModelAdmin):
     list_filter = ["reason"]
     search_fields = ["email", "organization__name", "detail"]
     list_select_related = ["organization"]
-

@@ -25,7 +25,11 @@ def check_provider_webhooks(app_configs: Any, **kwargs: Any) -> list[Error]:
                     f"Supported: {', '.join(providers.SUPPORTED[kind])}."
                 )
                 errors.append(
-                    Error(f"{setting}: no {kind} provider webhook {name!r}.", hint=hint, id="mail.E001")
+                    Error(
+                        f"{setting}: no {kind} provider webhook {name!r}.",
+                        hint=hint,
+                        id="mail.E001",
+                    )
                 )
                 continue
             missing = providers.missing_credentials(endpoint)

@@ -127,9 +127,7 @@ class Message(models.Model):
             models.Index(fields=["external_message_id"], name="message_provider_id"),
             models.Index(fields=["status", "updated_at"], name="message_status_sweep"),
             # Search across an organization's inboxes, newest first (messages/search.py).
-            models.Index(
-                fields=["organization", "-created_at", "-id"], name="message_org_newest"
-            ),
+            models.Index(fields=["organization", "-created_at", "-id"], name="message_org_newest"),
             # Unread state in the staff UI (per-inbox counts, the thread list's unread mark):
             # partial, so they stay small as mail gets read.
             models.Index(
@@ -194,11 +192,14 @@ class Suppression(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organization", "email"], name="suppression_unique_email")
+            models.UniqueConstraint(
+                fields=["organization", "email"], name="suppression_unique_email"
+            )
         ]
 
     def __str__(self) -> str:
         return f"{self.email} ({self.reason})"
+
 
 class InboundEmail(models.Model):
     """A raw message as it arrived, stored before anything else so nothing is ever lost.

@@ -54,16 +54,29 @@ ID_KINDS = [  # (path prefix, kind of {id}), most specific first
     ("/v1/events/", "evt"),
     ("/v1/webhooks/", "wh"),
 ]
-PREFIXES = {"inbox": "inbox", "att": "att", "dlv": "whdlv", "msg": "msg", "thread": "thread",
-            "key": "key", "dom": "dom", "evt": "evt", "wh": "wh"}
-PUBLIC_ID = re.compile(r"^(org|key|dom|inbox|thread|msg|att|wh|whatt|whdlv|evt|inb)_[0-9A-Za-z]{8,}$")
+PREFIXES = {
+    "inbox": "inbox",
+    "att": "att",
+    "dlv": "whdlv",
+    "msg": "msg",
+    "thread": "thread",
+    "key": "key",
+    "dom": "dom",
+    "evt": "evt",
+    "wh": "wh",
+}
+PUBLIC_ID = re.compile(
+    r"^(org|key|dom|inbox|thread|msg|att|wh|whatt|whdlv|evt|inb)_[0-9A-Za-z]{8,}$"
+)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=120, help="examples per operation at most")
     parser.add_argument("--seconds", type=float, default=150, help="time budget of the fuzzing")
-    parser.add_argument("--floor", type=float, default=2.0, help="seconds every operation gets at least")
+    parser.add_argument(
+        "--floor", type=float, default=2.0, help="seconds every operation gets at least"
+    )
     args = parser.parse_args()
     with common.own_redis():
         return run(args)
@@ -95,11 +108,16 @@ def run(args: argparse.Namespace) -> int:
         settled = wait_for_deliveries([org_a, org_b])
         before = snapshot(org_b)
         b_tokens = tokens_of(before) | words_b | {key_b}
-        print(f"  organizations {org_a.public_id} (fuzzing key) and {org_b.public_id}: "
-              f"{sum(len(rows) for rows in before.values())} rows of B in {len(before)} tables; "
-              f"{len(b_tokens)} B tokens; webhook deliveries settled: {settled}", flush=True)
+        print(
+            f"  organizations {org_a.public_id} (fuzzing key) and {org_b.public_id}: "
+            f"{sum(len(rows) for rows in before.values())} rows of B in {len(before)} tables; "
+            f"{len(b_tokens)} B tokens; webhook deliveries settled: {settled}",
+            flush=True,
+        )
 
-        web = common.Gunicorn(common.worker_env(), tmp / "gunicorn.log", app="reliability.fuzz_wsgi")
+        web = common.Gunicorn(
+            common.worker_env(), tmp / "gunicorn.log", app="reliability.fuzz_wsgi"
+        )
         web.start()
         try:
             started = time.monotonic()
@@ -117,18 +135,29 @@ def run(args: argparse.Namespace) -> int:
 
     for line in tally["failures"][:25]:
         print(f"  {line}", flush=True)
-    print(f"  statuses {dict(sorted(tally['statuses'].items()))}; requests naming a B id "
-          f"{tally['b_requests']} ({tally['b_404']} answered 404, the rest as an unknown id); "
-          f"requests reaching A's rows (2xx on a real A id) {tally['a_reached']}; "
-          f"operations never answering 2xx: {', '.join(tally['no_2xx']) or 'none'}; "
-          f"server log tracebacks {tracebacks}; fuzzing {duration:.0f}s", flush=True)
-    ok = (tally["server_errors"] == 0 and tally["schema_violations"] == 0
-          and tally["cross_org_reads"] == 0 and tally["cross_org_writes"] == 0
-          and tracebacks == 0 and tally["requests"] > 0)
-    print(f"api fuzz: {tally['operations']} operations, {tally['requests']:,} requests, "
-          f"server errors {tally['server_errors']}, schema violations {tally['schema_violations']}, "
-          f"cross-org reads {tally['cross_org_reads']}, cross-org writes {tally['cross_org_writes']}"
-          f" pass={'yes' if ok else 'no'}", flush=True)
+    print(
+        f"  statuses {dict(sorted(tally['statuses'].items()))}; requests naming a B id "
+        f"{tally['b_requests']} ({tally['b_404']} answered 404, the rest as an unknown id); "
+        f"requests reaching A's rows (2xx on a real A id) {tally['a_reached']}; "
+        f"operations never answering 2xx: {', '.join(tally['no_2xx']) or 'none'}; "
+        f"server log tracebacks {tracebacks}; fuzzing {duration:.0f}s",
+        flush=True,
+    )
+    ok = (
+        tally["server_errors"] == 0
+        and tally["schema_violations"] == 0
+        and tally["cross_org_reads"] == 0
+        and tally["cross_org_writes"] == 0
+        and tracebacks == 0
+        and tally["requests"] > 0
+    )
+    print(
+        f"api fuzz: {tally['operations']} operations, {tally['requests']:,} requests, "
+        f"server errors {tally['server_errors']}, schema violations {tally['schema_violations']}, "
+        f"cross-org reads {tally['cross_org_reads']}, cross-org writes {tally['cross_org_writes']}"
+        f" pass={'yes' if ok else 'no'}",
+        flush=True,
+    )
     return 0 if ok else 1
 
 
@@ -156,9 +185,17 @@ def build_organization(label: str, run_id: str, dns_server: Any) -> tuple[Any, s
     word = f"fuzzword{label}{run_id}"
     organization, created, _ = create_organization(f"reliability-fuzz-{label}-{run_id}")
     spare_keys = [create_api_key(organization, name=f"spare {n}") for n in range(3)]
-    webhook = create_webhook(organization, url=f"http://hooks-{label}.example.com/{run_id}", events=list(SUBSCRIBABLE_EVENT_TYPES))
+    webhook = create_webhook(
+        organization,
+        url=f"http://hooks-{label}.example.com/{run_id}",
+        events=list(SUBSCRIBABLE_EVENT_TYPES),
+    )
     # https to the plain-HTTP receiver fails the handshake: failed deliveries, for the retry route.
-    failing = create_webhook(organization, url=f"https://failing-{label}.example.com/{run_id}", events=list(SUBSCRIBABLE_EVENT_TYPES))
+    failing = create_webhook(
+        organization,
+        url=f"https://failing-{label}.example.com/{run_id}",
+        events=list(SUBSCRIBABLE_EVENT_TYPES),
+    )
     domain = create_domain(organization, name=f"{label}{run_id}.fuzz.example")
     for record in domain.records:
         dns_server.add(record["name"], record["type"], _zone_value(record))
@@ -169,27 +206,52 @@ def build_organization(label: str, run_id: str, dns_server: Any) -> tuple[Any, s
     second = create_inbox(organization, name=f"Second {label}")
     spare = create_inbox(organization, name=f"Spare {label}")
 
-    attachment = NewAttachment(name=f"{word}.txt", content_type="text/plain", content=f"report {word}".encode())
-    outbound = send_message(main, to=[f"someone-{label}@example.net"], subject=f"Hello {word}", text=f"Body {word}",
-                            html=f"<p>Body {word}</p>", labels=["fuzz", f"label-{label}"], attachments=[attachment])
-    send_message(second, to=[main.email], cc=[f"cc-{label}@example.net"], subject=f"Local {word}", text=f"Local {word}")
+    attachment = NewAttachment(
+        name=f"{word}.txt", content_type="text/plain", content=f"report {word}".encode()
+    )
+    outbound = send_message(
+        main,
+        to=[f"someone-{label}@example.net"],
+        subject=f"Hello {word}",
+        text=f"Body {word}",
+        html=f"<p>Body {word}</p>",
+        labels=["fuzz", f"label-{label}"],
+        attachments=[attachment],
+    )
+    send_message(
+        second,
+        to=[main.email],
+        cc=[f"cc-{label}@example.net"],
+        subject=f"Local {word}",
+        text=f"Local {word}",
+    )
     mime = EmailMessage()
     mime["From"] = f"Customer {label} <customer-{label}@example.org>"
     mime["To"] = main.email
     mime["Subject"] = f"Inbound {word}"
     mime["Message-ID"] = f"<inbound-{label}-{run_id}@example.org>"
     mime.set_content(f"Inbound {word}")
-    mime.add_attachment(f"scan {word}".encode(), maintype="application", subtype="pdf", filename=f"{word}.pdf")
+    mime.add_attachment(
+        f"scan {word}".encode(), maintype="application", subtype="pdf", filename=f"{word}.pdf"
+    )
     receive_raw_email(mime.as_bytes(), recipients=[main.email], source="cli")
-    inbound = Message.objects.get(organization=organization, message_id=mime["Message-ID"], inbox=main)
-    reply_to_message(inbound, text=f"Thanks {word}", labels=["replied"],
-                     attachments=[NewAttachment(name="reply.txt", content_type="text/plain", content=b"reply")])
+    inbound = Message.objects.get(
+        organization=organization, message_id=mime["Message-ID"], inbox=main
+    )
+    reply_to_message(
+        inbound,
+        text=f"Thanks {word}",
+        labels=["replied"],
+        attachments=[NewAttachment(name="reply.txt", content_type="text/plain", content=b"reply")],
+    )
     reply_to_message(outbound, text=f"Follow-up {word}")
     send_test(webhook.webhook)
 
     pool: dict[str, list[dict[str, str]]] = collections.defaultdict(list)
     for message in Message.objects.filter(organization=organization).select_related("inbox"):
-        attachments = list(Attachment.objects.filter(message=message).values_list("public_id", flat=True)) or [None]
+        attachments = list(
+            Attachment.objects.filter(message=message).values_list("public_id", flat=True)
+        ) or [None]
         for att in attachments:
             entry = {"inbox": message.inbox.public_id, "msg": message.public_id}
             if att:
@@ -203,15 +265,30 @@ def build_organization(label: str, run_id: str, dns_server: Any) -> tuple[Any, s
         pool["key"].append({"key": key.api_key.public_id})
     for dom in (domain, unverified):
         pool["dom"] += [{"dom": dom.public_id}, {"dom": dom.name}]
-    for event_id in Event.objects.filter(organization=organization).values_list("public_id", flat=True):
+    for event_id in Event.objects.filter(organization=organization).values_list(
+        "public_id", flat=True
+    ):
         pool["evt"].append({"evt": event_id})
     for hook in (webhook, failing):
         pool["wh"].append({"wh": hook.webhook.public_id})
-        for delivery_id in Delivery.objects.filter(webhook=hook.webhook).values_list("public_id", flat=True):
+        for delivery_id in Delivery.objects.filter(webhook=hook.webhook).values_list(
+            "public_id", flat=True
+        ):
             pool["dlv"].append({"wh": hook.webhook.public_id, "dlv": delivery_id})
-    words = {word, webhook.secret, failing.secret, failing.webhook.url, created.secret, *(key.secret for key in spare_keys),
-             *(inbox.email for inbox in (main, second, spare)), domain.name, unverified.name,
-             f"someone-{label}@example.net", f"customer-{label}@example.org", webhook.webhook.url}
+    words = {
+        word,
+        webhook.secret,
+        failing.secret,
+        failing.webhook.url,
+        created.secret,
+        *(key.secret for key in spare_keys),
+        *(inbox.email for inbox in (main, second, spare)),
+        domain.name,
+        unverified.name,
+        f"someone-{label}@example.net",
+        f"customer-{label}@example.org",
+        webhook.webhook.url,
+    }
     return organization, created.secret, dict(pool), words
 
 
@@ -227,7 +304,9 @@ def wait_for_deliveries(organizations: list[Any], timeout: float = 30) -> bool:
     """Webhook deliveries of the setup run on background threads; the snapshot waits for them."""
     from webhooks.models import Delivery
 
-    pending = Delivery.objects.filter(webhook__organization__in=organizations, status=Delivery.Status.PENDING)
+    pending = Delivery.objects.filter(
+        webhook__organization__in=organizations, status=Delivery.Status.PENDING
+    )
     return common.wait_until(lambda: not pending.exists(), timeout, 0.1)
 
 
@@ -271,15 +350,21 @@ def organization_querysets(organization: Any) -> dict[str, Any]:
         if reverse:
             keys = set()
             for name, sub in reverse:
-                keys |= set(manager.filter(**{f"{name}__{sub}": organization.pk}).values_list("pk", flat=True))
+                keys |= set(
+                    manager.filter(**{f"{name}__{sub}": organization.pk}).values_list(
+                        "pk", flat=True
+                    )
+                )
             querysets[model._meta.db_table] = manager.filter(pk__in=keys)
     return querysets
 
 
 def snapshot(organization: Any) -> dict[str, dict[Any, str]]:
     return {
-        table: {row["id"] if "id" in row else repr(row): json.dumps(row, default=str, sort_keys=True)
-                for row in queryset.order_by("pk").values()}
+        table: {
+            row["id"] if "id" in row else repr(row): json.dumps(row, default=str, sort_keys=True)
+            for row in queryset.order_by("pk").values()
+        }
         for table, queryset in organization_querysets(organization).items()
     }
 
@@ -315,7 +400,11 @@ def id_kinds(path: str) -> dict[str, str]:
         if name in PARAM_KINDS:
             kinds[name] = PARAM_KINDS[name]
         else:
-            kinds[name] = next(kind for prefix, kind in ID_KINDS if path.startswith(prefix) and path[len(prefix):].startswith("{id}"))
+            kinds[name] = next(
+                kind
+                for prefix, kind in ID_KINDS
+                if path.startswith(prefix) and path[len(prefix) :].startswith("{id}")
+            )
     return kinds
 
 
@@ -329,8 +418,16 @@ def unknown_id(kind: str, value: str) -> str:
 class Fuzzer:
     """schemathesis cases for one operation at a time, with ids from both organizations."""
 
-    def __init__(self, base_url: str, secret: str, pool_a: dict, pool_b: dict, b_tokens: set[str],
-                 words_b: set[str], args: argparse.Namespace) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        secret: str,
+        pool_a: dict,
+        pool_b: dict,
+        b_tokens: set[str],
+        words_b: set[str],
+        args: argparse.Namespace,
+    ) -> None:
         import requests
         import schemathesis
 
@@ -346,10 +443,19 @@ class Fuzzer:
         self.b_word = next(word for word in words_b if word.startswith("fuzzword"))
         self.events = [entry["evt"] for entry in pool_a["evt"] + pool_b["evt"]]
         self.tally: dict[str, Any] = {
-            "operations": 0, "requests": 0, "server_errors": 0, "schema_violations": 0,
-            "cross_org_reads": 0, "cross_org_writes": 0, "b_requests": 0, "b_404": 0,
-            "generation_errors": 0, "a_reached": 0, "statuses": collections.Counter(),
-            "failures": [], "no_2xx": [],
+            "operations": 0,
+            "requests": 0,
+            "server_errors": 0,
+            "schema_violations": 0,
+            "cross_org_reads": 0,
+            "cross_org_writes": 0,
+            "b_requests": 0,
+            "b_404": 0,
+            "generation_errors": 0,
+            "a_reached": 0,
+            "statuses": collections.Counter(),
+            "failures": [],
+            "no_2xx": [],
         }
 
     def run(self) -> dict[str, Any]:
@@ -357,13 +463,17 @@ class Fuzzer:
         self.hostile_shapes(operations)
         # Updates (which may disable a webhook) late and deletes last, so the other operations
         # still find A's rows as they were built.
-        operations.sort(key=lambda op: (op.method.upper() == "DELETE", op.method.upper() == "PATCH", op.path))
+        operations.sort(
+            key=lambda op: (op.method.upper() == "DELETE", op.method.upper() == "PATCH", op.path)
+        )
         self.tally["operations"] = len(operations)
         budget_end = time.monotonic() + self.args.seconds
         for index, operation in enumerate(operations):
             # An equal share of what is left, and never less than a floor, so an operation that
             # overran its share (a slow machine) cannot starve the ones after it.
-            share = max((budget_end - time.monotonic()) / (len(operations) - index), self.args.floor)
+            share = max(
+                (budget_end - time.monotonic()) / (len(operations) - index), self.args.floor
+            )
             started = time.monotonic()
             slice_end = started + share
             before = self.tally["requests"]
@@ -371,8 +481,11 @@ class Fuzzer:
             method = operation.method.upper()
             if not reached:
                 self.tally["no_2xx"].append(f"{method} {operation.path}")
-            print(f"  {method:6} {operation.path}: {self.tally['requests'] - before} requests, "
-                  f"{reached} answered 2xx, {time.monotonic() - started:.1f}s", flush=True)
+            print(
+                f"  {method:6} {operation.path}: {self.tally['requests'] - before} requests, "
+                f"{reached} answered 2xx, {time.monotonic() - started:.1f}s",
+                flush=True,
+            )
         return self.tally
 
     def hostile_shapes(self, operations: list[Any]) -> None:
@@ -390,11 +503,25 @@ class Fuzzer:
         def forged(value: Any) -> str:
             return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 
-        cursors = [forged([None, 1]), forged([True, 1]), forged([1, 10**30]), forged([1, -1]),
-                   forged(["2024-13-45T10:00:00+00:00", 1]), forged([{"a": []}, 1]), forged("x"),
-                   base64.urlsafe_b64encode(b"[" * 3000).decode(), "%%%", "AAAA"]
-        dates = ["2024-13-45T10:00:00", "2024-02-30", "0001-01-01T00:00:00+23:00",
-                 "9999-12-31T23:59:59-23:00", "2024-01-01T25:61:00Z"]
+        cursors = [
+            forged([None, 1]),
+            forged([True, 1]),
+            forged([1, 10**30]),
+            forged([1, -1]),
+            forged(["2024-13-45T10:00:00+00:00", 1]),
+            forged([{"a": []}, 1]),
+            forged("x"),
+            base64.urlsafe_b64encode(b"[" * 3000).decode(),
+            "%%%",
+            "AAAA",
+        ]
+        dates = [
+            "2024-13-45T10:00:00",
+            "2024-02-30",
+            "0001-01-01T00:00:00+23:00",
+            "9999-12-31T23:59:59-23:00",
+            "2024-01-01T25:61:00Z",
+        ]
         deep = "[" * 100_000 + "]" * 100_000
         requests_made = []
         for operation in operations:
@@ -414,8 +541,16 @@ class Fuzzer:
             self.tally["requests"] += 1
             try:
                 response = requests.request(
-                    method, f"{self.base_url}{path}", params=params, data=body, timeout=30,
-                    headers={**self.auth, "Content-Type": "application/json", "Connection": "close"},
+                    method,
+                    f"{self.base_url}{path}",
+                    params=params,
+                    data=body,
+                    timeout=30,
+                    headers={
+                        **self.auth,
+                        "Content-Type": "application/json",
+                        "Connection": "close",
+                    },
                 )
             except Exception as exc:  # a dropped connection is a server error too
                 self.tally["server_errors"] += 1
@@ -429,8 +564,11 @@ class Fuzzer:
                     f"hostile shape: {method} {path} {str(params)[:80]} answered "
                     f"{response.status_code} {response.text[:200]}"
                 )
-        print(f"  hostile shapes (forged cursors, impossible dates, deep JSON): "
-              f"{len(requests_made)} requests", flush=True)
+        print(
+            f"  hostile shapes (forged cursors, impossible dates, deep JSON): "
+            f"{len(requests_made)} requests",
+            flush=True,
+        )
 
     def fill_path(self, path: str) -> str | None:
         """`path` with A's real ids (one coherent pool entry), or None when A has none."""
@@ -439,8 +577,14 @@ class Fuzzer:
             return path
         wanted = set(kinds.values())
         # The pool whose entries are coherent tuples of every id the path names.
-        pool = next((k for k in ("msg", "thread", "dlv") if k in wanted or (k == "msg" and "att" in wanted)),
-                    next(iter(wanted)))
+        pool = next(
+            (
+                k
+                for k in ("msg", "thread", "dlv")
+                if k in wanted or (k == "msg" and "att" in wanted)
+            ),
+            next(iter(wanted)),
+        )
         for entry in self.pools["a"].get(pool, []):
             if all(kind in entry for kind in kinds.values()):
                 filled = path
@@ -456,22 +600,39 @@ class Fuzzer:
 
         kinds = id_kinds(operation.path)
         needed = set(kinds.values())
-        entries = {org: [e for group in pool.values() for e in group if needed <= set(e)]
-                   for org, pool in self.pools.items()}
-        by_kind = {org: {kind: [e[kind] for group in pool.values() for e in group if kind in e] for kind in needed}
-                   for org, pool in self.pools.items()}
-        strategy = st.one_of(operation.as_strategy(GenerationMode.POSITIVE),
-                             operation.as_strategy(GenerationMode.NEGATIVE))
+        entries = {
+            org: [e for group in pool.values() for e in group if needed <= set(e)]
+            for org, pool in self.pools.items()
+        }
+        by_kind = {
+            org: {
+                kind: [e[kind] for group in pool.values() for e in group if kind in e]
+                for kind in needed
+            }
+            for org, pool in self.pools.items()
+        }
+        strategy = st.one_of(
+            operation.as_strategy(GenerationMode.POSITIVE),
+            operation.as_strategy(GenerationMode.NEGATIVE),
+        )
         method = operation.method.upper()
         answered_2xx = [0]
 
-        @settings(max_examples=self.args.examples, deadline=None, database=None, derandomize=True,
-                  suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate])
+        @settings(
+            max_examples=self.args.examples,
+            deadline=None,
+            database=None,
+            derandomize=True,
+            suppress_health_check=list(HealthCheck),
+            phases=[Phase.explicit, Phase.generate],
+        )
         @given(data=st.data())
         def probe(data: Any) -> None:
             case = data.draw(strategy)
             # The first value is hypothesis' first pick: A's real rows, then B's, then the rest.
-            source = data.draw(st.sampled_from(["a", "b", "a", "mix", "a", "own"] if kinds else ["own"]))
+            source = data.draw(
+                st.sampled_from(["a", "b", "a", "mix", "a", "own"] if kinds else ["own"])
+            )
             chosen: dict[str, tuple[str, str]] = {}  # path parameter -> (organization, kind)
             if source in ("a", "b") and entries[source]:
                 entry = data.draw(st.sampled_from(entries[source]))
@@ -493,7 +654,9 @@ class Fuzzer:
         try:
             probe()
         except Exception as exc:  # the generator gave up on this operation: say so, go on
-            self.tally["failures"].append(f"generation: {method} {operation.path}: {type(exc).__name__}: {str(exc)[:300]}")
+            self.tally["failures"].append(
+                f"generation: {method} {operation.path}: {type(exc).__name__}: {str(exc)[:300]}"
+            )
             self.tally["generation_errors"] += 1
         return answered_2xx[0]
 
@@ -506,17 +669,25 @@ class Fuzzer:
         if isinstance(case.body, dict) and data.draw(st.booleans()):
             choice = data.draw(st.integers(0, 3))
             if path.startswith("/v1/webhooks") and method in ("POST", "PATCH"):
-                case.body["url"] = f"{'https' if choice % 2 else 'http'}://hooks-{choice}.example.com/fuzz"
+                case.body["url"] = (
+                    f"{'https' if choice % 2 else 'http'}://hooks-{choice}.example.com/fuzz"
+                )
                 case.body["events"] = ["message.received", "inbox.created"][: 1 + choice % 2]
                 if choice:
-                    case.body["inboxIds"] = [data.draw(st.sampled_from(self.a_inboxes + self.b_inboxes))]
+                    case.body["inboxIds"] = [
+                        data.draw(st.sampled_from(self.a_inboxes + self.b_inboxes))
+                    ]
                     body_b = case.body["inboxIds"][0] in self.b_inboxes
             elif path == "/v1/inboxes" and method == "POST":
                 domain = self.b_domain if choice == 0 else "sendook.localhost"
                 case.body["email"] = f"fuzz{data.draw(st.integers(0, 10**6))}@{domain}"
                 body_b = choice == 0
             elif path == "/v1/domains" and method == "POST":
-                case.body["name"] = self.b_domain if choice == 0 else f"d{data.draw(st.integers(0, 10**6))}.fuzz.example"
+                case.body["name"] = (
+                    self.b_domain
+                    if choice == 0
+                    else f"d{data.draw(st.integers(0, 10**6))}.fuzz.example"
+                )
                 body_b = choice == 0
             elif path.endswith(("/send", "/forward", "/reply", "/reply-all")):
                 for field in ("to", "cc", "bcc", "replyTo"):
@@ -536,14 +707,20 @@ class Fuzzer:
         import requests
 
         try:
-            return case.call(base_url=self.base_url, session=self.session, headers=self.auth, timeout=30)
+            return case.call(
+                base_url=self.base_url, session=self.session, headers=self.auth, timeout=30
+            )
         except requests.RequestException as exc:
             return exc
 
     def fail(self, kind: str, case: Any, detail: str) -> None:
-        self.tally["failures"].append(f"{kind}: {case.method.upper()} {case.formatted_path} {detail[:600]}")
+        self.tally["failures"].append(
+            f"{kind}: {case.method.upper()} {case.formatted_path} {detail[:600]}"
+        )
 
-    def exchange(self, case: Any, method: str, chosen: dict[str, tuple[str, str]], body_b: bool) -> bool:
+    def exchange(
+        self, case: Any, method: str, chosen: dict[str, tuple[str, str]], body_b: bool
+    ) -> bool:
         """Send one case and judge the answer; True when it was a 2xx."""
         from schemathesis.specs.openapi.checks import (
             content_type_conformance,
@@ -563,16 +740,27 @@ class Fuzzer:
             tally["server_errors"] += 1
             self.fail(f"HTTP {status}", case, response.content[:400].decode("utf-8", "replace"))
         try:
-            case.validate_response(response, checks=[response_schema_conformance, content_type_conformance],
-                                   headers=self.auth)
+            case.validate_response(
+                response,
+                checks=[response_schema_conformance, content_type_conformance],
+                headers=self.auth,
+            )
         except (AssertionError, BaseExceptionGroup) as exc:  # a failed check is a figure
             tally["schema_violations"] += 1
-            titles = [getattr(f, "title", type(f).__name__) for f in getattr(exc, "exceptions", [exc])]
-            self.fail("schema", case, f"HTTP {status} {response.headers.get('content-type')}: {titles}: "
-                      + " ".join(str(exc).split())[:300])
+            titles = [
+                getattr(f, "title", type(f).__name__) for f in getattr(exc, "exceptions", [exc])
+            ]
+            self.fail(
+                "schema",
+                case,
+                f"HTTP {status} {response.headers.get('content-type')}: {titles}: "
+                + " ".join(str(exc).split())[:300],
+            )
         # (a) B's ids, addresses, words and secrets never appear unless the request said them.
         sent = request_text(response)
-        answer = (response.content.decode("utf-8", "replace") + json.dumps(dict(response.headers))).lower()
+        answer = (
+            response.content.decode("utf-8", "replace") + json.dumps(dict(response.headers))
+        ).lower()
         leaked = sorted(token for token in self.b_lower if token in answer and token not in sent)
         if leaked:
             tally["cross_org_reads"] += 1
@@ -599,16 +787,23 @@ class Fuzzer:
         if success or isinstance(replay, Exception) or replay.status_code != status:
             key = "read" if method == "GET" else "write"
             tally[f"cross_org_{key}s"] += 1
-            self.fail(f"cross-org {key}", case, f"B id answered HTTP {status}, an unknown id "
-                      f"{getattr(replay, 'status_code', replay)}: {response.content[:200]!r}")
+            self.fail(
+                f"cross-org {key}",
+                case,
+                f"B id answered HTTP {status}, an unknown id "
+                f"{getattr(replay, 'status_code', replay)}: {response.content[:200]!r}",
+            )
         return success
 
 
 def request_text(response: Any) -> str:
     body = response.request.body or b""
     body = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-    return (urllib.parse.unquote(response.request.url or "") + body
-            + json.dumps(dict(response.request.headers))).lower()
+    return (
+        urllib.parse.unquote(response.request.url or "")
+        + body
+        + json.dumps(dict(response.request.headers))
+    ).lower()
 
 
 if __name__ == "__main__":

@@ -30,7 +30,9 @@ warnings.filterwarnings("ignore", message="No directory at")  # static files: no
 signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 sys.path.insert(0, str(ROOT))
 
-DATABASE_URL = os.environ.get("RELIABILITY_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sendook_reliability")
+DATABASE_URL = os.environ.get(
+    "RELIABILITY_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sendook_reliability"
+)
 # Redis is each script's own throwaway redis-server on a random loopback port (set by
 # own_redis()), so faults never touch a shared server.
 BROKER_URL = CACHE_URL = ""
@@ -75,9 +77,13 @@ class Postgres:
         command = [str(PG_BIN / program), *args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=self.dir)
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=timeout, cwd=self.dir
+        )
         if result.returncode != 0:
-            raise RuntimeError(f"{program} {' '.join(args)} failed:\n{result.stdout}{result.stderr}{self.log_tail()}")
+            raise RuntimeError(
+                f"{program} {' '.join(args)} failed:\n{result.stdout}{result.stderr}{self.log_tail()}"
+            )
 
     def log_tail(self) -> str:
         with contextlib.suppress(OSError):
@@ -85,13 +91,38 @@ class Postgres:
         return ""
 
     def init(self) -> None:
-        self._pg("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
+        self._pg(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
 
     def start(self) -> None:
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
-                   "-c full_page_writes=off -c max_connections=100")
-        self._pg("pg_ctl", "start", "-D", str(self.data), "-w", "-t", "60", "-l", str(self.dir / "postgres.log"),
-                 "-o", options, timeout=90)
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.dir} -c fsync=off "
+            "-c full_page_writes=off -c max_connections=100"
+        )
+        self._pg(
+            "pg_ctl",
+            "start",
+            "-D",
+            str(self.data),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(self.dir / "postgres.log"),
+            "-o",
+            options,
+            timeout=90,
+        )
 
     def stop(self, mode: str = "fast") -> None:
         """`mode`: pg_ctl's shutdown mode (smart, fast, immediate)."""
@@ -131,9 +162,22 @@ def own_postgres(database: str = "sendook_reliability") -> Iterator[Postgres]:
 
 def start_redis(port: int) -> subprocess.Popen:
     process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--daemonize", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     if not wait_until(lambda: _port_open(port), 10, 0.05):
         stop(process)
@@ -164,7 +208,8 @@ def configure(**overrides: str) -> None:
         "AWS_REGION": "us-east-1",
         "DJANGO_SETTINGS_MODULE": "sendook.settings",
         "LOG_LEVEL": "WARNING",
-        "MEDIA_ROOT": os.environ.get("RELIABILITY_MEDIA_ROOT") or tempfile.mkdtemp(prefix="sendook-rel-media-"),
+        "MEDIA_ROOT": os.environ.get("RELIABILITY_MEDIA_ROOT")
+        or tempfile.mkdtemp(prefix="sendook-rel-media-"),
     }
     os.environ.update({**defaults, **overrides})
 
@@ -247,7 +292,9 @@ def moto_server() -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -288,7 +335,9 @@ def sent_at_moto(moto_url: str) -> list[str]:
 class Worker:
     """A real `celery -A sendook worker` in its own process group."""
 
-    def __init__(self, env: dict[str, str], log: Path, concurrency: int = 2, name: str = "rel") -> None:
+    def __init__(
+        self, env: dict[str, str], log: Path, concurrency: int = 2, name: str = "rel"
+    ) -> None:
         self.env, self.log, self.concurrency, self.name = env, log, concurrency, name
         self.process: subprocess.Popen | None = None
         self.starts = 0
@@ -297,15 +346,38 @@ class Worker:
         self.starts += 1
         marker = len(self.log.read_bytes()) if self.log.exists() else 0
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "sendook", "worker", "-l", "info",
-             "--concurrency", str(self.concurrency), "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-n", f"{self.name}-{os.getpid()}-{self.starts}@%h"],
-            cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "sendook",
+                "worker",
+                "-l",
+                "info",
+                "--concurrency",
+                str(self.concurrency),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"{self.name}-{os.getpid()}-{self.starts}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        ok = wait_until(lambda: b"ready." in self.log.read_bytes()[marker:] or self.process.poll() is not None, timeout, 0.1)
+        ok = wait_until(
+            lambda: b"ready." in self.log.read_bytes()[marker:] or self.process.poll() is not None,
+            timeout,
+            0.1,
+        )
         if not ok or self.process.poll() is not None:
-            raise RuntimeError("celery worker did not start:\n" + self.log.read_text(errors="replace")[-3000:])
+            raise RuntimeError(
+                "celery worker did not start:\n" + self.log.read_text(errors="replace")[-3000:]
+            )
 
     def kill(self) -> None:
         stop(self.process, signal.SIGKILL)
@@ -319,7 +391,11 @@ class Worker:
             return []
         pids = [self.process.pid]
         with contextlib.suppress(OSError):
-            children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text().split()
+            children = (
+                Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+                .read_text()
+                .split()
+            )
             pids += [int(pid) for pid in children]
         return pids
 
@@ -342,7 +418,10 @@ def worker_env(**extra: str) -> dict[str, str]:
 
 def figure(ok: bool, **values: object) -> int:
     """Prints the figure line (the script's last line) and returns the exit status."""
-    parts = " ".join(f"{key}={value:.1f}" if isinstance(value, float) else f"{key}={value}" for key, value in values.items())
+    parts = " ".join(
+        f"{key}={value:.1f}" if isinstance(value, float) else f"{key}={value}"
+        for key, value in values.items()
+    )
     print(f"{parts} pass={'yes' if ok else 'no'}", flush=True)
     return 0 if ok else 1
 
@@ -350,7 +429,14 @@ def figure(ok: bool, **values: object) -> int:
 class Gunicorn:
     """The app under gunicorn (2 workers x 4 threads) on a random loopback port."""
 
-    def __init__(self, env: dict[str, str], log: Path, workers: int = 2, threads: int = 4, app: str = "sendook.wsgi") -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log: Path,
+        workers: int = 2,
+        threads: int = 4,
+        app: str = "sendook.wsgi",
+    ) -> None:
         self.env, self.log, self.workers, self.threads, self.app = env, log, workers, threads, app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -358,18 +444,41 @@ class Gunicorn:
 
     def start(self, timeout: float = 60) -> None:
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), self.app, "-b", f"127.0.0.1:{self.port}",
-             "-w", str(self.workers), "--threads", str(self.threads), "--timeout", "60"],
-            cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                self.app,
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "-w",
+                str(self.workers),
+                "--threads",
+                str(self.threads),
+                "--timeout",
+                "60",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
-        if not wait_until(lambda: _port_open(self.port) or self.process.poll() is not None, timeout, 0.1) or self.process.poll() is not None:
-            raise RuntimeError("gunicorn did not start:\n" + self.log.read_text(errors="replace")[-3000:])
+        if (
+            not wait_until(
+                lambda: _port_open(self.port) or self.process.poll() is not None, timeout, 0.1
+            )
+            or self.process.poll() is not None
+        ):
+            raise RuntimeError(
+                "gunicorn did not start:\n" + self.log.read_text(errors="replace")[-3000:]
+            )
 
     def stop(self) -> None:
         stop(self.process)
 
 
-def post(url: str, body: bytes, headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, bytes]:
+def post(
+    url: str, body: bytes, headers: dict[str, str] | None = None, timeout: float = 30
+) -> tuple[int, bytes]:
     """POST over loopback; returns (status, body), status 0 when the connection failed."""
     import urllib.error
 

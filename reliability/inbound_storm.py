@@ -28,18 +28,22 @@ from reliability import common
 
 
 def ses_received(raw: bytes, recipients: list[str], mail_id: str) -> str:
-    return json.dumps({
-        "notificationType": "Received",
-        "mail": {"messageId": mail_id, "destination": recipients},
-        "receipt": {
-            "recipients": recipients,
-            "spfVerdict": {"status": "PASS"}, "dkimVerdict": {"status": "PASS"},
-            "dmarcVerdict": {"status": "PASS"}, "spamVerdict": {"status": "PASS"},
-            "virusVerdict": {"status": "PASS"},
-            "action": {"type": "SNS", "encoding": "BASE64"},
-        },
-        "content": base64.b64encode(raw).decode("ascii"),
-    })
+    return json.dumps(
+        {
+            "notificationType": "Received",
+            "mail": {"messageId": mail_id, "destination": recipients},
+            "receipt": {
+                "recipients": recipients,
+                "spfVerdict": {"status": "PASS"},
+                "dkimVerdict": {"status": "PASS"},
+                "dmarcVerdict": {"status": "PASS"},
+                "spamVerdict": {"status": "PASS"},
+                "virusVerdict": {"status": "PASS"},
+                "action": {"type": "SNS", "encoding": "BASE64"},
+            },
+            "content": base64.b64encode(raw).decode("ascii"),
+        }
+    )
 
 
 def main() -> int:
@@ -63,7 +67,11 @@ def run(args: argparse.Namespace) -> int:
         run_id = time.time_ns()
         organization = Organization.objects.create(name=f"reliability-storm-{run_id}")
         inboxes = [
-            Inbox.objects.create(organization=organization, email=f"storm-{run_id}-{n}@sendook.localhost", name=f"Storm {n}")
+            Inbox.objects.create(
+                organization=organization,
+                email=f"storm-{run_id}-{n}@sendook.localhost",
+                name=f"Storm {n}",
+            )
             for n in range(2)
         ]
         recipients = [inbox.email for inbox in inboxes]
@@ -76,42 +84,70 @@ def run(args: argparse.Namespace) -> int:
             mime["Message-ID"] = f"<storm-{run_id}-{index}@example.org>"
             mime.set_content(f"Storm message {index}.")
             message_ids.append(mime["Message-ID"])
-            envelope = sign_sns_message(build_notification(ses_received(mime.as_bytes(), recipients, f"ses-{run_id}-{index}")), key=pki.leaf_key)
+            envelope = sign_sns_message(
+                build_notification(
+                    ses_received(mime.as_bytes(), recipients, f"ses-{run_id}-{index}")
+                ),
+                key=pki.leaf_key,
+            )
             bodies.append(json.dumps(envelope).encode())
         requests = [body for body in bodies for _ in range(args.copies)]
         random.Random(7).shuffle(requests)
 
         tmp = Path(tempfile.mkdtemp(prefix="sendook-rel-"))
         env = common.worker_env()
-        web, worker = common.Gunicorn(env, tmp / "gunicorn.log"), common.Worker(env, tmp / "worker.log")
+        web, worker = (
+            common.Gunicorn(env, tmp / "gunicorn.log"),
+            common.Worker(env, tmp / "worker.log"),
+        )
         web.start()
         worker.start()
         try:
             started = time.monotonic()
-            headers = {"Content-Type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "Notification"}
+            headers = {
+                "Content-Type": "text/plain; charset=UTF-8",
+                "x-amz-sns-message-type": "Notification",
+            }
             with ThreadPoolExecutor(16) as pool:
-                statuses = collections.Counter(status for status, _ in pool.map(lambda body: common.post(f"{web.url}/webhooks/ses", body, headers), requests))
+                statuses = collections.Counter(
+                    status
+                    for status, _ in pool.map(
+                        lambda body: common.post(f"{web.url}/webhooks/ses", body, headers), requests
+                    )
+                )
             print(f"  answers {dict(statuses)} in {time.monotonic() - started:.1f}s", flush=True)
             records = InboundEmail.objects.filter(envelope_recipients__contains=[recipients[0]])
-            common.wait_until(lambda: not records.filter(status="pending").exists(), args.timeout, 0.5)
+            common.wait_until(
+                lambda: not records.filter(status="pending").exists(), args.timeout, 0.5
+            )
             settle_seconds = time.monotonic() - started
             per_pair = collections.Counter(
-                Message.objects.filter(inbox__in=inboxes, direction="inbound").values_list("message_id", "inbox_id")
+                Message.objects.filter(inbox__in=inboxes, direction="inbound").values_list(
+                    "message_id", "inbox_id"
+                )
             )
             expected = {(message_id, inbox.pk) for message_id in message_ids for inbox in inboxes}
             missing = len(expected - set(per_pair))
             duplicates = sum(count - 1 for count in per_pair.values() if count > 1)
             stray = len(set(per_pair) - expected)
             record_states = collections.Counter(records.values_list("status", flat=True))
-            print(f"  inbound records {dict(record_states)}; message rows {sum(per_pair.values())} for {len(expected)} pairs", flush=True)
+            print(
+                f"  inbound records {dict(record_states)}; message rows {sum(per_pair.values())} for {len(expected)} pairs",
+                flush=True,
+            )
         finally:
             worker.stop()
             web.stop()
     server_errors = sum(count for status, count in statuses.items() if status >= 500 or status == 0)
     ok = missing == 0 and duplicates == 0 and stray == 0 and server_errors == 0
     return common.figure(
-        ok, pairs=len(expected), missing=missing, duplicates=duplicates, server_errors=server_errors,
-        records=sum(record_states.values()), settle_seconds=settle_seconds,
+        ok,
+        pairs=len(expected),
+        missing=missing,
+        duplicates=duplicates,
+        server_errors=server_errors,
+        records=sum(record_states.values()),
+        settle_seconds=settle_seconds,
     )
 
 

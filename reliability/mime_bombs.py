@@ -39,8 +39,10 @@ MAX_RSS_MIB = int(os.environ.get("RELIABILITY_MAX_RSS_MIB", "512"))
 
 
 def head(to: str, subject: str, extra: str = "") -> bytes:
-    return (f"From: attacker@example.org\r\nTo: {to}\r\nSubject: {subject}\r\n"
-            f"Message-ID: <{time.time_ns()}@example.org>\r\nMIME-Version: 1.0\r\n{extra}").encode()
+    return (
+        f"From: attacker@example.org\r\nTo: {to}\r\nSubject: {subject}\r\n"
+        f"Message-ID: <{time.time_ns()}@example.org>\r\nMIME-Version: 1.0\r\n{extra}"
+    ).encode()
 
 
 def corpus(to: str) -> dict[str, bytes]:
@@ -48,32 +50,73 @@ def corpus(to: str) -> dict[str, bytes]:
     bombs["benign"] = head(to, "control") + b"Content-Type: text/plain\r\n\r\nHello.\r\n"
     # 2,000 nested multiparts.
     depth = 2000
-    body = b"".join(b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i) for i in range(depth))
-    body += b"Content-Type: text/plain\r\n\r\ndeep\r\n" + b"".join(b"--b%d--\r\n" % i for i in reversed(range(depth)))
+    body = b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (i, i)
+        for i in range(depth)
+    )
+    body += b"Content-Type: text/plain\r\n\r\ndeep\r\n" + b"".join(
+        b"--b%d--\r\n" % i for i in reversed(range(depth))
+    )
     bombs["deep_nesting"] = head(to, "deep") + body
     # 50,000 parts.
     parts = b"".join(b"--p\r\nContent-Type: text/plain\r\n\r\nx\r\n" for _ in range(50_000))
-    bombs["part_flood"] = head(to, "parts", "Content-Type: multipart/mixed; boundary=p\r\n") + b"\r\n" + parts + b"--p--\r\n"
+    bombs["part_flood"] = (
+        head(to, "parts", "Content-Type: multipart/mixed; boundary=p\r\n")
+        + b"\r\n"
+        + parts
+        + b"--p--\r\n"
+    )
     # 100,000 headers.
-    bombs["header_flood"] = head(to, "headers") + b"".join(b"X-H%d: v\r\n" % i for i in range(100_000)) + b"\r\nbody\r\n"
+    bombs["header_flood"] = (
+        head(to, "headers")
+        + b"".join(b"X-H%d: v\r\n" % i for i in range(100_000))
+        + b"\r\nbody\r\n"
+    )
     # One 4 MB header line.
     bombs["long_header"] = head(to, "long", "X-Long: " + "a" * 4_000_000 + "\r\n") + b"\r\nbody\r\n"
     # 200,000 encoded words in the subject (folded).
-    words = "\r\n ".join("=?utf-8?b?" + base64.b64encode("ü".encode()).decode() + "?=" for _ in range(200_000))
+    words = "\r\n ".join(
+        "=?utf-8?b?" + base64.b64encode("ü".encode()).decode() + "?=" for _ in range(200_000)
+    )
     bombs["encoded_word_flood"] = head(to, words) + b"\r\nbody\r\n"
     # 15 MB of zeros as a base64 attachment (20 MB on the wire; compresses to nothing).
     zeros = base64.encodebytes(b"\0" * 15_000_000).replace(b"\n", b"\r\n")
-    bombs["base64_zeros"] = (head(to, "zeros", "Content-Type: multipart/mixed; boundary=z\r\n") + b"\r\n--z\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
-                             + b"--z\r\nContent-Type: application/octet-stream; name=z.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n" + zeros + b"--z--\r\n")
+    bombs["base64_zeros"] = (
+        head(to, "zeros", "Content-Type: multipart/mixed; boundary=z\r\n")
+        + b"\r\n--z\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n"
+        + b"--z\r\nContent-Type: application/octet-stream; name=z.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + zeros
+        + b"--z--\r\n"
+    )
     # A million one-byte lines.
-    bombs["line_flood"] = head(to, "lines", "Content-Type: text/plain\r\n") + b"\r\n" + b"x\r\n" * 1_000_000
-    bombs["unterminated_multipart"] = head(to, "open", "Content-Type: multipart/mixed; boundary=never\r\n") + b"\r\n--never\r\nContent-Type: text/html\r\n\r\n<p>" + b"<b>" * 100_000
-    bombs["nul_and_garbage"] = head(to, "garbage\0\xff", "Content-Type: text/plain; charset=x-unknown\r\nContent-Transfer-Encoding: quoted-printable\r\n") + b"\r\n\0\xff\xfe=ZZ=\r\n" * 1000
+    bombs["line_flood"] = (
+        head(to, "lines", "Content-Type: text/plain\r\n") + b"\r\n" + b"x\r\n" * 1_000_000
+    )
+    bombs["unterminated_multipart"] = (
+        head(to, "open", "Content-Type: multipart/mixed; boundary=never\r\n")
+        + b"\r\n--never\r\nContent-Type: text/html\r\n\r\n<p>"
+        + b"<b>" * 100_000
+    )
+    bombs["nul_and_garbage"] = (
+        head(
+            to,
+            "garbage\0\xff",
+            "Content-Type: text/plain; charset=x-unknown\r\nContent-Transfer-Encoding: quoted-printable\r\n",
+        )
+        + b"\r\n\0\xff\xfe=ZZ=\r\n" * 1000
+    )
     bombs["empty"] = b""
     # RFC 2231 filename continuations, 100,000 segments.
-    params = "".join(f";\r\n filename*{i}*=utf-8''a%C3%BC" if i == 0 else f";\r\n filename*{i}*=a%C3%BC" for i in range(100_000))
-    bombs["rfc2231_flood"] = (head(to, "2231", "Content-Type: multipart/mixed; boundary=z\r\n") + b"\r\n--z\r\nContent-Type: application/octet-stream"
-                              + params.encode() + b"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--z--\r\n")
+    params = "".join(
+        f";\r\n filename*{i}*=utf-8''a%C3%BC" if i == 0 else f";\r\n filename*{i}*=a%C3%BC"
+        for i in range(100_000)
+    )
+    bombs["rfc2231_flood"] = (
+        head(to, "2231", "Content-Type: multipart/mixed; boundary=z\r\n")
+        + b"\r\n--z\r\nContent-Type: application/octet-stream"
+        + params.encode()
+        + b"\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA\r\n--z--\r\n"
+    )
     return bombs
 
 
@@ -90,7 +133,9 @@ class RssSampler(threading.Thread):
 
     def run(self) -> None:
         while self.running:
-            self.peak_kib = max(self.peak_kib, sum(common.rss_kib(pid) for pid in self.worker.pids()))
+            self.peak_kib = max(
+                self.peak_kib, sum(common.rss_kib(pid) for pid in self.worker.pids())
+            )
             time.sleep(0.05)
 
 
@@ -129,7 +174,11 @@ def run(args: argparse.Namespace) -> int:
         smtp_port = common.free_port()
         smtpd = subprocess.Popen(
             [sys.executable, "manage.py", "smtpd", "--host", "127.0.0.1", "--port", str(smtp_port)],
-            cwd=common.ROOT, env=env, stdout=(tmp / "smtpd.log").open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=common.ROOT,
+            env=env,
+            stdout=(tmp / "smtpd.log").open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         web.start()
         worker.start()
@@ -152,7 +201,11 @@ def run(args: argparse.Namespace) -> int:
                     late.append(f"{way}:{name}:no-record")
                     return
                 limit = PARSE_SECONDS + 5
-                common.wait_until(lambda: InboundEmail.objects.get(pk=record.pk).status != "pending", limit + 10, 0.1)
+                common.wait_until(
+                    lambda: InboundEmail.objects.get(pk=record.pk).status != "pending",
+                    limit + 10,
+                    0.1,
+                )
                 record.refresh_from_db()
                 took = time.monotonic() - sent_at
                 results.append(f"{way}:{name}={record.status}({took:.1f}s)")
@@ -161,14 +214,32 @@ def run(args: argparse.Namespace) -> int:
 
             for name, raw in bombs.items():
                 # SNS
-                before = InboundEmail.objects.order_by("pk").values_list("pk", flat=True).last() or 0
-                envelope = sign_sns_message(build_notification(json.dumps({
-                    "notificationType": "Received", "mail": {"messageId": f"bomb-{name}", "destination": [address]},
-                    "receipt": {"recipients": [address], "action": {"type": "SNS", "encoding": "BASE64"}},
-                    "content": base64.b64encode(raw).decode(),
-                })), key=pki.leaf_key)
+                before = (
+                    InboundEmail.objects.order_by("pk").values_list("pk", flat=True).last() or 0
+                )
+                envelope = sign_sns_message(
+                    build_notification(
+                        json.dumps(
+                            {
+                                "notificationType": "Received",
+                                "mail": {"messageId": f"bomb-{name}", "destination": [address]},
+                                "receipt": {
+                                    "recipients": [address],
+                                    "action": {"type": "SNS", "encoding": "BASE64"},
+                                },
+                                "content": base64.b64encode(raw).decode(),
+                            }
+                        )
+                    ),
+                    key=pki.leaf_key,
+                )
                 sent_at = time.monotonic()
-                status, _ = common.post(f"{web.url}/webhooks/ses", json.dumps(envelope).encode(), {"Content-Type": "text/plain"}, timeout=60)
+                status, _ = common.post(
+                    f"{web.url}/webhooks/ses",
+                    json.dumps(envelope).encode(),
+                    {"Content-Type": "text/plain"},
+                    timeout=60,
+                )
                 if status == 200:
                     settle(name, "sns", before, "ses_sns", sent_at)
                 elif status in (400, 413):
@@ -176,7 +247,9 @@ def run(args: argparse.Namespace) -> int:
                 else:
                     late.append(f"sns:{name}:http{status}")
                 # SMTP
-                before = InboundEmail.objects.order_by("pk").values_list("pk", flat=True).last() or 0
+                before = (
+                    InboundEmail.objects.order_by("pk").values_list("pk", flat=True).last() or 0
+                )
                 sent_at = time.monotonic()
                 try:
                     with smtplib.SMTP("127.0.0.1", smtp_port, timeout=60) as smtp:
@@ -192,8 +265,12 @@ def run(args: argparse.Namespace) -> int:
                 sent_at = time.monotonic()
                 try:
                     done = subprocess.run(
-                        [sys.executable, "manage.py", "receive_email", "--to", address], input=raw, cwd=common.ROOT, env=env,
-                        capture_output=True, timeout=PARSE_SECONDS + 20,
+                        [sys.executable, "manage.py", "receive_email", "--to", address],
+                        input=raw,
+                        cwd=common.ROOT,
+                        env=env,
+                        capture_output=True,
+                        timeout=PARSE_SECONDS + 20,
                     )
                     took = time.monotonic() - sent_at
                     crashed = done.returncode != 0 or b"Traceback" in done.stderr
@@ -206,7 +283,9 @@ def run(args: argparse.Namespace) -> int:
                     results.append(f"cli:{name}=timeout")
             worker_alive = worker.process.poll() is None and worker.process.pid == worker_pid
             log = (tmp / "worker.log").read_text(errors="replace")
-            worker_crashes = (not worker_alive) + log.count("WorkerLostError") + log.count("exited with 'signal")
+            worker_crashes = (
+                (not worker_alive) + log.count("WorkerLostError") + log.count("exited with 'signal")
+            )
         finally:
             sampler.running = False
             common.stop(smtpd)
@@ -217,8 +296,13 @@ def run(args: argparse.Namespace) -> int:
     peak_mib = sampler.peak_kib / 1024
     ok = worker_crashes == 0 and cli_crashes == 0 and not late and peak_mib < MAX_RSS_MIB
     return common.figure(
-        ok, inputs=len(bombs) * 3, worker_crashes=worker_crashes, cli_crashes=cli_crashes, over_limit=len(late),
-        worker_peak_rss_mib=peak_mib, rss_limit_mib=MAX_RSS_MIB,
+        ok,
+        inputs=len(bombs) * 3,
+        worker_crashes=worker_crashes,
+        cli_crashes=cli_crashes,
+        over_limit=len(late),
+        worker_peak_rss_mib=peak_mib,
+        rss_limit_mib=MAX_RSS_MIB,
     )
 
 

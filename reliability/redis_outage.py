@@ -53,9 +53,15 @@ def run(args: argparse.Namespace, port: int, redis_process) -> int:  # type: ign
     answers: collections.Counter[int] = collections.Counter()
     ids: list[str] = []
     with common.moto_server() as moto:
-        worker = common.Worker(common.worker_env(EMAIL_BACKEND="anymail.backends.amazon_ses.EmailBackend", AWS_ENDPOINT_URL=moto), tmp / "worker.log")
+        worker = common.Worker(
+            common.worker_env(
+                EMAIL_BACKEND="anymail.backends.amazon_ses.EmailBackend", AWS_ENDPOINT_URL=moto
+            ),
+            tmp / "worker.log",
+        )
         worker.start()
         try:
+
             def load(seconds: float, phase: str) -> None:
                 end = time.monotonic() + seconds
                 count = 0
@@ -91,13 +97,23 @@ def run(args: argparse.Namespace, port: int, redis_process) -> int:  # type: ign
             load(10, "redis up")
 
             deadline = time.monotonic() + args.timeout
-            while time.monotonic() < deadline and Message.objects.filter(public_id__in=ids, status="queued").exists():
+            while (
+                time.monotonic() < deadline
+                and Message.objects.filter(public_id__in=ids, status="queued").exists()
+            ):
                 requeue_if_due()
                 time.sleep(0.2)
             drain_seconds = time.monotonic() - back
-            statuses = collections.Counter(Message.objects.filter(public_id__in=ids).values_list("status", flat=True))
+            statuses = collections.Counter(
+                Message.objects.filter(public_id__in=ids).values_list("status", flat=True)
+            )
             at_ses = set(common.sent_at_moto(moto))
-            sent = {f"<{p}@{settings.SENDOOK_DEFAULT_DOMAIN}>" for p in Message.objects.filter(public_id__in=ids, status="sent").values_list("public_id", flat=True)}
+            sent = {
+                f"<{p}@{settings.SENDOOK_DEFAULT_DOMAIN}>"
+                for p in Message.objects.filter(public_id__in=ids, status="sent").values_list(
+                    "public_id", flat=True
+                )
+            }
             lost = statuses.get("queued", 0) + len(sent - at_ses)
             print(f"  answers {dict(answers)}; statuses {dict(statuses)}", flush=True)
         finally:
@@ -105,8 +121,15 @@ def run(args: argparse.Namespace, port: int, redis_process) -> int:  # type: ign
             common.stop(redis_process)
     bad_5xx = sum(count for status, count in answers.items() if status >= 500 and status != 503)
     ok = bad_5xx == 0 and lost == 0 and len(ids) > 0
-    return common.figure(ok, requests=sum(answers.values()), accepted=len(ids), server_errors_not_503=bad_5xx,
-                         answered_503=answers.get(503, 0), lost=lost, drain_seconds_after_redis_back=drain_seconds)
+    return common.figure(
+        ok,
+        requests=sum(answers.values()),
+        accepted=len(ids),
+        server_errors_not_503=bad_5xx,
+        answered_503=answers.get(503, 0),
+        lost=lost,
+        drain_seconds_after_redis_back=drain_seconds,
+    )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--kills", type=int, default=4)
-    parser.add_argument("--kill-every", type=float, default=6, help="seconds of worker uptime between kills")
+    parser.add_argument(
+        "--kill-every", type=float, default=6, help="seconds of worker uptime between kills"
+    )
     parser.add_argument("--timeout", type=float, default=300, help="drain deadline in seconds")
     args = parser.parse_args()
 
@@ -48,7 +50,9 @@ def main() -> int:
 
 def run(args: argparse.Namespace) -> int:
     common.configure(
-        SENDOOK_REQUEUE_AFTER_SECONDS="10", SENDOOK_SEND_MAX_RETRIES="6", SENDOOK_SEND_CLAIM_SECONDS="20"
+        SENDOOK_REQUEUE_AFTER_SECONDS="10",
+        SENDOOK_SEND_MAX_RETRIES="6",
+        SENDOOK_SEND_CLAIM_SECONDS="20",
     )
     common.setup_django()
     from django.conf import settings
@@ -61,7 +65,8 @@ def run(args: argparse.Namespace) -> int:
     log = Path(tempfile.mkdtemp(prefix="sendook-rel-")) / "worker.log"
     with common.moto_server() as moto:
         env = common.worker_env(
-            EMAIL_BACKEND="anymail.backends.amazon_ses.EmailBackend", AWS_ENDPOINT_URL=moto,
+            EMAIL_BACKEND="anymail.backends.amazon_ses.EmailBackend",
+            AWS_ENDPOINT_URL=moto,
         )
         worker = common.Worker(env, log)
         organization = create_organization(name=f"reliability-burst-{time.time_ns()}")[0]
@@ -84,11 +89,16 @@ def run(args: argparse.Namespace) -> int:
                 at_ses = set(common.sent_at_moto(moto))
                 recorded = {
                     f"<{public_id}@{settings.SENDOOK_DEFAULT_DOMAIN}>"
-                    for public_id in Message.objects.filter(organization=organization, status="sent").values_list("public_id", flat=True)
+                    for public_id in Message.objects.filter(
+                        organization=organization, status="sent"
+                    ).values_list("public_id", flat=True)
                 }
                 window.update(at_ses - recorded)
-                print(f"  kill {kills_done} at {time.monotonic() - started:.1f}s: {len(recorded)} recorded sent, "
-                      f"{len(at_ses - recorded)} at SES unrecorded", flush=True)
+                print(
+                    f"  kill {kills_done} at {time.monotonic() - started:.1f}s: {len(recorded)} recorded sent, "
+                    f"{len(at_ses - recorded)} at SES unrecorded",
+                    flush=True,
+                )
                 worker.start()
                 last_start = time.monotonic()
 
@@ -97,14 +107,22 @@ def run(args: argparse.Namespace) -> int:
 
             def maybe_kill() -> None:
                 # Every --kill-every seconds of worker uptime while it has work to do.
-                if kills_done < args.kills and time.monotonic() - last_start > args.kill_every and queued():
+                if (
+                    kills_done < args.kills
+                    and time.monotonic() - last_start > args.kill_every
+                    and queued()
+                ):
                     kill_and_snapshot()
 
             # The burst: the worker drains while requests arrive; kills are spread over the drain.
             for index in range(args.messages):
                 response = client.post(
                     f"/v1/inboxes/{inbox.public_id}/messages/send",
-                    {"to": [f"r{index}@example.com"], "subject": f"burst {index}", "text": "Hello."},
+                    {
+                        "to": [f"r{index}@example.com"],
+                        "subject": f"burst {index}",
+                        "text": "Hello.",
+                    },
                     content_type="application/json",
                 )
                 if response.status_code == 202:
@@ -128,25 +146,56 @@ def run(args: argparse.Namespace) -> int:
                 time.sleep(0.05)
             drain_seconds = time.monotonic() - started
 
-            statuses = collections.Counter(Message.objects.filter(public_id__in=ids).values_list("status", flat=True))
+            statuses = collections.Counter(
+                Message.objects.filter(public_id__in=ids).values_list("status", flat=True)
+            )
             at_ses = collections.Counter(common.sent_at_moto(moto))
             expected = {f"<{public_id}@{settings.SENDOOK_DEFAULT_DOMAIN}>" for public_id in ids}
-            not_terminal = sum(count for status, count in statuses.items() if status not in TERMINAL)
-            missing_at_ses = len({f"<{p}@{settings.SENDOOK_DEFAULT_DOMAIN}>" for p in Message.objects.filter(public_id__in=ids, status="sent").values_list("public_id", flat=True)} - set(at_ses))
+            not_terminal = sum(
+                count for status, count in statuses.items() if status not in TERMINAL
+            )
+            missing_at_ses = len(
+                {
+                    f"<{p}@{settings.SENDOOK_DEFAULT_DOMAIN}>"
+                    for p in Message.objects.filter(public_id__in=ids, status="sent").values_list(
+                        "public_id", flat=True
+                    )
+                }
+                - set(at_ses)
+            )
             lost = not_terminal + missing_at_ses + errors
-            duplicated = {mid: count - 1 for mid, count in at_ses.items() if count > 1 and mid in expected}
+            duplicated = {
+                mid: count - 1 for mid, count in at_ses.items() if count > 1 and mid in expected
+            }
             inside = sum(count for mid, count in duplicated.items() if mid in window)
             outside = sum(count for mid, count in duplicated.items() if mid not in window)
             from messages.services.delivery import OUTCOME_UNKNOWN
 
-            unknown = Message.objects.filter(public_id__in=ids, status_reason=OUTCOME_UNKNOWN).count()
-            print(f"  statuses {dict(statuses)}; kills {kills_done}; messages in the provider-call window {len(window)}", flush=True)
+            unknown = Message.objects.filter(
+                public_id__in=ids, status_reason=OUTCOME_UNKNOWN
+            ).count()
+            print(
+                f"  statuses {dict(statuses)}; kills {kills_done}; messages in the provider-call window {len(window)}",
+                flush=True,
+            )
         finally:
             worker.stop()
-    ok = lost == 0 and outside == 0 and inside == 0 and kills_done >= args.kills and len(ids) == args.messages
+    ok = (
+        lost == 0
+        and outside == 0
+        and inside == 0
+        and kills_done >= args.kills
+        and len(ids) == args.messages
+    )
     return common.figure(
-        ok, messages=len(ids), kills=kills_done, lost=lost, duplicates=outside,
-        duplicates_in_provider_window=inside, outcome_unknown=unknown, drain_seconds=drain_seconds,
+        ok,
+        messages=len(ids),
+        kills=kills_done,
+        lost=lost,
+        duplicates=outside,
+        duplicates_in_provider_window=inside,
+        outcome_unknown=unknown,
+        drain_seconds=drain_seconds,
     )
 
 

@@ -349,7 +349,8 @@ SENDOOK_WEBHOOK_ALLOW_PRIVATE = env_bool("SENDOOK_WEBHOOK_ALLOW_PRIVATE", False)
 # Seconds to wait after each failed attempt; one more failure after the last one is final.
 # The default backs off exponentially for about a day (27.7 h over 10 attempts).
 SENDOOK_WEBHOOK_RETRY_SCHEDULE = [
-    float(item) for item in env_list(
+    float(item)
+    for item in env_list(
         "SENDOOK_WEBHOOK_RETRY_SCHEDULE", "30,120,600,1800,3600,7200,14400,28800,43200"
     )
 ]
@@ -388,7 +389,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "purge-idempotency-keys": {"task": "inboxes.tasks.purge_idempotency_keys", "schedule": 3600},
     "requeue-stuck-messages": {"task": "messages.tasks.requeue_stuck_messages", "schedule": 60},
-
     "sweep-webhook-deliveries": {
         "task": "webhooks.tasks.sweep_webhook_deliveries",
         "schedule": SENDOOK_WEBHOOK_SWEEP_INTERVAL,

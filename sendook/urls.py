@@ -37,7 +37,6 @@ urlpatterns = [
     # Only the providers enabled in SENDOOK_INBOUND_PROVIDERS / SENDOOK_TRACKING_PROVIDERS.
     path("webhooks/anymail/", include("messages.inbound.provider_urls")),
     path("webhooks/", include("messages.inbound.urls")),
-
     path("", include("messages.ui.urls")),
 ]
 

@@ -184,7 +184,9 @@ def _webhook_view(endpoint: Endpoint) -> Callable[..., HttpResponse]:
         if secrets:
             given = get_request_basic_auth(request)
             if not any(constant_time_compare(given or "", secret) for secret in secrets):
-                response = json_error("Missing or wrong webhook credentials", "unauthenticated", 401)
+                response = json_error(
+                    "Missing or wrong webhook credentials", "unauthenticated", 401
+                )
                 response["WWW-Authenticate"] = 'Basic realm="sendook-webhooks"'
                 return response
         try:

@@ -45,7 +45,9 @@ def sandbox(settings):
         for path in sorted(directory.glob("*.eml"), key=lambda p: p.stat().st_mtime_ns):
             raw = path.read_bytes()
             envelope = json.loads(path.with_suffix(".json").read_text())
-            captured.append((email.message_from_bytes(raw, policy=email.policy.default), envelope, raw))
+            captured.append(
+                (email.message_from_bytes(raw, policy=email.policy.default), envelope, raw)
+            )
         return captured
 
     return read

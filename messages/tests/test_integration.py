@@ -42,16 +42,35 @@ class Worker:
     def start(self) -> None:
         self.log.write_text("")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "sendook", "worker", "-l", "info",
-             "--concurrency", str(CONCURRENCY), "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "-n", f"test-{os.getpid()}@%h"],
-            cwd=ROOT, env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "sendook",
+                "worker",
+                "-l",
+                "info",
+                "--concurrency",
+                str(CONCURRENCY),
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-n",
+                f"test-{os.getpid()}@%h",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so a kill reaches the pool children
         )
         deadline = time.monotonic() + 60
         while "ready." not in self.log.read_text(errors="replace"):
             if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("celery worker did not start:\n" + self.log.read_text(errors="replace")[-3000:])
+                raise RuntimeError(
+                    "celery worker did not start:\n" + self.log.read_text(errors="replace")[-3000:]
+                )
             time.sleep(0.1)
 
     def kill(self) -> None:
@@ -138,12 +157,24 @@ def settled(message_ids) -> bool:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_send_and_reply_through_the_real_worker_reach_ses_as_we_built_them(live, api_client, inbox, aws):
+def test_send_and_reply_through_the_real_worker_reach_ses_as_we_built_them(
+    live, api_client, inbox, aws
+):
     pdf = bytes(range(256)) * 4
     body = {
-        "to": ["Alice <alice@example.com>"], "cc": ["carol@example.com"], "bcc": ["secret@example.com"],
-        "subject": "Quarterly report", "text": "Numbers attached.", "html": "<p>Numbers attached.</p>",
-        "attachments": [{"content": base64.b64encode(pdf).decode(), "name": "report.pdf", "contentType": "application/pdf"}],
+        "to": ["Alice <alice@example.com>"],
+        "cc": ["carol@example.com"],
+        "bcc": ["secret@example.com"],
+        "subject": "Quarterly report",
+        "text": "Numbers attached.",
+        "html": "<p>Numbers attached.</p>",
+        "attachments": [
+            {
+                "content": base64.b64encode(pdf).decode(),
+                "name": "report.pdf",
+                "contentType": "application/pdf",
+            }
+        ],
     }
     response = api_client.post(f"/v1/inboxes/{inbox.public_id}/messages/send", body, format="json")
     assert response.status_code == 202, response.json()
@@ -158,7 +189,10 @@ def test_send_and_reply_through_the_real_worker_reach_ses_as_we_built_them(live,
     assert raw.replace(b"\r\n", b"\n") == message.raw.read().replace(b"\r\n", b"\n")
     mime = email.message_from_bytes(raw, policy=email.policy.default)
     assert mime["Message-ID"] == sent["messageId"] == f"<{sent['id']}@sendook.localhost>"
-    assert mime["From"].addresses[0].addr_spec == inbox.email and mime["From"].addresses[0].display_name == inbox.name
+    assert (
+        mime["From"].addresses[0].addr_spec == inbox.email
+        and mime["From"].addresses[0].display_name == inbox.name
+    )
     assert mime["To"] == "Alice <alice@example.com>" and mime["Cc"] == "carol@example.com"
     assert "Bcc" not in mime and b"secret@example.com" not in raw
     assert "secret@example.com" in arrived["destinations"]  # BCC lives in the envelope only
@@ -166,16 +200,30 @@ def test_send_and_reply_through_the_real_worker_reach_ses_as_we_built_them(live,
     assert attachment.get_content() == pdf and attachment.get_filename() == "report.pdf"
     assert mime.get_body(("html",)).get_content().strip() == "<p>Numbers attached.</p>"
 
-    reply = api_client.post(f"/v1/inboxes/{inbox.public_id}/messages/{sent['id']}/reply", {"text": "One more thing"}, format="json").json()
+    reply = api_client.post(
+        f"/v1/inboxes/{inbox.public_id}/messages/{sent['id']}/reply",
+        {"text": "One more thing"},
+        format="json",
+    ).json()
     assert wait_until(lambda: settled([reply["id"]]))
-    arrived_reply = email.message_from_string(sent_at_moto(aws)[1]["raw_data"], policy=email.policy.default)
-    assert arrived_reply["In-Reply-To"] == sent["messageId"] and arrived_reply["References"] == sent["messageId"]
-    assert arrived_reply["Subject"] == "Re: Quarterly report" and arrived_reply["To"] == "Alice <alice@example.com>"
+    arrived_reply = email.message_from_string(
+        sent_at_moto(aws)[1]["raw_data"], policy=email.policy.default
+    )
+    assert (
+        arrived_reply["In-Reply-To"] == sent["messageId"]
+        and arrived_reply["References"] == sent["messageId"]
+    )
+    assert (
+        arrived_reply["Subject"] == "Re: Quarterly report"
+        and arrived_reply["To"] == "Alice <alice@example.com>"
+    )
     assert Message.objects.get(public_id=reply["id"]).thread.public_id == sent["threadId"]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_killed_mid_burst_loses_nothing_and_sends_nothing_twice(live, inbox, aws, settings):
+def test_a_worker_killed_mid_burst_loses_nothing_and_sends_nothing_twice(
+    live, inbox, aws, settings
+):
     from django.db import transaction
 
     from messages.services.send import send_message
@@ -183,10 +231,14 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_sends_nothing_twice(live, i
     # One commit, so all 50 tasks reach the broker at once and the kill lands mid-burst.
     with transaction.atomic():
         ids = [
-            send_message(inbox, to=[f"r{index}@example.com"], subject=f"burst {index}", text="x").public_id
+            send_message(
+                inbox, to=[f"r{index}@example.com"], subject=f"burst {index}", text="x"
+            ).public_id
             for index in range(50)
         ]
-    assert wait_until(lambda: Message.objects.filter(public_id__in=ids, status="sent").count() >= 5, interval=0.01)
+    assert wait_until(
+        lambda: Message.objects.filter(public_id__in=ids, status="sent").count() >= 5, interval=0.01
+    )
     live.kill()
     killed_at = Message.objects.filter(public_id__in=ids, status="sent").count()
     live.start()
@@ -195,21 +247,35 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_sends_nothing_twice(live, i
     from messages.tasks import requeue_stuck_messages
 
     settings.SENDOOK_REQUEUE_AFTER_SECONDS = 1
-    assert wait_until(lambda: (requeue_stuck_messages() or True) and settled(ids), timeout=90, interval=1.5), (
-        Message.objects.filter(public_id__in=ids).exclude(status="sent").values_list("public_id", "status", "status_reason")
+    assert wait_until(
+        lambda: (requeue_stuck_messages() or True) and settled(ids), timeout=90, interval=1.5
+    ), (
+        Message.objects.filter(public_id__in=ids)
+        .exclude(status="sent")
+        .values_list("public_id", "status", "status_reason")
     )
     from messages.services.delivery import OUTCOME_UNKNOWN
 
-    sent_ids = set(Message.objects.filter(public_id__in=ids, status="sent").values_list("public_id", flat=True))
-    unknown = set(Message.objects.filter(public_id__in=ids, status="failed", status_reason=OUTCOME_UNKNOWN).values_list("public_id", flat=True))
+    sent_ids = set(
+        Message.objects.filter(public_id__in=ids, status="sent").values_list("public_id", flat=True)
+    )
+    unknown = set(
+        Message.objects.filter(
+            public_id__in=ids, status="failed", status_reason=OUTCOME_UNKNOWN
+        ).values_list("public_id", flat=True)
+    )
     # Every message is sent, or (only one the dead worker was handing to SES) failed with the
     # reason that says its outcome is unknown.
     assert len(sent_ids) + len(unknown) == 50 and len(unknown) <= CONCURRENCY, (killed_at, unknown)
     counts: dict[str, int] = {}
     for arrived in sent_at_moto(aws):
-        message_id = email.message_from_string(arrived["raw_data"], policy=email.policy.default)["Message-ID"]
+        message_id = email.message_from_string(arrived["raw_data"], policy=email.policy.default)[
+            "Message-ID"
+        ]
         counts[message_id] = counts.get(message_id, 0) + 1
-    assert {f"<{i}@sendook.localhost>" for i in sent_ids} <= set(counts)  # none recorded sent is lost
+    assert {f"<{i}@sendook.localhost>" for i in sent_ids} <= set(
+        counts
+    )  # none recorded sent is lost
     assert set(counts) <= {f"<{i}@sendook.localhost>" for i in ids}
     # The claim is committed before SES is called: not even a message in flight goes out twice.
     duplicates = sum(count - 1 for count in counts.values())

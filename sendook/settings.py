@@ -183,9 +183,6 @@ SENDOOK_LOGIN_RATE_PER_ADDRESS = env("SENDOOK_LOGIN_RATE_PER_ADDRESS", "30/15m")
 # reaching gunicorn directly could write the header itself.
 SENDOOK_TRUSTED_PROXY_HEADER = env("SENDOOK_TRUSTED_PROXY_HEADER")
 SENDOOK_TRUSTED_PROXY_COUNT = env_int("SENDOOK_TRUSTED_PROXY_COUNT", 1)
-# POST /v1/webhooks/{id}/test waits for its ping inside the request: this one deadline bounds
-# the host lookup, connect and response together (deliveries use the SENDOOK_WEBHOOK_* ones).
-SENDOOK_WEBHOOK_TEST_TIMEOUT = float(env("SENDOOK_WEBHOOK_TEST_TIMEOUT", "5"))
 
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -247,9 +244,6 @@ SENDOOK_RESERVED_LOCAL_PARTS = [
 # Days a deleted inbox's address stays out of reach of other organizations (its owner may take
 # it back at once), so ongoing replies to it never reach a newcomer.
 SENDOOK_ADDRESS_QUARANTINE_DAYS = env_int("SENDOOK_ADDRESS_QUARANTINE_DAYS", 90)
-# Lifetime of the signed links the staff UI gives inline images (a sandboxed frame fetches them
-# without cookies, so the link is a bearer token: keep it short).
-SENDOOK_ATTACHMENT_LINK_SECONDS = env_int("SENDOOK_ATTACHMENT_LINK_SECONDS", 300)
 SENDOOK_INBOUND_MX = env("SENDOOK_INBOUND_MX", "inbound-smtp.us-east-1.amazonaws.com")
 SENDOOK_SPF_INCLUDE = env("SENDOOK_SPF_INCLUDE", "amazonses.com")
 SENDOOK_DMARC_POLICY = env("SENDOOK_DMARC_POLICY", "v=DMARC1; p=none")
@@ -319,6 +313,9 @@ SENDOOK_REQUEUE_AFTER_SECONDS = env_int("SENDOOK_REQUEUE_AFTER_SECONDS", 60)
 # (the worker died in between) is failed as "outcome unknown" instead of being sent twice.
 # Keep it above the provider call's own timeouts.
 SENDOOK_SEND_CLAIM_SECONDS = env_int("SENDOOK_SEND_CLAIM_SECONDS", 300)
+# Lifetime of the signed links the staff UI gives inline images (a sandboxed frame fetches them
+# without cookies, so the link is a bearer token: keep it short).
+SENDOOK_ATTACHMENT_LINK_SECONDS = env_int("SENDOOK_ATTACHMENT_LINK_SECONDS", 300)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["MessageStatusEnum"] = "messages.models.Message.Status"  # type: ignore[index]
 
 # --- Inbound mail -------------------------------------------------------------------------------
@@ -372,6 +369,9 @@ SENDOOK_WEBHOOK_BATCH_SIZE = env_int("SENDOOK_WEBHOOK_BATCH_SIZE", 100)
 # before any post could outlast it, so only a dead worker's lease runs out, and the sweep then
 # retries its deliveries. Never less than SENDOOK_WEBHOOK_TIMEOUT + 5.
 SENDOOK_WEBHOOK_LEASE_SECONDS = float(env("SENDOOK_WEBHOOK_LEASE_SECONDS", "30"))
+# POST /v1/webhooks/{id}/test waits for its ping inside the request: this one deadline bounds
+# the host lookup, connect and response together (deliveries use the SENDOOK_WEBHOOK_* ones).
+SENDOOK_WEBHOOK_TEST_TIMEOUT = float(env("SENDOOK_WEBHOOK_TEST_TIMEOUT", "5"))
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")

@@ -16,7 +16,7 @@ class Webhook(models.Model):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="webhooks"
     )
-    # Stored and echoed exactly as given (API.md); vetted for SSRF at create and every delivery.
+    # Stored and echoed exactly as given, as clients compare it; vetted for SSRF at create and every delivery.
     url = models.CharField(max_length=2048)
     events = models.JSONField(default=list)
     # Empty: every inbox. Otherwise only events about these inboxes (public ids).

@@ -114,7 +114,7 @@ def test_an_id_of_the_wrong_shape_is_a_404(api_client):
 
 
 def test_an_inbox_without_a_name_has_no_name_field(api_client):
-    # API.md: unset optionals are omitted; the original's SDK test checks `name` is absent.
+    # Unset optionals are omitted (docs/api.md); the original's SDK test checks `name` is absent.
     created = api_client.post("/v1/inboxes", {}, format="json").json()
     assert "name" not in created
     assert "name" not in api_client.get(f"/v1/inboxes/{created['id']}").json()

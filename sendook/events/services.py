@@ -87,7 +87,7 @@ def read_feed(organization: Organization, *, after: str | None = None) -> QueryS
 
 
 def build_envelope(event: Event) -> dict[str, Any]:
-    """What a webhook receives and what GET /v1/events lists (API.md "Webhook deliveries")."""
+    """What a webhook receives and what GET /v1/events lists (docs/api.md, "What arrives")."""
     envelope: dict[str, Any] = {
         "id": event.public_id,
         "event": event.type,

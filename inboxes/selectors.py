@@ -1,5 +1,7 @@
 """Organization-scoped reads. Another organization's id is indistinguishable from a missing one."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
@@ -69,3 +71,23 @@ def sending_domain_verified(inbox: Inbox) -> bool:
         name__iexact=inbox.domain_name,
         verified=True,
     ).exists()
+
+
+# --- the staff UI's organizations --------------------------------------------------------------
+
+
+def organizations_for(user: Any) -> QuerySet[Organization]:
+    """The organizations a signed-in user is a member of (none for an anonymous one)."""
+    if not user.is_authenticated:
+        return Organization.objects.none()
+    return Organization.objects.filter(memberships__user_id=user.pk).order_by("name", "id")
+
+
+def pick_organization(user: Any, wanted_id: str | None) -> Organization | None:
+    """The organization the user asked for if they belong to it, else their first one."""
+    rows = organizations_for(user)
+    if wanted_id:
+        chosen = rows.filter(public_id=wanted_id).first()
+        if chosen is not None:
+            return chosen
+    return rows.first()

@@ -195,3 +195,26 @@ def update_labels(message: Message, *, add: list[str], remove: list[str]) -> Mes
         thread.save(update_fields=["labels", "updated_at"])
         message.thread = thread
     return message
+
+
+# --- what a reader changes on a thread ---------------------------------------------------------
+
+
+def mark_thread(thread: Thread, *, read: bool) -> None:
+    """Read marks every message; unread marks the latest inbound one, as mail clients do."""
+    messages = thread.messages.filter(direction=Message.Direction.INBOUND)
+    if read:
+        messages.filter(is_read=False).update(is_read=True)
+        return
+    latest = messages.order_by("-created_at", "-id").first()
+    if latest is not None and latest.is_read:
+        Message.objects.filter(pk=latest.pk).update(is_read=False)
+
+
+def change_thread_labels(thread: Thread, *, add: list[str], remove: list[str]) -> Thread:
+    """Adds and removes labels on every message of the thread (its labels are their union)."""
+    with transaction.atomic():
+        for message in thread.messages.order_by("id"):
+            update_labels(message, add=add, remove=remove)
+    thread.refresh_from_db()
+    return thread

@@ -122,3 +122,16 @@ def take_draft(request: HttpRequest, page: str) -> dict[str, str] | None:
     if draft is not None:
         request.session[DRAFTS_SESSION_KEY] = drafts
     return draft
+
+
+# A label as the thread page's form gives it: spaces folded, bounded like the API's.
+MAX_LABEL_LENGTH = 100
+
+
+def clean_label(label: str) -> str:
+    label = " ".join(label.split())
+    if not label:
+        raise ValueError("A label cannot be empty.")
+    if len(label) > MAX_LABEL_LENGTH:
+        raise ValueError(f"A label has at most {MAX_LABEL_LENGTH} characters.")
+    return label

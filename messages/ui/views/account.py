@@ -9,10 +9,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from inboxes.selectors import pick_organization
 from messages.ui.views.base import (
     ORG_SESSION_KEY,
     page_csp,
-    pick_organization,
     post_only,
     staff_page,
 )

@@ -9,13 +9,12 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from inboxes.models import Organization
+from inboxes.selectors import organizations_for
 from messages import selectors
 from sendook.exceptions import NotFound
 
@@ -32,22 +31,6 @@ def page_csp(*, remote_images: bool = False) -> str:
         f"img-src {images}; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
         "connect-src 'self'"
     )
-
-
-def organizations_for(user: User) -> QuerySet[Organization]:
-    if not user.is_authenticated:
-        return Organization.objects.none()
-    return Organization.objects.filter(memberships__user_id=user.pk).order_by("name", "id")
-
-
-def pick_organization(user: User, wanted_id: str | None) -> Organization | None:
-    """The organization the user asked for if they belong to it, else their first one."""
-    rows = organizations_for(user)
-    if wanted_id:
-        chosen = rows.filter(public_id=wanted_id).first()
-        if chosen is not None:
-            return chosen
-    return rows.first()
 
 
 def staff_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

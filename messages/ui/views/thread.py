@@ -14,8 +14,9 @@ from django.views.decorators.http import require_GET
 from messages import selectors
 from messages.models import Message, Thread
 from messages.services import send as outbound
-from messages.ui import marks, rendering, sending
-from messages.ui.forms import SEND_FORM_FIELDS, keep_draft, read_form, take_draft
+from messages.services import threads
+from messages.ui import rendering, sending
+from messages.ui.forms import SEND_FORM_FIELDS, clean_label, keep_draft, read_form, take_draft
 from messages.ui.views.attachments import INLINE_IMAGE_TYPES, attachment_link
 from messages.ui.views.base import back, page_csp, post_only, render_page, staff_page, thread_url
 from sendook.exceptions import SendookError
@@ -57,7 +58,7 @@ def thread_detail(request: HttpRequest, thread_id: str) -> HttpResponse:
     remote_images = request.GET.get("images") == "1"
     messages = selectors.thread_messages(thread)
     items = [_present(request, message, remote_images=remote_images) for message in messages]
-    marks.mark_thread(thread, read=True)
+    threads.mark_thread(thread, read=True)
     draft = take_draft(request, request.path)
     restored: dict[str, Any] = {}
     if draft is not None:
@@ -157,7 +158,7 @@ def _send_from_thread(request: HttpRequest, thread_id: str, action: str) -> Http
 def mark_read(request: HttpRequest, thread_id: str) -> HttpResponse:
     thread = selectors.get_thread(request.organization, thread_id)  # type: ignore[attr-defined]
     read = request.POST.get("read") == "1"
-    marks.mark_thread(thread, read=read)
+    threads.mark_thread(thread, read=read)
     default = reverse("mail:inbox", args=[thread.inbox.public_id])
     return back(request, default)
 
@@ -169,7 +170,9 @@ def change_labels(request: HttpRequest, thread_id: str) -> HttpResponse:
     add = [label for label in request.POST.getlist("add") if label.strip()]
     remove = [label for label in request.POST.getlist("remove") if label.strip()]
     try:
-        marks.change_thread_labels(thread, add=add, remove=remove)
+        add = [clean_label(label) for label in add]
+        remove = [clean_label(label) for label in remove]
     except ValueError as error:
         return _failed_form(request, thread, {"label_error": str(error)}, status=400)
+    threads.change_thread_labels(thread, add=add, remove=remove)
     return redirect("mail:thread", thread_id=thread.public_id)

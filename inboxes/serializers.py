@@ -4,9 +4,11 @@ from rest_framework import serializers
 
 from inboxes.models import ApiKey, Domain, Inbox
 from sendook.api import (
+    SCOPES,
     ApiModelSerializer,
     ApiSerializer,
     OptionalText,
+    StrictBoolean,
     Text,
     validate_no_control_chars,
 )
@@ -15,6 +17,10 @@ from sendook.api import (
 class ApiKeySerializer(ApiModelSerializer):
     organization_id = serializers.CharField(source="organization.public_id", read_only=True)
     name = OptionalText()  # keys made before names were required may have none
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPES), read_only=True)
+    # Omitted for a key that sees every inbox.
+    inbox_ids = serializers.ListField(child=serializers.CharField(), read_only=True, required=False)
+    require_approval = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = ApiKey
@@ -24,6 +30,9 @@ class ApiKeySerializer(ApiModelSerializer):
             "organization_id",
             "name",
             "prefix",
+            "scopes",
+            "inbox_ids",
+            "require_approval",
             "last_used_at",
             "created_at",
             "updated_at",
@@ -43,11 +52,50 @@ class ApiKeyCreateInput(ApiSerializer):
     # Required like the original's API: a nameless key is one nobody can later tell apart.
     name = Text(max_length=200, validators=[validate_no_control_chars])
 
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=SCOPES),
+        required=False,
+        max_length=len(SCOPES),
+        help_text="What the key may do. Default: the scopes of the key making it (all, for a "
+        "full key).",
+    )
+    inbox_ids = serializers.ListField(
+        child=Text(max_length=40),
+        required=False,
+        max_length=100,
+        help_text="The only inboxes the key sees. Default: those of the key making it (every "
+        "inbox, for an unlimited key).",
+    )
+    require_approval = StrictBoolean(
+        required=False, help_text="Hold every send made with the key for approval."
+    )
+
     def validate_name(self, value: str) -> str:
         value = value.strip()
         if not value:
             raise serializers.ValidationError("Give the key a name.")
         return value
+
+    def validate_scopes(self, value: list[str]) -> list[str]:
+        if not value:
+            raise serializers.ValidationError(
+                "Give the key at least one scope (omit scopes for the making key's own)."
+            )
+        return _without_duplicates(value)
+
+    def validate_inbox_ids(self, value: list[str]) -> list[str]:
+        if not value:
+            raise serializers.ValidationError(
+                "List at least one inbox (omit inboxIds for a key that sees every inbox)."
+            )
+        return _without_duplicates(value)
+
+
+def _without_duplicates(values: list[str]) -> list[str]:
+    repeated = sorted({value for value in values if values.count(value) > 1})
+    if repeated:
+        raise serializers.ValidationError(f"Listed more than once: {', '.join(repeated)}.")
+    return values
 
 
 class DnsRecordSerializer(ApiSerializer):

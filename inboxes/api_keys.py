@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from inboxes.models import ApiKey, Inbox, Organization, all_scopes
-from sendook.api import Forbidden, generate_api_key_secret
+from sendook.api import SCOPES, Forbidden, generate_api_key_secret
 from sendook.exceptions import ValidationFailed
 
 
@@ -70,7 +70,7 @@ def create_api_key(
     they may not exceed the creator's: 403 naming the field."""
     powers = KeyPowers.of(creator) if creator is not None else None
     if scopes is None:
-        scopes = sorted(powers.scopes) if powers else all_scopes()
+        scopes = list(powers.scopes) if powers else all_scopes()
     elif powers and not set(scopes) <= powers.scopes:
         extra = [scope for scope in scopes if scope not in powers.scopes]
         _refuse("scopes", f"This API key cannot give scopes it lacks: {', '.join(extra)}")
@@ -90,7 +90,7 @@ def create_api_key(
         name=name,
         prefix=prefix,
         key_hash=key_hash,
-        scopes=list(scopes),
+        scopes=[scope for scope in SCOPES if scope in scopes],  # one order, whatever was given
         inbox_ids=inbox_ids,
         require_approval=require_approval,
     )

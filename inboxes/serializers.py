@@ -1,5 +1,6 @@
 """API shapes of tenancy objects (camelCase and ids come from sendook.api's base classes)."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inboxes.models import ApiKey, Domain, Inbox
@@ -48,21 +49,58 @@ class CreatedApiKeySerializer(ApiKeySerializer):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
 
 
+def _validate_scopes(value: list[str]) -> None:
+    if not value:
+        raise serializers.ValidationError(
+            "Give the key at least one scope (or omit scopes for the making key's own)."
+        )
+    unknown = [scope for scope in value if scope not in SCOPES]
+    if unknown:
+        raise serializers.ValidationError(
+            f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(SCOPES)}."
+        )
+    _refuse_duplicates(value)
+
+
+def _validate_inbox_ids(value: list[str]) -> None:
+    if not value:
+        raise serializers.ValidationError(
+            "List at least one inbox (or omit inboxIds for a key that sees every inbox)."
+        )
+    _refuse_duplicates(value)
+
+
+def _refuse_duplicates(values: list[str]) -> None:
+    repeated = sorted({value for value in values if values.count(value) > 1})
+    if repeated:
+        raise serializers.ValidationError(f"Listed more than once: {', '.join(repeated)}.")
+
+
+SCOPE_LIST_SCHEMA = {"type": "array", "items": {"type": "string", "enum": list(SCOPES)}}
+
+
+@extend_schema_field(SCOPE_LIST_SCHEMA)
+class ScopeList(serializers.ListField):
+    """A list of scopes; checked by _validate_scopes, whose message lists the known ones."""
+
+
 class ApiKeyCreateInput(ApiSerializer):
     # Required like the original's API: a nameless key is one nobody can later tell apart.
     name = Text(max_length=200, validators=[validate_no_control_chars])
 
-    scopes = serializers.ListField(
-        child=serializers.ChoiceField(choices=SCOPES),
+    scopes = ScopeList(
+        child=Text(max_length=40),
         required=False,
         max_length=len(SCOPES),
-        help_text="What the key may do. Default: the scopes of the key making it (all, for a "
-        "full key).",
+        validators=[_validate_scopes],
+        help_text="What the key may do, among: " + ", ".join(SCOPES) + ". Default: the scopes "
+        "of the key making it (all of them, for a full key).",
     )
     inbox_ids = serializers.ListField(
         child=Text(max_length=40),
         required=False,
         max_length=100,
+        validators=[_validate_inbox_ids],
         help_text="The only inboxes the key sees. Default: those of the key making it (every "
         "inbox, for an unlimited key).",
     )
@@ -75,27 +113,6 @@ class ApiKeyCreateInput(ApiSerializer):
         if not value:
             raise serializers.ValidationError("Give the key a name.")
         return value
-
-    def validate_scopes(self, value: list[str]) -> list[str]:
-        if not value:
-            raise serializers.ValidationError(
-                "Give the key at least one scope (omit scopes for the making key's own)."
-            )
-        return _without_duplicates(value)
-
-    def validate_inbox_ids(self, value: list[str]) -> list[str]:
-        if not value:
-            raise serializers.ValidationError(
-                "List at least one inbox (omit inboxIds for a key that sees every inbox)."
-            )
-        return _without_duplicates(value)
-
-
-def _without_duplicates(values: list[str]) -> list[str]:
-    repeated = sorted({value for value in values if values.count(value) > 1})
-    if repeated:
-        raise serializers.ValidationError(f"Listed more than once: {', '.join(repeated)}.")
-    return values
 
 
 class DnsRecordSerializer(ApiSerializer):

@@ -198,7 +198,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "sendook.openapi.ScopedAutoSchema",
     "EXCEPTION_HANDLER": "sendook.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }

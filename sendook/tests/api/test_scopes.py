@@ -139,3 +139,17 @@ def test_checking_scopes_adds_no_query_to_a_list(org, api_client, django_assert_
         # before scopes existed.
         with django_assert_num_queries(4):
             assert len(client.get(path).json()) == 3
+
+
+def test_the_openapi_schema_documents_each_operations_scope_the_403_and_the_key_fields(client):
+    schema = client.get("/v1/openapi.json").json()
+    send = schema["paths"]["/v1/inboxes/{inbox_id}/messages/send"]["post"]
+    assert send["x-required-scope"] == "messages:send"
+    assert "Needs API-key scope `messages:send`." in send["description"]
+    assert "403" in send["responses"]
+    operations = [op for item in schema["paths"].values() for op in item.values()]
+    assert all(op["x-required-scope"] in SCOPES for op in operations if "responses" in op)
+    key = schema["components"]["schemas"]["ApiKey"]["properties"]
+    assert {"scopes", "inboxIds", "requireApproval"} <= set(key)
+    create = schema["components"]["schemas"]["ApiKeyCreateInputRequest"]["properties"]
+    assert {"scopes", "inboxIds", "requireApproval"} <= set(create)

@@ -5,6 +5,8 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+    # Existing keys get every scope (the default is computed once for the rows already there),
+    # no inbox limit and no approval: they keep the full power they had.
 
     dependencies = [
         ('inboxes', '0003_domain_challenge_and_grace'),

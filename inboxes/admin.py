@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -109,9 +109,10 @@ class ApiKeyForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         key = self.instance
-        self.fields["inboxes"].queryset = Inbox.objects.filter(
-            organization_id=key.organization_id
-        ).order_by("email")
+        inboxes = cast(forms.ModelMultipleChoiceField, self.fields["inboxes"])
+        inboxes.queryset = Inbox.objects.filter(organization_id=key.organization_id).order_by(
+            "email"
+        )
         self.initial.setdefault("limit_inboxes", key.inbox_ids is not None)
         self.initial.setdefault("inboxes", key.inbox_ids or [])
 

@@ -43,13 +43,13 @@ class ApiKeyViewSet(OrgScopedViewSet):
             scopes=data.get("scopes"),
             inbox_ids=data.get("inbox_ids"),
             require_approval=data.get("require_approval"),
-            creator=request.auth,
+            creator=self.api_key,
         )
         created.api_key.key = created.secret
         return self.respond(created.api_key, 201, serializer_class=CreatedApiKeySerializer)
 
     def destroy(self, request: Request, id: str) -> Response:
-        return self.respond(api_keys.revoke_api_key(self.get_object(), revoker=request.auth))
+        return self.respond(api_keys.revoke_api_key(self.get_object(), revoker=self.api_key))
 
 
 class DomainViewSet(OrgScopedViewSet):

@@ -1,10 +1,12 @@
-from typing import Any
+from typing import Any, cast
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from inboxes.models import ApiKey, Domain, IdempotencyRecord, Inbox, Membership, Organization
+from sendook.api import SCOPES
 
 
 class OwnerManagedAdmin(admin.ModelAdmin):
@@ -48,7 +50,17 @@ class MembershipInline(admin.TabularInline):
 class ApiKeyInline(admin.TabularInline):
     model = ApiKey
     extra = 0
-    fields = ["public_id", "name", "prefix", "last_used_at", "revoked_at", "created_at"]
+    fields = [
+        "public_id",
+        "name",
+        "prefix",
+        "scopes",
+        "inbox_ids",
+        "require_approval",
+        "last_used_at",
+        "revoked_at",
+        "created_at",
+    ]
     readonly_fields = fields
     can_delete = False
 
@@ -69,21 +81,94 @@ class MembershipAdmin(OwnerManagedAdmin):
     autocomplete_fields = ["user", "organization"]
 
 
+class ApiKeyForm(forms.ModelForm):
+    """Scopes as checkboxes; the inbox limit as an explicit switch plus the organization's
+    inboxes, so that a key whose inboxes were all deleted is not widened to every inbox by
+    saving it with none ticked."""
+
+    scopes = forms.MultipleChoiceField(
+        choices=[(scope, scope) for scope in SCOPES], widget=forms.CheckboxSelectMultiple
+    )
+    limit_inboxes = forms.BooleanField(
+        required=False,
+        label="Only the inboxes ticked below",
+        help_text="Unticked: the key sees every inbox of its organization.",
+    )
+    inboxes = forms.ModelMultipleChoiceField(
+        queryset=Inbox.objects.none(),
+        to_field_name="public_id",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="With the limit on and none ticked, the key sees no inbox at all.",
+    )
+
+    class Meta:
+        model = ApiKey
+        fields = ["name", "scopes", "require_approval", "revoked_at"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        key = self.instance
+        inboxes = cast(forms.ModelMultipleChoiceField, self.fields["inboxes"])
+        inboxes.queryset = Inbox.objects.filter(organization_id=key.organization_id).order_by(
+            "email"
+        )
+        self.initial.setdefault("limit_inboxes", key.inbox_ids is not None)
+        self.initial.setdefault("inboxes", key.inbox_ids or [])
+
+    def clean_scopes(self) -> list[str]:
+        chosen = self.cleaned_data["scopes"]
+        return [scope for scope in SCOPES if scope in chosen]
+
+    def save(self, commit: bool = True) -> ApiKey:
+        key = super().save(commit=False)
+        inboxes = self.cleaned_data.get("inboxes") or []
+        key.inbox_ids = (
+            [inbox.public_id for inbox in inboxes] if self.cleaned_data["limit_inboxes"] else None
+        )
+        if commit:
+            key.save()
+        return key
+
+
 @admin.register(ApiKey)
 class ApiKeyAdmin(OwnerManagedAdmin):
+    form = ApiKeyForm
     # The hash is never shown; the prefix is enough to tell keys apart.
-    list_display = ["prefix", "name", "organization", "last_used_at", "revoked_at", "created_at"]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
+    list_display = [
+        "prefix",
+        "name",
+        "organization",
+        "scope_summary",
+        "inbox_summary",
+        "require_approval",
+        "last_used_at",
+        "revoked_at",
+    ]
+    list_filter = [("revoked_at", admin.EmptyFieldListFilter), "require_approval"]
     search_fields = ["prefix", "name", "public_id", "organization__name"]
     fields = [
         "public_id",
         "organization",
         "name",
         "prefix",
+        "scopes",
+        "require_approval",
+        "limit_inboxes",
+        "inboxes",
         "last_used_at",
         "revoked_at",
         "created_at",
     ]
+
+    @admin.display(description="scopes")
+    def scope_summary(self, key: ApiKey) -> str:
+        return "all" if set(key.scopes) >= set(SCOPES) else ", ".join(key.scopes)
+
+    @admin.display(description="inboxes")
+    def inbox_summary(self, key: ApiKey) -> str:
+        return "all" if key.inbox_ids is None else ", ".join(key.inbox_ids) or "none"
+
     readonly_fields = ["public_id", "organization", "prefix", "last_used_at", "created_at"]
 
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]

@@ -6,7 +6,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+from sendook.api.permissions import SCOPES
 from sendook.fields import PublicIdField
+
+
+def all_scopes() -> list[str]:
+    """A key made without `scopes` gets every scope that exists when it is made. A scope added
+    later reaches existing keys only through a data migration that says which ones."""
+    return list(SCOPES)
 
 
 class Organization(models.Model):
@@ -63,6 +70,13 @@ class ApiKey(models.Model):
     # hash is enough) and a visible prefix so people can tell keys apart.
     prefix = models.CharField(max_length=16)
     key_hash = models.CharField(max_length=64, unique=True)
+    # What the key may do (sendook.api.permissions.SCOPES) and see: None for every inbox of
+    # the organization, else the public ids of the only inboxes it sees (ids of inboxes
+    # deleted since simply match nothing, so a key never sees more than it was given).
+    scopes = models.JSONField(default=all_scopes)
+    inbox_ids = models.JSONField(null=True, blank=True, default=None)
+    # Every send made with the key is held for approval (read by the send service).
+    require_approval = models.BooleanField(default=False)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

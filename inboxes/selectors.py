@@ -1,5 +1,7 @@
-"""Organization-scoped reads. Another organization's id is indistinguishable from a missing one."""
+"""Organization-scoped reads. Another organization's id is indistinguishable from a missing one,
+and so is an inbox outside `inbox_ids` (the inboxes an API key is limited to; None: every inbox)."""
 
+from collections.abc import Collection
 from typing import Any
 
 from django.conf import settings
@@ -7,17 +9,25 @@ from django.db.models import QuerySet
 from django.db.models.functions import Lower
 
 from inboxes.addresses import routing_address
+from inboxes.api_keys import keys_visible_to
 from inboxes.exceptions import ApiKeyNotFound, DomainNotFound, InboxNotFound
 from inboxes.models import ApiKey, Domain, Inbox, Organization
 
 
-def list_api_keys(organization: Organization) -> QuerySet[ApiKey]:
-    return ApiKey.objects.filter(organization=organization, revoked_at__isnull=True)
+def list_api_keys(
+    organization: Organization, *, inbox_ids: Collection[str] | None = None
+) -> QuerySet[ApiKey]:
+    """The organization's live keys; for a key limited to `inbox_ids`, only keys limited to
+    (some of) those inboxes."""
+    rows = ApiKey.objects.filter(organization=organization, revoked_at__isnull=True)
+    return keys_visible_to(rows, inbox_ids)
 
 
-def get_api_key(organization: Organization, key_id: str) -> ApiKey:
+def get_api_key(
+    organization: Organization, key_id: str, *, inbox_ids: Collection[str] | None = None
+) -> ApiKey:
     try:
-        return list_api_keys(organization).get(public_id=key_id)
+        return list_api_keys(organization, inbox_ids=inbox_ids).get(public_id=key_id)
     except ApiKey.DoesNotExist:
         raise ApiKeyNotFound() from None
 
@@ -37,11 +47,20 @@ def get_domain(organization: Organization, name_or_id: str) -> Domain:
         raise DomainNotFound() from None
 
 
-def list_inboxes(organization: Organization) -> QuerySet[Inbox]:
-    return Inbox.objects.filter(organization=organization)
+def list_inboxes(
+    organization: Organization, *, inbox_ids: Collection[str] | None = None
+) -> QuerySet[Inbox]:
+    rows = Inbox.objects.filter(organization=organization)
+    if inbox_ids is not None:
+        rows = rows.filter(public_id__in=inbox_ids)
+    return rows
 
 
-def get_inbox(organization: Organization, inbox_id: str) -> Inbox:
+def get_inbox(
+    organization: Organization, inbox_id: str, *, inbox_ids: Collection[str] | None = None
+) -> Inbox:
+    if inbox_ids is not None and inbox_id not in inbox_ids:
+        raise InboxNotFound()
     try:
         return list_inboxes(organization).get(public_id=inbox_id)
     except Inbox.DoesNotExist:

@@ -1,12 +1,15 @@
 """API shapes of tenancy objects (camelCase and ids come from sendook.api's base classes)."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from inboxes.models import ApiKey, Domain, Inbox
 from sendook.api import (
+    SCOPES,
     ApiModelSerializer,
     ApiSerializer,
     OptionalText,
+    StrictBoolean,
     Text,
     validate_no_control_chars,
 )
@@ -15,6 +18,10 @@ from sendook.api import (
 class ApiKeySerializer(ApiModelSerializer):
     organization_id = serializers.CharField(source="organization.public_id", read_only=True)
     name = OptionalText()  # keys made before names were required may have none
+    scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPES), read_only=True)
+    # Omitted for a key that sees every inbox.
+    inbox_ids = serializers.ListField(child=serializers.CharField(), read_only=True, required=False)
+    require_approval = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = ApiKey
@@ -24,6 +31,9 @@ class ApiKeySerializer(ApiModelSerializer):
             "organization_id",
             "name",
             "prefix",
+            "scopes",
+            "inbox_ids",
+            "require_approval",
             "last_used_at",
             "created_at",
             "updated_at",
@@ -39,9 +49,64 @@ class CreatedApiKeySerializer(ApiKeySerializer):
         fields = [*ApiKeySerializer.Meta.fields, "key"]
 
 
+def _validate_scopes(value: list[str]) -> None:
+    if not value:
+        raise serializers.ValidationError(
+            "Give the key at least one scope (or omit scopes for the making key's own)."
+        )
+    unknown = [scope for scope in value if scope not in SCOPES]
+    if unknown:
+        raise serializers.ValidationError(
+            f"Unknown scope(s): {', '.join(unknown)}. Known: {', '.join(SCOPES)}."
+        )
+    _refuse_duplicates(value)
+
+
+def _validate_inbox_ids(value: list[str]) -> None:
+    if not value:
+        raise serializers.ValidationError(
+            "List at least one inbox (or omit inboxIds for a key that sees every inbox)."
+        )
+    _refuse_duplicates(value)
+
+
+def _refuse_duplicates(values: list[str]) -> None:
+    repeated = sorted({value for value in values if values.count(value) > 1})
+    if repeated:
+        raise serializers.ValidationError(f"Listed more than once: {', '.join(repeated)}.")
+
+
+SCOPE_LIST_SCHEMA = {"type": "array", "items": {"type": "string", "enum": list(SCOPES)}}
+
+
+@extend_schema_field(SCOPE_LIST_SCHEMA)
+class ScopeList(serializers.ListField):
+    """A list of scopes; checked by _validate_scopes, whose message lists the known ones."""
+
+
 class ApiKeyCreateInput(ApiSerializer):
     # Required like the original's API: a nameless key is one nobody can later tell apart.
     name = Text(max_length=200, validators=[validate_no_control_chars])
+
+    scopes = ScopeList(
+        child=Text(max_length=40),
+        required=False,
+        max_length=len(SCOPES),
+        validators=[_validate_scopes],
+        help_text="What the key may do, among: " + ", ".join(SCOPES) + ". Default: the scopes "
+        "of the key making it (all of them, for a full key).",
+    )
+    inbox_ids = serializers.ListField(
+        child=Text(max_length=40),
+        required=False,
+        max_length=100,
+        validators=[_validate_inbox_ids],
+        help_text="The only inboxes the key sees. Default: those of the key making it (every "
+        "inbox, for an unlimited key).",
+    )
+    require_approval = StrictBoolean(
+        required=False, help_text="Hold every send made with the key for approval."
+    )
 
     def validate_name(self, value: str) -> str:
         value = value.strip()

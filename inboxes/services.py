@@ -2,7 +2,6 @@
 
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -16,6 +15,7 @@ from django.utils.text import slugify
 
 from inboxes import dns, ses
 from inboxes.addresses import InvalidAddress, canonical_inbox_address
+from inboxes.api_keys import CreatedApiKey, create_api_key  # also reached from here, as before
 from inboxes.exceptions import (
     DomainExists,
     DomainInUse,
@@ -26,7 +26,6 @@ from inboxes.exceptions import (
     LoginExists,
 )
 from inboxes.models import (
-    ApiKey,
     Domain,
     Inbox,
     Membership,
@@ -35,18 +34,11 @@ from inboxes.models import (
     new_challenge_token,
 )
 from inboxes.selectors import find_inbox_by_email
-from sendook.api import generate_api_key_secret
 from sendook.events.models import EventType
 from sendook.events.services import record_event
 from sendook.exceptions import ValidationFailed
 
 _LABEL_RE = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
-
-
-@dataclass
-class CreatedApiKey:
-    api_key: ApiKey
-    secret: str
 
 
 # --- organizations and keys -----------------------------------------------------------------
@@ -88,20 +80,6 @@ def _get_or_create_user(
         user.set_password(password)
         user.save(update_fields=["password"])
     return user
-
-
-def create_api_key(organization: Organization, *, name: str = "") -> CreatedApiKey:
-    secret, prefix, key_hash = generate_api_key_secret()
-    api_key = ApiKey.objects.create(
-        organization=organization, name=name, prefix=prefix, key_hash=key_hash
-    )
-    return CreatedApiKey(api_key=api_key, secret=secret)
-
-
-def revoke_api_key(api_key: ApiKey) -> ApiKey:
-    api_key.revoked_at = timezone.now()
-    api_key.save(update_fields=["revoked_at", "updated_at"])
-    return api_key
 
 
 # --- domains --------------------------------------------------------------------------------

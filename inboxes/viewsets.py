@@ -1,11 +1,14 @@
 """/v1/api_keys, /v1/domains, /v1/inboxes."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inboxes import selectors, services
+from inboxes import api_keys, selectors, services
+from inboxes.models import Organization
 from inboxes.serializers import (
     ApiKeyCreateInput,
     ApiKeySerializer,
@@ -17,27 +20,42 @@ from inboxes.serializers import (
     InboxSerializer,
     InboxUpdateInput,
 )
-from sendook.api import OrgScopedViewSet
+from sendook.api import Forbidden, OrgScopedViewSet
 
 
 class ApiKeyViewSet(OrgScopedViewSet):
     serializer_class = ApiKeySerializer
-    list_rows = staticmethod(selectors.list_api_keys)
-    get_row = staticmethod(selectors.get_api_key)
+    # Key metadata (names, scopes, inboxes) is for whoever manages keys.
+    read_scope = write_scope = "keys:write"
+
+    def list_rows(self, organization: Organization) -> Any:
+        return selectors.list_api_keys(organization, inbox_ids=self.visible_inbox_ids)
+
+    def get_row(self, organization: Organization, row_id: str) -> Any:
+        return selectors.get_api_key(organization, row_id, inbox_ids=self.visible_inbox_ids)
 
     @extend_schema(request=ApiKeyCreateInput, responses={201: CreatedApiKeySerializer})
     def create(self, request: Request) -> Response:
         data = self.validated(ApiKeyCreateInput)
-        created = services.create_api_key(self.organization, name=data["name"])
+        created = api_keys.create_api_key(
+            self.organization,
+            name=data["name"],
+            scopes=data.get("scopes"),
+            inbox_ids=data.get("inbox_ids"),
+            require_approval=data.get("require_approval"),
+            creator=self.api_key,
+        )
         created.api_key.key = created.secret
         return self.respond(created.api_key, 201, serializer_class=CreatedApiKeySerializer)
 
     def destroy(self, request: Request, id: str) -> Response:
-        return self.respond(services.revoke_api_key(self.get_object()))
+        return self.respond(api_keys.revoke_api_key(self.get_object(), revoker=self.api_key))
 
 
 class DomainViewSet(OrgScopedViewSet):
     serializer_class = DomainSerializer
+    # Domains are the organization's sending setup: reading their records is managing them.
+    read_scope = write_scope = "domains:write"
     list_rows = staticmethod(selectors.list_domains)
     get_row = staticmethod(selectors.get_domain)
 
@@ -62,15 +80,22 @@ class DomainViewSet(OrgScopedViewSet):
 
 class InboxViewSet(OrgScopedViewSet):
     serializer_class = InboxSerializer
-    list_rows = staticmethod(
-        lambda organization: selectors.list_inboxes(organization).select_related(
-            "domain", "organization"
-        )
-    )
-    get_row = staticmethod(selectors.get_inbox)
+    read_scope = "inboxes:read"
+    write_scope = "inboxes:write"
+
+    def list_rows(self, organization: Organization) -> Any:
+        return selectors.list_inboxes(
+            organization, inbox_ids=self.visible_inbox_ids
+        ).select_related("domain", "organization")
+
+    def get_row(self, organization: Organization, row_id: str) -> Any:
+        return selectors.get_inbox(organization, row_id, inbox_ids=self.visible_inbox_ids)
 
     @extend_schema(request=InboxCreateInput, responses={201: InboxSerializer})
     def create(self, request: Request) -> Response:
+        if self.visible_inbox_ids is not None:
+            # Its new inbox would be outside its own list, out of its sight at once.
+            raise Forbidden("This API key is limited to some inboxes, so it cannot create inboxes")
         data = self.validated(InboxCreateInput)
         inbox = services.create_inbox(self.organization, name=data["name"], email=data.get("email"))
         return self.respond(inbox, 201)

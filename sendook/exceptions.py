@@ -16,12 +16,15 @@ class SendookError(Exception):
         status_code: int | None = None,
         fields: dict[str, list[str]] | None = None,
         headers: dict[str, str] | None = None,
+        extra: dict[str, object] | None = None,
     ) -> None:
         self.message = message or self.message
         self.code = code or self.code
         self.status_code = status_code or self.status_code
         self.fields = fields
         self.headers = headers or {}
+        # Machine-readable details beside error/code (e.g. the scope a 403 names).
+        self.extra = extra or {}
         super().__init__(self.message)
 
 

@@ -1,8 +1,12 @@
-"""drf-spectacular extensions: the bearer-key scheme and the error shape on every operation."""
+"""drf-spectacular extensions: the bearer-key scheme, the scope each operation needs and the
+error shape on every operation."""
 
 from typing import Any
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
+
+from sendook.api.permissions import required_scope
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -20,6 +24,8 @@ ERROR_SCHEMA = {
 ERROR_STATUSES = {
     "400": "Invalid request",
     "401": "Missing, unknown or revoked API key",
+    "403": "The API key lacks the scope the operation needs (`requiredScope` names it), "
+    "or may not do this",
     "404": "Not found (or another organization's)",
     "405": "Method not allowed",
     "409": "Conflict",
@@ -37,6 +43,21 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
         return {"type": "http", "scheme": "bearer", "description": "An API key: `sk_…`"}
+
+
+class ScopedAutoSchema(AutoSchema):
+    """Each operation says which API-key scope it needs: in its description and, for tools,
+    as `x-required-scope` (OpenAPI 3.0 allows no scopes on an http bearer requirement)."""
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        scope = required_scope(self.view, self.method)
+        if operation is not None and scope:
+            needs = f"Needs API-key scope `{scope}`."
+            description = operation.get("description")
+            operation["description"] = f"{description}\n\n{needs}" if description else needs
+            operation["x-required-scope"] = scope
+        return operation
 
 
 def add_error_responses(

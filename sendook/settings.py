@@ -188,10 +188,14 @@ SENDOOK_TRUSTED_PROXY_COUNT = env_int("SENDOOK_TRUSTED_PROXY_COUNT", 1)
 REST_FRAMEWORK = {
     # Set on OrgScopedViewSet (naming it here would import sendook.api.auth while DRF loads).
     "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # OrgScopedViewSet sets the same; here so that any other API view is scope-checked too.
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "sendook.api.permissions.ScopePermission",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "sendook.openapi.ScopedAutoSchema",
     "EXCEPTION_HANDLER": "sendook.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }

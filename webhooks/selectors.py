@@ -1,4 +1,8 @@
-"""Organization-scoped reads. Another organization's id is indistinguishable from a missing one."""
+"""Organization-scoped reads. Another organization's id is indistinguishable from a missing one;
+so is, for a key limited to `inbox_ids`, a webhook not limited to (some of) those inboxes: the
+others, "every inbox" ones included, deliver other inboxes' mail."""
+
+from collections.abc import Collection
 
 from django.db.models import QuerySet
 
@@ -7,13 +11,28 @@ from webhooks.exceptions import DeliveryNotFound, WebhookNotFound
 from webhooks.models import Delivery, DeliveryAttempt, Webhook
 
 
-def list_webhooks(organization: Organization) -> QuerySet[Webhook]:
-    return Webhook.objects.filter(organization=organization).select_related("organization")
+def list_webhooks(
+    organization: Organization, *, inbox_ids: Collection[str] | None = None
+) -> QuerySet[Webhook]:
+    rows = Webhook.objects.filter(organization=organization).select_related("organization")
+    if inbox_ids is None:
+        return rows
+    # A few webhooks per organization: compared here rather than as JSON containment in SQL,
+    # which SQLite and PostgreSQL spell differently.
+    visible = set(inbox_ids)
+    pks = [
+        pk
+        for pk, targets in rows.values_list("pk", "inbox_ids")
+        if targets and set(targets) <= visible
+    ]
+    return rows.filter(pk__in=pks)
 
 
-def get_webhook(organization: Organization, webhook_id: str) -> Webhook:
+def get_webhook(
+    organization: Organization, webhook_id: str, *, inbox_ids: Collection[str] | None = None
+) -> Webhook:
     try:
-        return list_webhooks(organization).get(public_id=webhook_id)
+        return list_webhooks(organization, inbox_ids=inbox_ids).get(public_id=webhook_id)
     except Webhook.DoesNotExist:
         raise WebhookNotFound() from None
 

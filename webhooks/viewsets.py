@@ -1,10 +1,13 @@
 """/v1/webhooks."""
 
+from typing import Any
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from inboxes.models import Organization
 from sendook.api import OrgScopedViewSet
 from webhooks import selectors
 from webhooks.serializers import (
@@ -22,14 +25,25 @@ from webhooks.services.delivery import queueing
 
 class WebhookViewSet(OrgScopedViewSet):
     serializer_class = WebhookSerializer
-    list_rows = staticmethod(selectors.list_webhooks)
-    get_row = staticmethod(selectors.get_webhook)
+    # Webhooks' URLs, deliveries and attempts (with the payloads they carried) are for whoever
+    # manages webhooks.
+    read_scope = write_scope = "webhooks:write"
+
+    def list_rows(self, organization: Organization) -> Any:
+        return selectors.list_webhooks(organization, inbox_ids=self.visible_inbox_ids)
+
+    def get_row(self, organization: Organization, row_id: str) -> Any:
+        return selectors.get_webhook(organization, row_id, inbox_ids=self.visible_inbox_ids)
 
     @extend_schema(request=WebhookCreateInput, responses={201: WebhookWithSecretSerializer})
     def create(self, request: Request) -> Response:
         data = self.validated(WebhookCreateInput)
         created = webhook_service.create_webhook(
-            self.organization, url=data["url"], events=data["events"], inbox_ids=data["inbox_ids"]
+            self.organization,
+            url=data["url"],
+            events=data["events"],
+            inbox_ids=data["inbox_ids"],
+            visible_inbox_ids=self.visible_inbox_ids,
         )
         response = self.respond(created.webhook, 201, serializer_class=WebhookWithSecretSerializer)
         return _with_warning(response, created.warning)
@@ -44,6 +58,7 @@ class WebhookViewSet(OrgScopedViewSet):
             inbox_ids=data.get("inbox_ids"),
             enabled=data.get("enabled"),
             rotate_secret=data.get("rotate_secret", False),
+            visible_inbox_ids=self.visible_inbox_ids,
         )
         if result.secret:
             response = self.respond(result.webhook, serializer_class=WebhookWithSecretSerializer)

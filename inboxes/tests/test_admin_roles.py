@@ -82,3 +82,38 @@ def test_a_member_cannot_make_themself_an_owner(client, org):
     assert response.status_code == 403
     membership.refresh_from_db()
     assert membership.role == Membership.Role.MEMBER and Domain.objects.count() == 0
+
+
+def test_an_owner_sees_and_edits_a_keys_scopes_inbox_limit_and_approval(client, org, rows):
+    from inboxes.tests.factories import InboxFactory
+
+    first, second = InboxFactory(organization=org), InboxFactory(organization=org)
+    owner = staff(client, org, Membership.Role.OWNER)
+    key = rows["apikey"]
+    listing = owner.get("/admin/inboxes/apikey/").content.decode()
+    assert "all" in listing
+    page = owner.get(change_url(key)).content.decode()
+    assert 'value="messages:send"' in page and first.public_id in page
+    response = owner.post(
+        change_url(key),
+        {
+            "name": "agent",
+            "scopes": ["messages:send", "messages:read"],
+            "require_approval": "on",
+            "limit_inboxes": "on",
+            "inboxes": [second.public_id],
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    key.refresh_from_db()
+    assert key.scopes == ["messages:read", "messages:send"]
+    assert key.inbox_ids == [second.public_id] and key.require_approval is True
+    # Unticking the limit gives every inbox back; no inbox ticked with the limit is none.
+    owner.post(change_url(key), {"name": "agent", "scopes": ["messages:read"]})
+    key.refresh_from_db()
+    assert key.inbox_ids is None and key.require_approval is False
+    owner.post(
+        change_url(key), {"name": "agent", "scopes": ["messages:read"], "limit_inboxes": "on"}
+    )
+    key.refresh_from_db()
+    assert key.inbox_ids == []

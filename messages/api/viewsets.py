@@ -52,17 +52,30 @@ def _attachments(data: dict[str, Any]) -> list[outbound.NewAttachment]:
 
 
 class InboxNestedViewSet(OrgScopedViewSet):
-    """Resolves the inbox of the URL through inboxes.selectors.get_inbox first."""
+    """Resolves the inbox of the URL through inboxes.selectors.get_inbox first (an inbox
+    outside the key's own is not found, like another organization's)."""
+
+    read_scope = "messages:read"
 
     @cached_property
     def inbox(self) -> Inbox:
-        inbox = get_inbox(self.organization, self.kwargs["inbox_id"])
+        inbox = get_inbox(
+            self.organization, self.kwargs["inbox_id"], inbox_ids=self.visible_inbox_ids
+        )
         inbox.organization = self.organization  # the same row, already loaded by auth
         return inbox
 
 
 class MessageViewSet(InboxNestedViewSet):
     serializer_class = MessageListItemSerializer
+    # No write_scope: every action that changes something names its scope here.
+    scopes = {
+        "send": "messages:send",
+        "reply": "messages:send",
+        "reply_all": "messages:send",
+        "forward": "messages:send",
+        "partial_update": "threads:write",  # labels organize the conversation
+    }
 
     @cached_property
     def filters(self) -> dict[str, Any]:
@@ -216,6 +229,7 @@ class MessageViewSet(InboxNestedViewSet):
 
 class ThreadViewSet(InboxNestedViewSet):
     serializer_class = ThreadSerializer
+    write_scope = "threads:write"
     ordering_field = "last_message_at"
 
     def list_rows(self, organization: Organization) -> Any:

@@ -2,6 +2,7 @@
 
 - bearer API-key authentication (`auth`)
 - organization scoping (`viewsets.OrgScopedViewSet`: every row comes through a selector)
+- API-key scopes, checked for every endpoint by `permissions.ScopePermission`
 - camelCase JSON with `id`/`_id`, millisecond UTC timestamps, unset optionals omitted
   (`serializers`)
 - bounded, strict JSON bodies (`parsers`)
@@ -28,11 +29,13 @@ from sendook.api.idempotency import (
 )
 from sendook.api.pagination import CursorPagination, decode_cursor, encode_cursor
 from sendook.api.parsers import BoundedJSONParser, PayloadTooLarge
+from sendook.api.permissions import SCOPES, Forbidden, ScopePermission, required_scope
 from sendook.api.routers import OptionalSlashRouter
 from sendook.api.serializers import (
     ApiModelSerializer,
     ApiSerializer,
     OptionalText,
+    StrictBoolean,
     Text,
     Timestamp,
     format_timestamp,
@@ -52,6 +55,7 @@ from sendook.api.viewsets import OrgScopedViewSet
 
 __all__ = [
     "API_KEY_PREFIX",
+    "SCOPES",
     "ApiClient",
     "ApiKeyAuthentication",
     "ApiModelSerializer",
@@ -60,13 +64,16 @@ __all__ = [
     "BoundedJSONParser",
     "BudgetUsage",
     "CursorPagination",
+    "Forbidden",
     "IdempotencyKeyReused",
     "OptionalSlashRouter",
     "OptionalText",
     "OrgRateThrottle",
     "OrgScopedViewSet",
     "PayloadTooLarge",
+    "ScopePermission",
     "SendRateThrottle",
+    "StrictBoolean",
     "Text",
     "Timestamp",
     "decode_cursor",
@@ -84,6 +91,7 @@ __all__ = [
     "json_error",
     "parse_rate",
     "replay_cutoff",
+    "required_scope",
     "run_once",
     "send_rates",
     "spend_budgets",

@@ -19,7 +19,9 @@ API_KEY_PREFIX = "sk_"
 
 
 class ApiClient:
-    """The authenticated principal of an API request: an organization, through one key."""
+    """The authenticated principal of an API request: an organization, through one key, with
+    what that key may do (`scopes`) and see (`inbox_ids`: None for every inbox, else the public
+    ids of the only inboxes it sees), all read from the key's own row."""
 
     is_authenticated = True
     is_anonymous = False
@@ -27,6 +29,8 @@ class ApiClient:
     def __init__(self, api_key: ApiKey) -> None:
         self.api_key = api_key
         self.organization = api_key.organization
+        self.scopes = frozenset(api_key.scopes)
+        self.inbox_ids = None if api_key.inbox_ids is None else frozenset(api_key.inbox_ids)
 
     def __str__(self) -> str:
         return f"api key {self.api_key.prefix}"

@@ -67,9 +67,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
 
     if isinstance(exc, SendookError):
         headers.update(exc.headers)
-        return error_response(
+        response = error_response(
             exc.message, exc.code, exc.status_code, fields=exc.fields, headers=headers
         )
+        response.data.update(exc.extra)
+        return response
     if isinstance(exc, (Http404, drf_exceptions.NotFound)):
         return error_response("Not found", "not_found", 404, headers=headers)
     if isinstance(exc, drf_exceptions.ValidationError):

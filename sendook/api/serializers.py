@@ -87,6 +87,15 @@ class Text(serializers.CharField):
         return super().to_internal_value(data)
 
 
+class StrictBoolean(serializers.BooleanField):
+    """Only JSON true/false: DRF's BooleanField would also take "yes", 1 and "on"."""
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
 def validate_no_control_chars(value: str) -> str:
     """Header values must never carry a line break or NUL (header injection). Line breaks are
     what str.splitlines() breaks on (also \\v, \\f, \\x1c-\\x1e, \\x85, U+2028, U+2029): the

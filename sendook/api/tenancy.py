@@ -31,11 +31,14 @@ class Organization(Protocol):
 
 class ApiKey(Protocol):
     """An organization's key: `ApiKeyAuthentication` finds it by `key_hash` among unrevoked
-    keys (`revoked_at` null) and notes `last_used_at`."""
+    keys (`revoked_at` null) and notes `last_used_at`; `ScopePermission` reads its `scopes`,
+    the viewsets its `inbox_ids` (None: every inbox)."""
 
     pk: Any
     prefix: str
     last_used_at: datetime | None
+    scopes: list[str]
+    inbox_ids: list[str] | None
 
     @property
     def organization(self) -> Organization: ...

@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from rest_framework import viewsets
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from sendook.api.auth import ApiKeyAuthentication
+from sendook.api.auth import ApiClient, ApiKeyAuthentication
 from sendook.api.pagination import CursorPagination
 from sendook.api.parsers import BoundedJSONParser
+from sendook.api.permissions import ScopePermission
 from sendook.api.throttling import ApiRateThrottle
 from sendook.exceptions import ValidationFailed
 
 
 class OrgScopedViewSet(viewsets.GenericViewSet):
-    """Base of every /v1 resource: auth, organization scope, pagination, rate limits.
+    """Base of every /v1 resource: auth, scopes, organization scope, pagination, rate limits.
 
     Subclasses provide `list_rows(organization)` (a queryset) and `get_row(organization, id)`
-    (raising the resource's not-found error), both thin calls into the app's selectors.
+    (raising the resource's not-found error), both thin calls into the app's selectors, which
+    also take `visible_inbox_ids` when the resource belongs to inboxes. They declare the scopes
+    their actions need (sendook.api.permissions): `read_scope`, `write_scope`, `scopes`.
     """
 
     authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [IsAuthenticated, ScopePermission]
+    # No default: an action a subclass does not declare is refused (see permissions.py).
+    read_scope: str | None = None
+    write_scope: str | None = None
+    scopes: dict[str, str] = {}
     pagination_class = CursorPagination
     throttle_classes = [ApiRateThrottle]
     parser_classes = [BoundedJSONParser]
@@ -36,6 +45,17 @@ class OrgScopedViewSet(viewsets.GenericViewSet):
     @property
     def organization(self) -> Any:
         return self.request.auth.organization
+
+    # The app's ApiKey row the request authenticated with (typed Any like the organization).
+    @property
+    def api_key(self) -> Any:
+        return self.request.auth
+
+    @property
+    def visible_inbox_ids(self) -> frozenset[str] | None:
+        """None for a key that sees every inbox, else the public ids of the only inboxes it
+        sees: an inbox outside them answers 404 like another organization's."""
+        return cast(ApiClient, self.request.user).inbox_ids
 
     def list_rows(self, organization: Any) -> Any:
         raise NotImplementedError

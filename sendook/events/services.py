@@ -3,6 +3,7 @@ the event row, and whatever its subscribers write (one webhook delivery row per 
 webhook), commit together with the change; subscribers hand work to workers only after that
 commit."""
 
+from collections.abc import Collection
 from typing import Any
 
 from django.db import connection, transaction
@@ -80,10 +81,16 @@ def sequence_events(organization: Organization, *, batch: int = 5000) -> int:
             return numbered
 
 
-def read_feed(organization: Organization, *, after: str | None = None) -> QuerySet[Event]:
-    """GET /v1/events: number what committed since the last read, then list in that order."""
+def read_feed(
+    organization: Organization,
+    *,
+    after: str | None = None,
+    inbox_ids: Collection[str] | None = None,
+) -> QuerySet[Event]:
+    """GET /v1/events: number what committed since the last read, then list in that order
+    (only the events of `inbox_ids`, for a key limited to those inboxes)."""
     sequence_events(organization)
-    return selectors.list_events(organization, after=after)
+    return selectors.list_events(organization, after=after, inbox_ids=inbox_ids)
 
 
 def build_envelope(event: Event) -> dict[str, Any]:

@@ -16,12 +16,19 @@ class EventViewSet(OrgScopedViewSet):
     """The event log, oldest first: a consumer that was down pages on from the last id it saw."""
 
     serializer_class = EventSerializer
+    read_scope = "events:read"
     newest_first = False
     ordering_field = "feed_seq"  # commit order; see services.sequence_events
-    get_row = staticmethod(selectors.get_event)
 
     def list_rows(self, organization: Organization) -> Any:
-        return services.read_feed(organization, after=self.request.query_params.get("after"))
+        return services.read_feed(
+            organization,
+            after=self.request.query_params.get("after"),
+            inbox_ids=self.visible_inbox_ids,
+        )
+
+    def get_row(self, organization: Organization, row_id: str) -> Any:
+        return selectors.get_event(organization, row_id, inbox_ids=self.visible_inbox_ids)
 
     @extend_schema(
         parameters=[

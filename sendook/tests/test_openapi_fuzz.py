@@ -53,6 +53,33 @@ def test_every_operation_answers_within_its_schema(case, db, api_client, fuzz_se
     )
 
 
+@pytest.fixture
+def limited_key(org):
+    """A key limited to one inbox, without the scopes to manage keys or domains."""
+    from inboxes.services import create_api_key
+
+    inbox = InboxFactory(organization=org)
+    scopes = ["inboxes:read", "inboxes:write", "messages:read", "messages:send", "events:read"]
+    return create_api_key(org, name="agent", scopes=scopes, inbox_ids=[inbox.public_id]).secret
+
+
+@schema.parametrize()
+@hypothesis_settings(
+    max_examples=5,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,
+)
+def test_every_operation_answers_a_limited_key_within_its_schema(
+    case, db, limited_key, fuzz_settings
+):
+    # Its 403s (missing scopes) and 404s (other inboxes) are documented errors, never a 500.
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {limited_key}"},
+        checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
+    )
+
+
 @pytest.mark.parametrize("content_type", ["application/pdf", "text/plain", "image/png"])
 def test_an_attachment_download_matches_the_schema_with_its_own_content_type(
     content_type, db, api_client, fuzz_settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -47,13 +48,23 @@ def check_webhook_url(url: str) -> str:
     return ""
 
 
-def _check_inbox_ids(organization: Organization, inbox_ids: list[str]) -> list[str]:
+def _check_inbox_ids(
+    organization: Organization, inbox_ids: list[str], *, visible: Collection[str] | None = None
+) -> list[str]:
+    """The organization's inboxes among `inbox_ids`; for a key limited to `visible` inboxes,
+    at least one and only those (an "every inbox" webhook would deliver the others' mail)."""
     inbox_ids = list(dict.fromkeys(inbox_ids))
+    if visible is not None and not inbox_ids:
+        raise ValidationFailed.for_field(
+            "inboxIds", "This API key is limited to some inboxes: list them in inboxIds"
+        )
     known = set(
         Inbox.objects.filter(organization=organization, public_id__in=inbox_ids).values_list(
             "public_id", flat=True
         )
     )
+    if visible is not None:
+        known &= set(visible)
     unknown = [inbox_id for inbox_id in inbox_ids if inbox_id not in known]
     if unknown:
         raise ValidationFailed.for_field("inboxIds", f"Inbox not found: {', '.join(unknown)}")
@@ -61,15 +72,22 @@ def _check_inbox_ids(organization: Organization, inbox_ids: list[str]) -> list[s
 
 
 def create_webhook(
-    organization: Organization, *, url: str, events: list[str], inbox_ids: list[str] | None = None
+    organization: Organization,
+    *,
+    url: str,
+    events: list[str],
+    inbox_ids: list[str] | None = None,
+    visible_inbox_ids: Collection[str] | None = None,
 ) -> WebhookWithSecret:
+    """`visible_inbox_ids`: those of the API key creating it, when it is limited to some."""
+    inbox_ids = _check_inbox_ids(organization, inbox_ids or [], visible=visible_inbox_ids)
     warning = check_webhook_url(url)
     secret = signing.generate_secret()
     webhook = Webhook.objects.create(
         organization=organization,
         url=url,
         events=list(dict.fromkeys(events)),
-        inbox_ids=_check_inbox_ids(organization, inbox_ids or []),
+        inbox_ids=inbox_ids,
         secret=secret,
     )
     return WebhookWithSecret(webhook=webhook, secret=secret, warning=warning)
@@ -94,8 +112,9 @@ def update_webhook(
     inbox_ids: list[str] | None = None,
     enabled: bool | None = None,
     rotate_secret: bool = False,
+    visible_inbox_ids: Collection[str] | None = None,
 ) -> WebhookChange:
-    """Apply a PATCH."""
+    """Apply a PATCH (`visible_inbox_ids` as for create_webhook)."""
     warning = ""
     if url is not None and url != webhook.url:
         warning = check_webhook_url(url)
@@ -103,7 +122,9 @@ def update_webhook(
     if events is not None:
         webhook.events = list(dict.fromkeys(events))
     if inbox_ids is not None:
-        webhook.inbox_ids = _check_inbox_ids(webhook.organization, inbox_ids)
+        webhook.inbox_ids = _check_inbox_ids(
+            webhook.organization, inbox_ids, visible=visible_inbox_ids
+        )
     if enabled is not None and enabled != webhook.enabled:
         webhook.enabled = enabled
         if enabled:

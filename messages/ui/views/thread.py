@@ -140,9 +140,11 @@ def _send_from_thread(request: HttpRequest, thread_id: str, action: str) -> Http
     key = request.POST.get("idempotency_key", "")
     try:
         if action == "forward":
-            send = sending.forward(parent, form)
+            send = sending.forward(parent, form, by=request.user)
         else:
-            send = sending.reply(parent, form, reply_all=form["mode"] == "reply-all")
+            send = sending.reply(
+                parent, form, reply_all=form["mode"] == "reply-all", by=request.user
+            )
         fingerprint = {"action": action, "parent": parent.public_id, **form}
         message = sending.send_once(request, organization, key, fingerprint, send)
     except SendookError as error:

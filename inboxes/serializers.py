@@ -99,9 +99,10 @@ class SendPolicySerializer(ApiSerializer):
     hold_seconds = serializers.IntegerField(min_value=0, max_value=MAX_HOLD_SECONDS, required=False)
 
     def to_internal_value(self, data: object) -> object:
-        if isinstance(data, dict) and isinstance(data.get("holdSeconds"), bool):
-            # JSON true is not a number of seconds (DRF's IntegerField would take it as 1).
-            raise serializers.ValidationError({"holdSeconds": ["A valid integer is required."]})
+        seconds = data.get("holdSeconds") if isinstance(data, dict) else None
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int)):
+            # A JSON number only: DRF's IntegerField would take true as 1 and "10" as 10.
+            raise serializers.ValidationError({"holdSeconds": ["A whole number of seconds."]})
         return super().to_internal_value(data)
 
 

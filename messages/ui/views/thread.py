@@ -16,6 +16,7 @@ from messages.models import Message, Thread
 from messages.services import send as outbound
 from messages.ui import marks, rendering, sending
 from messages.ui.forms import SEND_FORM_FIELDS, keep_draft, read_form, take_draft
+from messages.ui.provenance import provenance_text
 from messages.ui.views.attachments import INLINE_IMAGE_TYPES, attachment_link
 from messages.ui.views.base import back, page_csp, post_only, render_page, staff_page, thread_url
 from sendook.exceptions import SendookError
@@ -33,7 +34,7 @@ def _present(request: HttpRequest, message: Message, *, remote_images: bool) -> 
         used_cids.add(content_id)
         return attachment_link(request, attachment)
 
-    item: dict[str, Any] = {"message": message}
+    item: dict[str, Any] = {"message": message, "provenance": provenance_text(message)}
     if message.html.strip():
         origin = request.build_absolute_uri("/").rstrip("/")
         rendered = rendering.render_html(

@@ -128,6 +128,18 @@ def get_pending_approval(organization: Organization, message_id: str) -> Message
         raise MessageNotFound() from None
 
 
+def get_outbound_message(organization: Organization, message_id: str) -> Message:
+    """One of the organization's sent (or still waiting) messages, for the staff UI's undo."""
+    try:
+        return Message.objects.select_related("organization", "inbox", "thread").get(
+            organization=organization,
+            direction=Message.Direction.OUTBOUND,
+            public_id=message_id,
+        )
+    except Message.DoesNotExist:
+        raise MessageNotFound() from None
+
+
 def get_attachment(message: Message, attachment_id: str) -> Attachment:
     try:
         return Attachment.objects.get(message=message, public_id=attachment_id)

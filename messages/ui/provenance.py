@@ -38,7 +38,12 @@ def provenance_text(message: Message) -> str:
     if message.review:
         parts.append("edited before approval")
     if message.status == Message.Status.PENDING_APPROVAL and message.hold:
-        reason = _HOLD_REASONS.get(message.hold.get("reason", ""), "a send policy")
-        recipients = ", ".join(message.hold.get("recipients", []))
-        parts.append(f"waiting for approval: {reason}" + (f" ({recipients})" if recipients else ""))
+        parts.append(f"waiting for approval: {hold_text(message)}")
     return ", ".join(parts)
+
+
+def hold_text(message: Message) -> str:
+    """Why a held message waits: "first contact (ada@example.org)"."""
+    reason = _HOLD_REASONS.get(message.hold.get("reason", ""), "a send policy")
+    recipients = ", ".join(message.hold.get("recipients", []))
+    return reason + (f" ({recipients})" if recipients else "")

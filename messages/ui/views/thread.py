@@ -9,6 +9,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from messages import selectors
@@ -35,6 +36,9 @@ def _present(request: HttpRequest, message: Message, *, remote_images: bool) -> 
         return attachment_link(request, attachment)
 
     item: dict[str, Any] = {"message": message, "provenance": provenance_text(message)}
+    if message.send_at and message.status == Message.Status.SCHEDULED:
+        # The undo notice's countdown (the page works without JavaScript: it says the figure).
+        item["seconds_left"] = max(0, int((message.send_at - timezone.now()).total_seconds()))
     if message.html.strip():
         origin = request.build_absolute_uri("/").rstrip("/")
         rendered = rendering.render_html(

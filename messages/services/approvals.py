@@ -6,10 +6,12 @@ happened hands it to the worker."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
+from inboxes.models import Inbox, Organization
 from messages.exceptions import MessageNotHeld
 from messages.models import Message
 from messages.payloads import prefetch_rows
@@ -36,7 +38,7 @@ def _move(message: Message, expected: Iterable[str], status: str, **changes: obj
         setattr(message, name, value)
 
 
-def _go(message: Message, *, now: object) -> str:
+def _go(message: Message, *, now: datetime) -> str:
     """Where an approved message goes: the worker, or back to wait for its sendAt."""
     return Status.SCHEDULED if message.send_at and message.send_at > now else Status.QUEUED
 
@@ -134,7 +136,7 @@ def release_scheduled_messages(*, limit: int = 500) -> int:
 
 
 def release_paused_messages(
-    organization: object, *, by: Actor = SYSTEM, inbox: object = None
+    organization: Organization, *, by: Actor = SYSTEM, inbox: Inbox | None = None
 ) -> int:
     """`POST /v1/approvals/release`: approve every message held by a pause switch (the
     organization's or one inbox's), each recorded as approved by the caller."""

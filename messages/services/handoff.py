@@ -44,7 +44,7 @@ def record_message_event(message: Message, event_type: EventType) -> None:
     )
 
 
-ACCEPTED_EVENTS = {
+ACCEPTED_EVENTS: dict[str, EventType] = {
     Message.Status.PENDING_APPROVAL: EventType.MESSAGE_PENDING_APPROVAL,
     Message.Status.SCHEDULED: EventType.MESSAGE_SCHEDULED,
 }

@@ -208,3 +208,14 @@ def test_pausing_one_organization_leaves_the_other_sending(
     body = send(f"/v1/inboxes/{theirs.public_id}/messages/send", BODY, client=other_api_client)
     assert body.json()["status"] == "queued"
     assert other_api_client.get("/v1/organization").json()["sendingPaused"] is False
+
+
+def test_a_send_task_run_for_a_held_message_sends_nothing(policy, send, url, sandbox):
+    # No task is enqueued for a held send; one arriving anyway (a stale duplicate) is refused.
+    from messages import tasks
+
+    policy(sendPolicy={"approval": "always"})
+    held = send(url("/send"), BODY).json()
+    tasks.send_message.apply(args=[Message.objects.get(public_id=held["id"]).pk])
+    assert sandbox() == []
+    assert Message.objects.get(public_id=held["id"]).status == "pending_approval"

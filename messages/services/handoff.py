@@ -27,9 +27,10 @@ def _enqueue(message_pk: int) -> None:
         logger.exception("could not enqueue message %s; the sweep will retry", message_pk)
 
 
-def hand_to_worker(message: Message) -> None:
+def hand_to_worker(message: Message, *, recipients_known: bool = False) -> None:
     """Inside the transaction that made `message` queued: the worker gets it on commit."""
-    remember_recipients(message)
+    if not recipients_known:
+        remember_recipients(message)
     message_pk = message.pk
     transaction.on_commit(lambda: _enqueue(message_pk))
 
@@ -50,9 +51,9 @@ ACCEPTED_EVENTS: dict[str, EventType] = {
 }
 
 
-def start(message: Message) -> None:
+def start(message: Message, *, recipients_known: bool = False) -> None:
     """A just-accepted send: queued ones go to the worker, held and scheduled ones are told."""
     if message.status == Message.Status.QUEUED:
-        hand_to_worker(message)
+        hand_to_worker(message, recipients_known=recipients_known)
     else:
         record_message_event(message, ACCEPTED_EVENTS[message.status])

@@ -102,6 +102,8 @@ class Admission:
     status: str
     hold: Hold | None
     send_at: datetime | None
+    # first_contact found every recipient among the inbox's correspondents: nothing to remember.
+    recipients_known: bool = False
 
 
 def admit(
@@ -122,4 +124,5 @@ def admit(
         send_at = timezone.now() + timedelta(seconds=inbox.hold_seconds)
     if send_at is not None:
         return Admission(Message.Status.SCHEDULED, None, send_at)
-    return Admission(Message.Status.QUEUED, None, None)
+    known = inbox.send_approval == SendApproval.FIRST_CONTACT
+    return Admission(Message.Status.QUEUED, None, None, recipients_known=known)

@@ -218,7 +218,7 @@ def _queue(
             )
         # The response lists the attachments: hand them over instead of querying them back.
         prefetch_rows(message, "attachments", rows)
-        handoff.start(message)
+        handoff.start(message, recipients_known=admission.recipients_known)
     return message
 
 

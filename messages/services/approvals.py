@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from inboxes.models import Inbox, Organization
 from messages.exceptions import MessageNotHeld
-from messages.models import Message
-from messages.payloads import prefetch_rows
+from messages.models import Message, Thread
+from messages.payloads import prefetch_rows, preview_of
 from messages.services.handoff import hand_to_worker, record_message_event
 from messages.services.policies import pause_hold
 from messages.services.provenance import SYSTEM, Actor
@@ -70,12 +70,28 @@ def approve_message(
         }
     status = _go(message, now=now)
     _move(message, [Status.PENDING_APPROVAL], status, **changes)
+    if "text" in edits or "html" in edits:
+        _refresh_preview(message)
     record_message_event(message, EventType.MESSAGE_APPROVED)
     if status == Status.QUEUED:
         hand_to_worker(message)
     else:
         record_message_event(message, EventType.MESSAGE_SCHEDULED)
     return message
+
+
+def _refresh_preview(message: Message) -> None:
+    """The thread list shows what will be sent, not the draft the approver replaced."""
+    newest = (
+        Message.objects.filter(thread_id=message.thread_id)
+        .order_by("-created_at", "-id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if newest == message.pk:
+        Thread.objects.filter(pk=message.thread_id).update(
+            preview=preview_of(message.text, message.html)
+        )
 
 
 @transaction.atomic

@@ -193,3 +193,12 @@ def test_each_decision_is_in_the_event_feed_and_webhooks_can_subscribe_to_it(
         "message.declined",
         "message.cancelled",
     ]
+
+
+def test_an_edited_approval_shows_the_edited_text_in_the_thread_preview(
+    api_client, held, send, url, inbox
+):
+    message = held()
+    send(url(f"/{message['id']}/approve"), {"text": "What Dana wrote", "html": ""})
+    (thread,) = api_client.get(f"/v1/inboxes/{inbox.public_id}/threads").json()
+    assert thread["preview"] == "What Dana wrote"

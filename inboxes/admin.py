@@ -67,7 +67,14 @@ class ApiKeyInline(admin.TabularInline):
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "public_id", "send_rate_limit", "daily_send_cap", "created_at"]
+    list_display = [
+        "name",
+        "public_id",
+        "send_rate_limit",
+        "daily_send_cap",
+        "sending_paused",
+        "created_at",
+    ]
     search_fields = ["name", "public_id"]
     readonly_fields = ["public_id", "created_at", "updated_at"]
     inlines = [MembershipInline, ApiKeyInline]
@@ -185,7 +192,16 @@ class DomainAdmin(OwnerManagedAdmin):
 
 @admin.register(Inbox)
 class InboxAdmin(admin.ModelAdmin):
-    list_display = ["email", "name", "organization", "domain", "created_at"]
+    list_display = [
+        "email",
+        "name",
+        "organization",
+        "domain",
+        "send_approval",
+        "hold_seconds",
+        "sending_paused",
+        "created_at",
+    ]
     list_filter = [("domain", admin.EmptyFieldListFilter)]
     search_fields = ["email", "name", "public_id", "organization__name"]
     readonly_fields = ["public_id", "created_at", "updated_at"]

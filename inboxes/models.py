@@ -22,6 +22,8 @@ class Organization(models.Model):
     # Per-organization overrides of SENDOOK_SEND_RATE_LIMIT ("100/h") and SENDOOK_DAILY_SEND_CAP.
     send_rate_limit = models.CharField(max_length=32, blank=True)
     daily_send_cap = models.PositiveIntegerField(null=True, blank=True)
+    # The organization-wide pause switch: every send is accepted and held until approved.
+    sending_paused = models.BooleanField(default=False)
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="organizations"
     )
@@ -138,6 +140,16 @@ class Domain(models.Model):
         return f"sendook-verification={self.challenge_token}"
 
 
+class SendApproval(models.TextChoices):
+    NEVER = "never"
+    FIRST_CONTACT = "first_contact"
+    EXTERNAL = "external"
+    ALWAYS = "always"
+
+
+MAX_HOLD_SECONDS = 86400
+
+
 class Inbox(models.Model):
     public_id = PublicIdField(prefix="inbox")
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="inboxes")
@@ -147,6 +159,13 @@ class Inbox(models.Model):
     # Stored lower-cased; the unique constraint makes addresses unique case-insensitively.
     email = models.CharField(max_length=254)
     name = models.CharField(max_length=200, blank=True)
+    # The send policy (messages/services/policies.py): which sends wait for a person, how long
+    # every send waits before it goes (an undo window), and the inbox's pause switch.
+    send_approval = models.CharField(
+        max_length=16, choices=SendApproval.choices, default=SendApproval.NEVER
+    )
+    hold_seconds = models.PositiveIntegerField(default=0)
+    sending_paused = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from inboxes.models import ApiKey, Domain, Inbox
+from inboxes.models import MAX_HOLD_SECONDS, ApiKey, Domain, Inbox, Organization, SendApproval
 from sendook.api import (
     SCOPES,
     ApiModelSerializer,
@@ -147,10 +147,35 @@ class DomainCreateInput(ApiSerializer):
     name = Text(max_length=253)
 
 
+class JsonBoolean(serializers.BooleanField):
+    """true or false, nothing else: "yes", 1 or "0" for a pause switch are mistakes."""
+
+    def to_internal_value(self, data: object) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class SendPolicySerializer(ApiSerializer):
+    """Which sends wait for approval, and the undo window every other send waits."""
+
+    approval = serializers.ChoiceField(choices=SendApproval.choices, required=False)
+    hold_seconds = serializers.IntegerField(min_value=0, max_value=MAX_HOLD_SECONDS, required=False)
+
+    def to_internal_value(self, data: object) -> object:
+        seconds = data.get("holdSeconds") if isinstance(data, dict) else None
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, int)):
+            # A JSON number only: DRF's IntegerField would take true as 1 and "10" as 10.
+            raise serializers.ValidationError({"holdSeconds": ["A whole number of seconds."]})
+        return super().to_internal_value(data)
+
+
 class InboxSerializer(ApiModelSerializer):
     organization_id = serializers.CharField(source="organization.public_id", read_only=True)
     domain_id = serializers.CharField(source="domain.public_id", read_only=True, default=None)
     name = OptionalText()
+    send_policy = serializers.SerializerMethodField(method_name="get_send_policy")
+    sending_paused = serializers.BooleanField(read_only=True)
 
     class Meta:
         model = Inbox
@@ -161,9 +186,15 @@ class InboxSerializer(ApiModelSerializer):
             "domain_id",
             "name",
             "email",
+            "send_policy",
+            "sending_paused",
             "created_at",
             "updated_at",
         ]
+
+    @extend_schema_field(SendPolicySerializer)
+    def get_send_policy(self, inbox: Inbox) -> dict:
+        return {"approval": inbox.send_approval, "holdSeconds": inbox.hold_seconds}
 
 
 class InboxCreateInput(ApiSerializer):
@@ -179,3 +210,15 @@ class InboxCreateInput(ApiSerializer):
 
 class InboxUpdateInput(ApiSerializer):
     name = Text(max_length=200, allow_blank=True, validators=[validate_no_control_chars])
+    send_policy = SendPolicySerializer(required=False)
+    sending_paused = JsonBoolean(required=False)
+
+
+class OrganizationSerializer(ApiModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ["id", "_id", "name", "sending_paused", "created_at", "updated_at"]
+
+
+class OrganizationUpdateInput(ApiSerializer):
+    sending_paused = JsonBoolean()

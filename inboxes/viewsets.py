@@ -2,12 +2,13 @@
 
 from typing import Any
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from inboxes import api_keys, selectors, services
+from inboxes import api_keys, selectors, services, supervision
 from inboxes.models import Organization
 from inboxes.serializers import (
     ApiKeyCreateInput,
@@ -19,6 +20,8 @@ from inboxes.serializers import (
     InboxCreateInput,
     InboxSerializer,
     InboxUpdateInput,
+    OrganizationSerializer,
+    OrganizationUpdateInput,
 )
 from sendook.api import Forbidden, OrgScopedViewSet
 
@@ -103,7 +106,37 @@ class InboxViewSet(OrgScopedViewSet):
     @extend_schema(request=InboxUpdateInput, responses={200: InboxSerializer})
     def partial_update(self, request: Request, id: str) -> Response:
         data = self.validated(InboxUpdateInput, partial=True)
-        return self.respond(services.update_inbox(self.get_object(), name=data.get("name")))
+        policy = data.get("send_policy", {})
+        with transaction.atomic():
+            inbox = services.update_inbox(self.get_object(), name=data.get("name"))
+            inbox = supervision.update_inbox_supervision(
+                inbox,
+                approval=policy.get("approval"),
+                hold_seconds=policy.get("hold_seconds"),
+                sending_paused=data.get("sending_paused"),
+            )
+        return self.respond(inbox)
 
     def destroy(self, request: Request, id: str) -> Response:
         return self.respond(services.delete_inbox(self.get_object()))
+
+
+class OrganizationViewSet(OrgScopedViewSet):
+    """`/v1/organization`: the key's own organization and its pause switch."""
+
+    serializer_class = OrganizationSerializer
+
+    def get_object(self) -> Organization:
+        return self.organization
+
+    @extend_schema(responses={200: OrganizationSerializer})
+    def retrieve(self, request: Request, *args: object, **kwargs: object) -> Response:
+        return self.respond(self.get_object())
+
+    @extend_schema(request=OrganizationUpdateInput, responses={200: OrganizationSerializer})
+    def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
+        data = self.validated(OrganizationUpdateInput)
+        organization = supervision.set_organization_paused(
+            self.get_object(), paused=data["sending_paused"]
+        )
+        return self.respond(organization)

@@ -40,6 +40,8 @@ class MessageAdmin(admin.ModelAdmin):
         "inbox",
         "direction",
         "status",
+        "created_by_name",
+        "approved_by_name",
         "created_at",
     ]
     list_filter = ["status", "direction", ("created_at", admin.DateFieldListFilter)]
@@ -56,6 +58,16 @@ class MessageAdmin(admin.ModelAdmin):
     readonly_fields = [f.name for f in Message._meta.fields] + ["raw_mime"]
     exclude = ["raw"]
     inlines = [AttachmentInline]
+
+    @admin.display(description="Created by")
+    def created_by_name(self, message: Message) -> str:
+        actor = message.created_by
+        return f"{actor.get('type')}: {actor.get('name')}" if actor else ""
+
+    @admin.display(description="Approved by")
+    def approved_by_name(self, message: Message) -> str:
+        actor = message.approved_by
+        return f"{actor.get('type')}: {actor.get('name')}" if actor else ""
 
     @admin.display(description="Raw MIME")
     def raw_mime(self, message: Message) -> str:

@@ -1,6 +1,6 @@
 """Mail domain errors."""
 
-from sendook.exceptions import NotFound, ServiceUnavailable, Unprocessable
+from sendook.exceptions import Conflict, NotFound, SendookError, ServiceUnavailable, Unprocessable
 
 
 class MessageNotFound(NotFound):
@@ -26,6 +26,19 @@ class RawMessageNotFound(NotFound):
 class RecipientSuppressed(Unprocessable):
     code = "recipient_suppressed"
     message = "A recipient is on this organization's suppression list"
+
+
+class MessageNotHeld(Conflict):
+    """An approval-queue decision on a message in another state (already approved, sent,
+    cancelled...): the conditional UPDATE found nothing in the expected status."""
+
+    code = "message_not_held"
+
+
+class ApprovalNotAllowed(SendookError):
+    status_code = 403
+    code = "forbidden"
+    message = "A key whose sends require approval cannot decide on held messages"
 
 
 class PermanentSendError(Exception):

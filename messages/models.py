@@ -3,6 +3,7 @@ storage (local files by default, any storage backend in production), never in ta
 
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models.functions import Lower
 
 from inboxes.models import Inbox, Organization
 from sendook.fields import PublicIdField
@@ -59,6 +60,14 @@ class Message(models.Model):
         REJECTED = "rejected"
         FAILED = "failed"
         RECEIVED = "received"
+        # Supervision (messages/services/policies.py, approvals.py): a send accepted but not
+        # yet handed to the worker, and the two ways it ends without reaching the provider.
+        SCHEDULED = "scheduled"
+        PENDING_APPROVAL = "pending_approval"
+        DECLINED = "declined"
+        CANCELLED = "cancelled"
+        # Reserved for drafts.
+        DRAFT = "draft"
 
     public_id = PublicIdField(prefix="msg")
     organization = models.ForeignKey(
@@ -67,7 +76,7 @@ class Message(models.Model):
     inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="messages")
     thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(max_length=10, choices=Direction.choices)
-    status = models.CharField(max_length=12, choices=Status.choices)
+    status = models.CharField(max_length=20, choices=Status.choices)
     # Why a message failed / bounced, and provider details (bounce type, diagnostic code).
     status_reason = models.TextField(blank=True)
     status_detail = models.JSONField(default=dict, blank=True)
@@ -102,6 +111,22 @@ class Message(models.Model):
     in_reply_to = models.CharField(max_length=998, blank=True)
     references = models.JSONField(default=list, blank=True)
     external_message_id = models.CharField(max_length=255, blank=True)
+
+    # Provenance, each {"type": "api_key"|"user"|"inbound"|"system", "id", "name"} as it was
+    # when it happened (a key renamed or revoked later does not rewrite history); {} = unknown
+    # (messages stored before provenance was recorded).
+    created_by = models.JSONField(default=dict, blank=True)
+    approved_by = models.JSONField(default=dict, blank=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    declined_by = models.JSONField(default=dict, blank=True)
+    declined_at = models.DateTimeField(null=True, blank=True)
+    # Why a send was held, {"reason", "recipients"}; kept after approval for the record.
+    hold = models.JSONField(default=dict, blank=True)
+    # What the sender wrote, when an approver edited it: {originalSubject, originalText,
+    # originalHtml}.
+    review = models.JSONField(default=dict, blank=True)
+    # A scheduled message is handed to the worker by the sweep once this has passed.
+    send_at = models.DateTimeField(null=True, blank=True)
 
     raw = models.FileField(upload_to="raw/%Y/%m/%d", max_length=255, blank=True)
     send_attempts = models.PositiveIntegerField(default=0)
@@ -140,6 +165,26 @@ class Message(models.Model):
                 condition=models.Q(is_read=False, direction="inbound"),
                 name="message_unread_by_thread",
             ),
+            # The approval queue (GET /v1/approvals, oldest first) and the scheduled-send
+            # sweep: partial, so they hold only the few messages waiting.
+            models.Index(
+                fields=["organization", "id"],
+                condition=models.Q(status="pending_approval"),
+                name="message_pending_approval",
+            ),
+            models.Index(
+                fields=["send_at"],
+                condition=models.Q(status="scheduled"),
+                name="message_scheduled_due",
+            ),
+            # "Has this inbox received mail from X?" (the first_contact policy,
+            # messages/services/correspondents.py).
+            models.Index(
+                "inbox",
+                Lower("from_email"),
+                condition=models.Q(direction="inbound"),
+                name="message_inbound_sender",
+            ),
         ]
         constraints = [
             # The same mail delivered twice (provider retries, two routes) is one message per
@@ -153,6 +198,26 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.public_id} {self.subject[:50]}"
+
+
+class Correspondent(models.Model):
+    """An address an inbox has sent to: with the senders of its inbound messages, what the
+    `first_contact` send policy asks about (messages/services/correspondents.py), on the
+    (inbox, email) unique index instead of a scan of messages' recipient lists. Written when
+    a send is handed to the worker."""
+
+    inbox = models.ForeignKey(Inbox, on_delete=models.CASCADE, related_name="+")
+    # The bare address, lower-cased.
+    email = models.CharField(max_length=320)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["inbox", "email"], name="correspondent_unique_email")
+        ]
+
+    def __str__(self) -> str:
+        return self.email
 
 
 class Attachment(models.Model):

@@ -39,6 +39,15 @@ MESSAGE_ROW_FIELDS = (
     "sent_at",
     "created_at",
     "updated_at",
+    # Supervision: columns of the message row itself, so list pages need no extra query.
+    "created_by",
+    "approved_by",
+    "approved_at",
+    "declined_by",
+    "declined_at",
+    "hold",
+    "review",
+    "send_at",
 )
 
 
@@ -129,11 +138,26 @@ def message_row_to_dict(
     if row["status_reason"]:
         data["statusReason"] = row["status_reason"]
     data["direction"] = row["direction"]
+    _supervision(row, data)
     if row["sent_at"]:
         data["sentAt"] = format_timestamp(row["sent_at"])
     data["createdAt"] = format_timestamp(row["created_at"])
     data["updatedAt"] = format_timestamp(row["updated_at"])
     return data
+
+
+def _supervision(row: Mapping[str, Any], data: dict[str, Any]) -> None:
+    """Provenance, hold and schedule; each omitted while unset (older messages have none)."""
+    for key, name in (("created_by", "createdBy"), ("hold", "hold"), ("review", "review")):
+        if row[key]:
+            data[name] = dict(row[key])
+    if row["send_at"]:
+        data["sendAt"] = format_timestamp(row["send_at"])
+    for key in ("approved", "declined"):
+        if row[f"{key}_by"]:
+            data[f"{key}By"] = dict(row[f"{key}_by"])
+        if row[f"{key}_at"]:
+            data[f"{key}At"] = format_timestamp(row[f"{key}_at"])
 
 
 def prefetch_rows(instance: Message, relation: str, rows: list[Attachment]) -> None:

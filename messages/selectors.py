@@ -111,6 +111,35 @@ def get_message(inbox: Inbox, message_id: str) -> Message:
         raise MessageNotFound() from None
 
 
+def list_pending_approvals(organization: Organization) -> QuerySet[Message]:
+    """The approval queue (the message_pending_approval partial index)."""
+    return (
+        Message.objects.filter(organization=organization, status=Message.Status.PENDING_APPROVAL)
+        .select_related("organization", "inbox", "thread", "from_inbox", "to_inbox")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+    )
+
+
+def get_pending_approval(organization: Organization, message_id: str) -> Message:
+    """One message of the approval queue; any other message answers like a missing one."""
+    try:
+        return list_pending_approvals(organization).get(public_id=message_id)
+    except Message.DoesNotExist:
+        raise MessageNotFound() from None
+
+
+def get_outbound_message(organization: Organization, message_id: str) -> Message:
+    """One of the organization's sent (or still waiting) messages, for the staff UI's undo."""
+    try:
+        return Message.objects.select_related("organization", "inbox", "thread").get(
+            organization=organization,
+            direction=Message.Direction.OUTBOUND,
+            public_id=message_id,
+        )
+    except Message.DoesNotExist:
+        raise MessageNotFound() from None
+
+
 def get_attachment(message: Message, attachment_id: str) -> Attachment:
     try:
         return Attachment.objects.get(message=message, public_id=attachment_id)

@@ -10,7 +10,7 @@ from django.db import InterfaceError, OperationalError
 
 from messages.exceptions import TransientSendError, UnrecordedSend
 from messages.models import InboundEmail
-from messages.services import delivery
+from messages.services import approvals, delivery
 from messages.services.enqueue import PROCESS_INBOUND_EMAIL, SEND_MESSAGE
 from messages.services.receive import (
     mark_inbound_failed,
@@ -125,3 +125,12 @@ def requeue_stale_inbound() -> int:
     """Periodic: pick up raw records whose parse task never ran."""
     minutes = settings.SENDOOK_INBOUND_REQUEUE_MINUTES
     return requeue_stale_inbound_emails(older_than=timedelta(minutes=minutes))
+
+
+@shared_task(name="messages.tasks.release_scheduled_messages", acks_late=True)
+def release_scheduled_messages() -> int:
+    """Periodic: hand scheduled messages whose sendAt has passed to the workers."""
+    count = approvals.release_scheduled_messages(limit=settings.SENDOOK_SCHEDULED_SWEEP_BATCH)
+    if count:
+        logger.info("released %d scheduled messages", count)
+    return count

@@ -49,6 +49,7 @@ ID_KINDS = [  # (path prefix, kind of {id}), most specific first
     ("/v1/inboxes/{inbox_id}/messages/", "msg"),
     ("/v1/inboxes/{inbox_id}/threads/", "thread"),
     ("/v1/inboxes/", "inbox"),
+    ("/v1/approvals/", "msg"),
     ("/v1/api_keys/", "key"),
     ("/v1/domains/", "dom"),
     ("/v1/events/", "evt"),
@@ -225,6 +226,10 @@ def build_organization(label: str, run_id: str, dns_server: Any) -> tuple[Any, s
         subject=f"Local {word}",
         text=f"Local {word}",
     )
+    # A held message, so the approval queue's routes reach rows of both organizations.
+    spare.send_approval = "always"
+    spare.save(update_fields=["send_approval"])
+    send_message(spare, to=[f"held-{label}@example.net"], subject=f"Held {word}", text="x")
     mime = EmailMessage()
     mime["From"] = f"Customer {label} <customer-{label}@example.org>"
     mime["To"] = main.email

@@ -322,6 +322,13 @@ SENDOOK_SEND_CLAIM_SECONDS = env_int("SENDOOK_SEND_CLAIM_SECONDS", 300)
 SENDOOK_ATTACHMENT_LINK_SECONDS = env_int("SENDOOK_ATTACHMENT_LINK_SECONDS", 300)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["MessageStatusEnum"] = "messages.models.Message.Status"  # type: ignore[index]
 
+# --- Supervision --------------------------------------------------------------------------------
+# How far ahead a send's sendAt may be.
+SENDOOK_MAX_SEND_AT_DAYS = env_int("SENDOOK_MAX_SEND_AT_DAYS", 30)
+# How often the sweep hands due scheduled messages to the workers, and how many per run.
+SENDOOK_SCHEDULED_SWEEP_SECONDS = env_int("SENDOOK_SCHEDULED_SWEEP_SECONDS", 5)
+SENDOOK_SCHEDULED_SWEEP_BATCH = env_int("SENDOOK_SCHEDULED_SWEEP_BATCH", 500)
+
 # --- Inbound mail -------------------------------------------------------------------------------
 # Hard limits for parsing a received message; beyond them it is quarantined (raw kept).
 SENDOOK_INBOUND_MAX_BYTES = env_int("SENDOOK_INBOUND_MAX_BYTES", 40 * 1024 * 1024)
@@ -401,6 +408,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 CELERY_BEAT_SCHEDULE["requeue-stale-inbound"] = {
     "task": "messages.tasks.requeue_stale_inbound",
     "schedule": 300,
+}
+CELERY_BEAT_SCHEDULE["release-scheduled-messages"] = {
+    "task": "messages.tasks.release_scheduled_messages",
+    "schedule": SENDOOK_SCHEDULED_SWEEP_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["recheck-domains"] = {"task": "inboxes.tasks.recheck_domains", "schedule": 600}
 

@@ -5,7 +5,8 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 import sendook.openapi  # noqa: F401  (registers the API-key auth scheme with drf-spectacular)
-from inboxes.viewsets import ApiKeyViewSet, DomainViewSet, InboxViewSet
+from inboxes.viewsets import ApiKeyViewSet, DomainViewSet, InboxViewSet, OrganizationViewSet
+from messages.api.approvals import ApprovalViewSet
 from sendook import views
 from sendook.api import OptionalSlashRouter
 from sendook.events.viewsets import EventViewSet
@@ -18,10 +19,16 @@ router.register("domains", DomainViewSet, basename="domain")
 router.register("inboxes", InboxViewSet, basename="inbox")
 router.register("events", EventViewSet, basename="event")
 router.register("webhooks", WebhookViewSet, basename="webhook")
+router.register("approvals", ApprovalViewSet, basename="approval")
 
 api_urlpatterns = [
     path("openapi.json", SpectacularJSONAPIView.as_view(), name="openapi"),
     path("docs", SpectacularSwaggerView.as_view(url_name="openapi"), name="api-docs"),
+    re_path(
+        r"^organization/?$",
+        OrganizationViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
+        name="organization",
+    ),
     path("", include(router.urls)),
     path("", include("messages.api.urls")),
     # Anything else under /v1 is a JSON 404, never Django's HTML page.

@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from inboxes.models import Inbox, Organization
 from inboxes.selectors import get_inbox
 from messages import selectors
+from messages.api.approvals import ApprovalActions
 from messages.api.filters import MessageListFilter, validated_filters
 from messages.api.serializers import (
     ForwardInput,
@@ -34,9 +35,16 @@ from messages.models import Message
 from messages.services import send as outbound
 from messages.services import threads
 from messages.services.mime import build_mime, render_mime
+from messages.services.provenance import actor_of_request
 from sendook.api import ApiRateThrottle, OrgScopedViewSet, SendRateThrottle, idempotent
 
 SEND_THROTTLES = [ApiRateThrottle, SendRateThrottle]
+
+
+def _sender(request: Request, data: dict[str, Any]) -> outbound.Sender:
+    return outbound.Sender(
+        created_by=actor_of_request(request), api_key=request.auth, send_at=data.get("send_at")
+    )
 
 
 def _attachments(data: dict[str, Any]) -> list[outbound.NewAttachment]:
@@ -66,7 +74,7 @@ class InboxNestedViewSet(OrgScopedViewSet):
         return inbox
 
 
-class MessageViewSet(InboxNestedViewSet):
+class MessageViewSet(ApprovalActions, InboxNestedViewSet):
     serializer_class = MessageListItemSerializer
     # No write_scope: every action that changes something names its scope here.
     scopes = {
@@ -120,7 +128,12 @@ class MessageViewSet(InboxNestedViewSet):
         )
         return self.respond(message, serializer_class=MessageSerializer)
 
-    @extend_schema(request=SendInput, responses={202: MessageSerializer})
+    @extend_schema(
+        request=SendInput,
+        responses={202: MessageSerializer},
+        description="202 with the message: `queued`, `scheduled` (a `sendAt` or the inbox's "
+        "`holdSeconds`) or `pending_approval` (held by a send policy; `hold` says why).",
+    )
     @action(detail=False, methods=["post"], throttle_classes=SEND_THROTTLES)
     def send(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         def handler() -> Response:
@@ -136,6 +149,7 @@ class MessageViewSet(InboxNestedViewSet):
                 html=data.get("html", ""),
                 labels=data.get("labels", []),
                 attachments=_attachments(data),
+                sender=_sender(request, data),
             )
             return self.respond(message, 202, serializer_class=MessageSerializer)
 
@@ -155,6 +169,7 @@ class MessageViewSet(InboxNestedViewSet):
                 reply_to=data.get("reply_to", []),
                 labels=data.get("labels", []),
                 attachments=_attachments(data),
+                sender=_sender(request, data),
             )
             return self.respond(message, 202, serializer_class=MessageSerializer)
 
@@ -185,6 +200,7 @@ class MessageViewSet(InboxNestedViewSet):
                 html=data.get("html", ""),
                 labels=data.get("labels", []),
                 attachments=_attachments(data),
+                sender=_sender(request, data),
             )
             return self.respond(message, 202, serializer_class=MessageSerializer)
 

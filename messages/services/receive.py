@@ -26,6 +26,7 @@ from messages.parsing import ParseError, ParseLimits, parse_email
 from messages.payloads import message_payload, prefetch_rows
 from messages.services import threads
 from messages.services.enqueue import PROCESS_INBOUND_EMAIL, enqueue
+from messages.services.provenance import inbound_actor
 from messages.services.routing import Route, hosted_inboxes, resolve_recipients
 from messages.services.threads import find_thread, indexable_text
 from sendook.events.models import EventType
@@ -292,6 +293,7 @@ def _deliver(
         in_reply_to=_clean(parsed.in_reply_to)[:998],
         references=[_clean(ref) for ref in parsed.references or []],
         sent_at=parsed.date,
+        created_by=inbound_actor(record),
     )
     message.raw.name = record.raw.name  # the same stored bytes; no copy
     # Thread summaries are kept by services/threads.py, shared with the send path: a new

@@ -6,7 +6,9 @@ from __future__ import annotations
 import html as html_lib
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -20,7 +22,8 @@ from messages import selectors
 from messages.exceptions import RecipientSuppressed
 from messages.models import Attachment, Message, Thread
 from messages.payloads import prefetch_rows
-from messages.services.enqueue import SEND_MESSAGE, enqueue
+from messages.services import handoff, policies
+from messages.services.provenance import SYSTEM, Actor
 from messages.services.threads import (
     add_to_thread,
     forward_subject,
@@ -108,13 +111,14 @@ def _dedupe(addresses: Sequence[str], exclude: set[str]) -> list[str]:
     return result
 
 
-def _enqueue(message_pk: int) -> None:
-    try:
-        enqueue(SEND_MESSAGE, message_pk)
-    except Exception:
-        # The broker is down: the message is committed as queued, and the sweep
-        # (messages.tasks.requeue_stuck_messages) enqueues it once the broker is back.
-        logger.exception("could not enqueue message %s; the sweep will retry", message_pk)
+@dataclass(frozen=True)
+class Sender:
+    """Who asks for a send (recorded as createdBy) and when it should go. `api_key` is the
+    request's key, asked by the send policy whether it requires approval."""
+
+    created_by: Actor = field(default_factory=lambda: dict(SYSTEM))
+    api_key: Any = None
+    send_at: datetime | None = None
 
 
 def _queue(
@@ -133,7 +137,9 @@ def _queue(
     copied: Sequence[Attachment] = (),
     in_reply_to: str = "",
     references: Sequence[str] = (),
+    sender: Sender | None = None,
 ) -> Message:
+    sender = sender or Sender()
     _check_limits(
         to=to,
         cc=cc,
@@ -149,12 +155,18 @@ def _queue(
             f"{inbox.domain_name} is not a verified domain of this organization; "
             "verify it before sending from it"
         )
+    admission = policies.admit(
+        inbox, recipients=[*to, *cc, *bcc], api_key=sender.api_key, send_at=sender.send_at
+    )
     with transaction.atomic():
         message = Message(
             organization=inbox.organization,
             inbox=inbox,
             direction=Message.Direction.OUTBOUND,
-            status=Message.Status.QUEUED,
+            status=admission.status,
+            hold=admission.hold.as_dict() if admission.hold else {},
+            send_at=admission.send_at,
+            created_by=dict(sender.created_by),
             from_inbox=inbox,
             from_email=inbox.email,
             from_name=inbox.name,
@@ -206,7 +218,7 @@ def _queue(
             )
         # The response lists the attachments: hand them over instead of querying them back.
         prefetch_rows(message, "attachments", rows)
-        transaction.on_commit(lambda: _enqueue(message.pk))
+        handoff.start(message, recipients_known=admission.recipients_known)
     return message
 
 
@@ -222,10 +234,12 @@ def send_message(
     html: str = "",
     labels: Sequence[str] = (),
     attachments: Sequence[NewAttachment] = (),
+    sender: Sender | None = None,
 ) -> Message:
     return _queue(
         inbox,
         parent=None,
+        sender=sender,
         to=to,
         cc=cc,
         bcc=bcc,
@@ -273,6 +287,7 @@ def reply_to_message(
     reply_to: Sequence[str] = (),
     labels: Sequence[str] = (),
     attachments: Sequence[NewAttachment] = (),
+    sender: Sender | None = None,
 ) -> Message:
     inbox = parent.inbox
     me = {inbox.email.lower()}
@@ -298,6 +313,7 @@ def reply_to_message(
         attachments=attachments,
         in_reply_to=parent.message_id,
         references=_threading_headers(parent),
+        sender=sender,
     )
 
 
@@ -328,6 +344,7 @@ def forward_message(
     html: str = "",
     labels: Sequence[str] = (),
     attachments: Sequence[NewAttachment] = (),
+    sender: Sender | None = None,
 ) -> Message:
     block_text, block_html = _forwarded_block(parent)
     # The note goes above the forwarded block in both parts: given only as text, it is
@@ -351,4 +368,5 @@ def forward_message(
         attachments=attachments,
         copied=list(parent.attachments.all()),
         references=_threading_headers(parent),
+        sender=sender,
     )

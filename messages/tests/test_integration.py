@@ -280,3 +280,60 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_sends_nothing_twice(
     # The claim is committed before SES is called: not even a message in flight goes out twice.
     duplicates = sum(count - 1 for count in counts.values())
     assert duplicates == 0, (duplicates, killed_at)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_held_first_contact_reaches_ses_once_with_the_approvers_edit_and_the_next_goes_straight(
+    live, api_client, inbox, aws
+):
+    base = f"/v1/inboxes/{inbox.public_id}"
+    policy = {"sendPolicy": {"approval": "first_contact"}}
+    assert api_client.patch(base, policy, format="json").status_code == 200
+    body = {"to": ["new.customer@example.com"], "subject": "Welcome", "text": "Agent draft"}
+    held = api_client.post(f"{base}/messages/send", body, format="json")
+    assert held.status_code == 202 and held.json()["status"] == "pending_approval"
+    assert held.json()["hold"]["recipients"] == ["new.customer@example.com"]
+    time.sleep(1.5)  # a worker that wrongly had the message would have sent it by now
+    assert sent_at_moto(aws) == []
+
+    approved = api_client.post(
+        f"{base}/messages/{held.json()['id']}/approve", {"text": "Edited by Dana"}, format="json"
+    )
+    assert approved.status_code == 202
+    assert wait_until(lambda: settled([held.json()["id"]])), live.log.read_text()[-3000:]
+    [arrived] = sent_at_moto(aws)
+    mime = email.message_from_string(arrived["raw_data"], policy=email.policy.default)
+    assert mime.get_body(("plain",)).get_content().strip() == "Edited by Dana"
+    message = Message.objects.get(public_id=held.json()["id"])
+    assert message.status == "sent" and message.approved_by["type"] == "api_key"
+    assert message.review["originalText"] == "Agent draft"
+
+    again = api_client.post(f"{base}/messages/send", body, format="json").json()
+    assert again["status"] == "queued"
+    assert wait_until(lambda: settled([again["id"]]))
+    assert len(sent_at_moto(aws)) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_send_cancelled_in_its_hold_window_never_reaches_ses_and_one_left_alone_does(
+    live, api_client, inbox, aws
+):
+    from messages.tasks import release_scheduled_messages
+
+    base = f"/v1/inboxes/{inbox.public_id}"
+    api_client.patch(base, {"sendPolicy": {"holdSeconds": 2}}, format="json")
+    body = {"to": ["ada@example.com"], "subject": "Undo me", "text": "x"}
+    undone = api_client.post(f"{base}/messages/send", body, format="json").json()
+    kept = api_client.post(f"{base}/messages/send", {**body, "subject": "Keep"}, format="json")
+    assert undone["status"] == kept.json()["status"] == "scheduled"
+    cancel = api_client.post(f"{base}/messages/{undone['id']}/cancel", {}, format="json")
+    assert cancel.status_code == 200
+    release_scheduled_messages()  # what beat runs every few seconds: nothing is due yet
+    time.sleep(2.2)
+    assert release_scheduled_messages() == 1
+    assert wait_until(lambda: settled([kept.json()["id"]]))
+    assert [
+        email.message_from_string(m["raw_data"], policy=email.policy.default)["Subject"]
+        for m in sent_at_moto(aws)
+    ] == ["Keep"]
+    assert Message.objects.get(public_id=undone["id"]).status == "cancelled"

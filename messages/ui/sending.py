@@ -16,6 +16,7 @@ from inboxes.models import Organization
 from messages.api.serializers import ForwardInput, ReplyInput, SendInput
 from messages.models import Message
 from messages.services import send as outbound
+from messages.services.provenance import user_actor
 from messages.ui.forms import split_addresses, validated
 from sendook.api import fingerprint_of, run_once, send_rates, spend_budgets
 from sendook.exceptions import RateLimited, ValidationFailed
@@ -66,7 +67,14 @@ def send_once(
     )
 
 
-def compose(organization: Organization, inbox: Any, form: dict[str, str]) -> Callable[[], Message]:
+def _sender(user: Any) -> outbound.Sender:
+    """A staff send: created by the signed-in person (the send policy applies as to keys)."""
+    return outbound.Sender(created_by=user_actor(user))
+
+
+def compose(
+    organization: Organization, inbox: Any, form: dict[str, str], *, by: Any
+) -> Callable[[], Message]:
     data = validated(
         SendInput,
         {
@@ -77,17 +85,28 @@ def compose(organization: Organization, inbox: Any, form: dict[str, str]) -> Cal
         },
     )
     return lambda: outbound.send_message(
-        inbox, to=data["to"], cc=data.get("cc", []), subject=data["subject"], text=data["text"]
+        inbox,
+        to=data["to"],
+        cc=data.get("cc", []),
+        subject=data["subject"],
+        text=data["text"],
+        sender=_sender(by),
     )
 
 
-def reply(parent: Message, form: dict[str, str], *, reply_all: bool) -> Callable[[], Message]:
+def reply(
+    parent: Message, form: dict[str, str], *, reply_all: bool, by: Any
+) -> Callable[[], Message]:
     data = validated(ReplyInput, {"text": form.get("text", "")})
-    return lambda: outbound.reply_to_message(parent, reply_all=reply_all, text=data["text"])
+    return lambda: outbound.reply_to_message(
+        parent, reply_all=reply_all, text=data["text"], sender=_sender(by)
+    )
 
 
-def forward(parent: Message, form: dict[str, str]) -> Callable[[], Message]:
+def forward(parent: Message, form: dict[str, str], *, by: Any) -> Callable[[], Message]:
     data = validated(
         ForwardInput, {"to": split_addresses(form.get("to", "")), "text": form.get("text", "")}
     )
-    return lambda: outbound.forward_message(parent, to=data["to"], text=data.get("text", ""))
+    return lambda: outbound.forward_message(
+        parent, to=data["to"], text=data.get("text", ""), sender=_sender(by)
+    )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from messages.ui.views import account, attachments, compose, search, thread, threads
+from messages.ui.views import account, approvals, attachments, compose, search, thread, threads
 from sendook.login_throttle import throttle_login
 
 app_name = "mail"
@@ -28,5 +28,20 @@ urlpatterns = [
         name="forward",
     ),
     path("compose", compose.compose, name="compose"),
+    path("approvals", approvals.approval_list, name="approvals"),
+    path("approvals/pause", approvals.pause, name="pause-sending"),
+    path(
+        "approvals/<str:message_id>/approve",
+        approvals.decide,
+        {"decision": "approve"},
+        name="approve",
+    ),
+    path(
+        "approvals/<str:message_id>/decline",
+        approvals.decide,
+        {"decision": "decline"},
+        name="decline",
+    ),
+    path("messages/<str:message_id>/undo", approvals.undo, name="undo"),
     path("attachments/<str:attachment_id>", attachments.attachment, name="attachment"),
 ]

@@ -23,6 +23,15 @@ class EventType(models.TextChoices):
     MESSAGE_COMPLAINED = "message.complained"
     MESSAGE_REJECTED = "message.rejected"
     MESSAGE_FAILED = "message.failed"
+    # Supervision: a send held for a person, the decisions on it, and sends set for later.
+    MESSAGE_PENDING_APPROVAL = "message.pending_approval"
+    MESSAGE_APPROVED = "message.approved"
+    MESSAGE_DECLINED = "message.declined"
+    MESSAGE_CANCELLED = "message.cancelled"
+    MESSAGE_SCHEDULED = "message.scheduled"
+    # The organization or an inbox paused / resumed sending (payload: the switch and who).
+    SENDING_PAUSED = "sending.paused"
+    SENDING_RESUMED = "sending.resumed"
     DOMAIN_VERIFIED = "domain.verified"
     # A verified domain failed its checks for SENDOOK_DOMAIN_GRACE_HOURS (or another
     # organization proved control after that): sends from it stop.

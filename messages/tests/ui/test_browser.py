@@ -330,3 +330,43 @@ def test_a_reply_typed_when_the_session_expired_is_sent_after_logging_in_again(
     page.get_by_role("button", name="Reply", exact=True).click()
     page.wait_for_url(f"{thread_url}#msg_*")
     assert Message.objects.get(direction="outbound").text == "Typed before the session expired."
+
+
+def test_a_staff_user_approves_an_agents_first_contact_with_an_edit_in_one_click(
+    page, live_server, member, inbox, sandbox, screenshots
+):
+    from inboxes.services import create_api_key
+    from messages.models import Message
+    from messages.services.provenance import api_key_actor
+    from messages.services.send import Sender, send_message
+
+    member.first_name = "Dana"
+    member.save()
+    inbox.send_approval = "first_contact"
+    inbox.save()
+    agent = create_api_key(inbox.organization, name="Support bot").api_key
+    held = send_message(
+        inbox,
+        to=["new.customer@example.com"],
+        subject="Welcome",
+        text="Agent draft",
+        sender=Sender(created_by=api_key_actor(agent), api_key=agent),
+    )
+    assert held.status == "pending_approval"
+
+    log_in(page, live_server, member)
+    page.locator("#approvals-link").click()
+    page.wait_for_url("**/approvals")
+    assert page.get_by_label("1 waiting for approval").is_visible()
+    assert page.get_by_text("first contact (new.customer@example.com)").is_visible()
+    page.get_by_label("Text").fill("Edited by Dana")
+    page.screenshot(path=screenshots / "approvals.png")
+    page.get_by_role("button", name="Approve and send").click()
+    page.wait_for_url("**/approvals")
+    assert page.get_by_text("Nothing is waiting for approval.").is_visible()
+
+    (captured,) = sandbox()
+    assert captured[0].get_body(("plain",)).get_content().strip() == "Edited by Dana"
+    page.goto(f"{live_server.url}/threads/{held.thread.public_id}")
+    assert page.get_by_text("sent by agent key Support bot, approved by Dana").is_visible()
+    assert Message.objects.get(pk=held.pk).approved_by["name"] == "Dana"

@@ -92,6 +92,8 @@ def render_page(
         "organization": organization,
         "organizations": request.organizations,  # type: ignore[attr-defined]
         "inboxes": selectors.list_inboxes_with_unread(organization),
+        # The sidebar's Approvals count (the message_pending_approval partial index).
+        "pending_approvals": selectors.list_pending_approvals(organization).count(),
     }
     return render(request, template, {**base, **context}, status=status)
 

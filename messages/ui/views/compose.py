@@ -37,7 +37,7 @@ def _compose(request: HttpRequest) -> HttpResponse:
         # Outside the try: another organization's inbox is a 404, not a form error.
         inbox = get_inbox(organization, form["inbox"])
         try:
-            send = sending.compose(organization, inbox, form)
+            send = sending.compose(organization, inbox, form, by=request.user)
             message = sending.send_once(
                 request, organization, key, {"action": "compose", **form}, send
             )

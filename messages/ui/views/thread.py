@@ -9,6 +9,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from messages import selectors
@@ -17,6 +18,7 @@ from messages.services import send as outbound
 from messages.services import threads
 from messages.ui import rendering, sending
 from messages.ui.forms import SEND_FORM_FIELDS, clean_label, keep_draft, read_form, take_draft
+from messages.ui.provenance import provenance_text
 from messages.ui.views.attachments import INLINE_IMAGE_TYPES, attachment_link
 from messages.ui.views.base import back, page_csp, post_only, render_page, staff_page, thread_url
 from sendook.exceptions import SendookError
@@ -34,7 +36,10 @@ def _present(request: HttpRequest, message: Message, *, remote_images: bool) -> 
         used_cids.add(content_id)
         return attachment_link(request, attachment)
 
-    item: dict[str, Any] = {"message": message}
+    item: dict[str, Any] = {"message": message, "provenance": provenance_text(message)}
+    if message.send_at and message.status == Message.Status.SCHEDULED:
+        # The undo notice's countdown (the page works without JavaScript: it says the figure).
+        item["seconds_left"] = max(0, int((message.send_at - timezone.now()).total_seconds()))
     if message.html.strip():
         origin = request.build_absolute_uri("/").rstrip("/")
         rendered = rendering.render_html(
@@ -141,9 +146,11 @@ def _send_from_thread(request: HttpRequest, thread_id: str, action: str) -> Http
     key = request.POST.get("idempotency_key", "")
     try:
         if action == "forward":
-            send = sending.forward(parent, form)
+            send = sending.forward(parent, form, by=request.user)
         else:
-            send = sending.reply(parent, form, reply_all=form["mode"] == "reply-all")
+            send = sending.reply(
+                parent, form, reply_all=form["mode"] == "reply-all", by=request.user
+            )
         fingerprint = {"action": action, "parent": parent.public_id, **form}
         message = sending.send_once(request, organization, key, fingerprint, send)
     except SendookError as error:

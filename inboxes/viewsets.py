@@ -23,7 +23,7 @@ from inboxes.serializers import (
     OrganizationSerializer,
     OrganizationUpdateInput,
 )
-from sendook.api import Forbidden, OrgScopedViewSet
+from sendook.api import Forbidden, MissingScope, OrgScopedViewSet
 
 
 class ApiKeyViewSet(OrgScopedViewSet):
@@ -106,6 +106,11 @@ class InboxViewSet(OrgScopedViewSet):
     @extend_schema(request=InboxUpdateInput, responses={200: InboxSerializer})
     def partial_update(self, request: Request, id: str) -> Response:
         data = self.validated(InboxUpdateInput, partial=True)
+        if ("send_policy" in data or "sending_paused" in data) and (
+            "approvals:write" not in self.request.user.scopes
+        ):
+            # An agent may rename its inbox, never loosen the supervision over it.
+            raise MissingScope("approvals:write")
         policy = data.get("send_policy", {})
         with transaction.atomic():
             inbox = services.update_inbox(self.get_object(), name=data.get("name"))
@@ -125,6 +130,8 @@ class OrganizationViewSet(OrgScopedViewSet):
     """`/v1/organization`: the key's own organization and its pause switch."""
 
     serializer_class = OrganizationSerializer
+    read_scope = "inboxes:read"
+    write_scope = "approvals:write"  # the pause switch supervises every agent
 
     def get_object(self) -> Organization:
         return self.organization
@@ -135,6 +142,8 @@ class OrganizationViewSet(OrgScopedViewSet):
 
     @extend_schema(request=OrganizationUpdateInput, responses={200: OrganizationSerializer})
     def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
+        if self.visible_inbox_ids is not None:
+            raise Forbidden("This API key is limited to some inboxes, so it cannot pause them all")
         data = self.validated(OrganizationUpdateInput)
         organization = supervision.set_organization_paused(
             self.get_object(), paused=data["sending_paused"]

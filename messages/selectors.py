@@ -111,19 +111,25 @@ def get_message(inbox: Inbox, message_id: str) -> Message:
         raise MessageNotFound() from None
 
 
-def list_pending_approvals(organization: Organization) -> QuerySet[Message]:
-    """The approval queue (the message_pending_approval partial index)."""
-    return (
-        Message.objects.filter(organization=organization, status=Message.Status.PENDING_APPROVAL)
-        .select_related("organization", "inbox", "thread", "from_inbox", "to_inbox")
-        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
-    )
+def list_pending_approvals(
+    organization: Organization, *, inbox_ids: frozenset[str] | None = None
+) -> QuerySet[Message]:
+    """The approval queue (the message_pending_approval partial index); for a key limited to
+    some inboxes, only theirs."""
+    rows = Message.objects.filter(organization=organization, status=Message.Status.PENDING_APPROVAL)
+    if inbox_ids is not None:
+        rows = rows.filter(inbox__public_id__in=inbox_ids)
+    return rows.select_related(
+        "organization", "inbox", "thread", "from_inbox", "to_inbox"
+    ).prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
 
 
-def get_pending_approval(organization: Organization, message_id: str) -> Message:
+def get_pending_approval(
+    organization: Organization, message_id: str, *, inbox_ids: frozenset[str] | None = None
+) -> Message:
     """One message of the approval queue; any other message answers like a missing one."""
     try:
-        return list_pending_approvals(organization).get(public_id=message_id)
+        return list_pending_approvals(organization, inbox_ids=inbox_ids).get(public_id=message_id)
     except Message.DoesNotExist:
         raise MessageNotFound() from None
 

@@ -20,7 +20,7 @@ from messages.api.supervision import ApproveInput, RejectInput, ReleaseInput
 from messages.exceptions import ApprovalNotAllowed
 from messages.services import approvals
 from messages.services.provenance import Actor, actor_of_request
-from sendook.api import OrgScopedViewSet
+from sendook.api import Forbidden, OrgScopedViewSet
 
 
 def _decider(request: Request) -> Actor:
@@ -70,12 +70,16 @@ class ApprovalViewSet(OrgScopedViewSet):
 
     serializer_class = MessageSerializer
     newest_first = False
+    read_scope = "messages:read"
+    scopes = {"release": "approvals:write"}
 
     def get_row(self, organization: Organization, row_id: str) -> Any:
-        return selectors.get_pending_approval(organization, row_id)
+        return selectors.get_pending_approval(
+            organization, row_id, inbox_ids=self.visible_inbox_ids
+        )
 
     def list_rows(self, organization: Organization) -> Any:
-        return selectors.list_pending_approvals(organization)
+        return selectors.list_pending_approvals(organization, inbox_ids=self.visible_inbox_ids)
 
     @extend_schema(
         request=ReleaseInput,
@@ -91,6 +95,12 @@ class ApprovalViewSet(OrgScopedViewSet):
     def release(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         by = _decider(request)
         data = self.validated(ReleaseInput)
-        inbox = get_inbox(self.organization, data["inbox_id"]) if "inbox_id" in data else None
+        if "inbox_id" in data:
+            inbox = get_inbox(self.organization, data["inbox_id"], inbox_ids=self.visible_inbox_ids)
+        elif self.visible_inbox_ids is not None:
+            # An organization-wide release would reach inboxes this key cannot see.
+            raise Forbidden("This API key is limited to some inboxes: name one with inboxId")
+        else:
+            inbox = None
         count = approvals.release_paused_messages(self.organization, by=by, inbox=inbox)
         return Response({"released": count})

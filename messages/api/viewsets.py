@@ -83,6 +83,10 @@ class MessageViewSet(ApprovalActions, InboxNestedViewSet):
         "reply_all": "messages:send",
         "forward": "messages:send",
         "partial_update": "threads:write",  # labels organize the conversation
+        # A person's decision on a held message; cancelling one's own send is part of sending.
+        "approve": "approvals:write",
+        "reject": "approvals:write",
+        "cancel": "messages:send",
     }
 
     @cached_property

@@ -29,7 +29,13 @@ from sendook.api.idempotency import (
 )
 from sendook.api.pagination import CursorPagination, decode_cursor, encode_cursor
 from sendook.api.parsers import BoundedJSONParser, PayloadTooLarge
-from sendook.api.permissions import SCOPES, Forbidden, ScopePermission, required_scope
+from sendook.api.permissions import (
+    SCOPES,
+    Forbidden,
+    MissingScope,
+    ScopePermission,
+    required_scope,
+)
 from sendook.api.routers import OptionalSlashRouter
 from sendook.api.serializers import (
     ApiModelSerializer,
@@ -66,6 +72,7 @@ __all__ = [
     "CursorPagination",
     "Forbidden",
     "IdempotencyKeyReused",
+    "MissingScope",
     "OptionalSlashRouter",
     "OptionalText",
     "OrgRateThrottle",

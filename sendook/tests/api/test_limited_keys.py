@@ -100,6 +100,7 @@ def _params(path: str, rows: dict[str, str]) -> dict[str, str]:
             "api_keys": "key",
             "events": "evt",
             "webhooks": "wh",
+            "approvals": "msg",
         }.get(path.split("/")[2], "")
     return {name: rows[kinds[name]] for name in re.findall(r"\{(\w+)\}", path) if kinds.get(name)}
 

@@ -103,12 +103,10 @@ def test_always_holds_every_send_type(policy, send, url, inbox, sandbox):
 
 
 def test_a_key_that_requires_approval_has_every_send_held_and_cannot_approve(
-    send, url, monkeypatch, sandbox
+    send, url, agent_key, sandbox
 ):
-    # The flag arrives with scoped keys (another branch); until then every key reads False.
-    from inboxes.models import ApiKey
-
-    monkeypatch.setattr(ApiKey, "require_approval", True, raising=False)
+    agent_key.require_approval = True
+    agent_key.save(update_fields=["require_approval"])
     body = send(url("/send"), BODY).json()
     assert body["hold"] == {"reason": "key_requires_approval", "recipients": ["ada@example.org"]}
     response = send(url(f"/{body['id']}/approve"), {})

@@ -25,7 +25,7 @@ from sendook.api import Forbidden, OrgScopedViewSet
 
 def _decider(request: Request) -> Actor:
     # A key whose own sends wait for a person must not be the person.
-    if getattr(request.auth, "require_approval", False):
+    if request.auth.require_approval:
         raise ApprovalNotAllowed()
     return actor_of_request(request)
 

@@ -78,8 +78,7 @@ def hold_for(inbox: Inbox, *, recipients: Sequence[str], api_key: Any = None) ->
     paused = pause_hold(inbox, recipients)
     if paused:
         return paused
-    # Read defensively: the key's flag arrives with scoped keys, which may not be merged yet.
-    if api_key is not None and getattr(api_key, "require_approval", False):
+    if api_key is not None and api_key.require_approval:
         return Hold(HoldReason.KEY_REQUIRES_APPROVAL, _bare(recipients))
     approval = inbox.send_approval
     if approval == SendApproval.NEVER:

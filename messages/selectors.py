@@ -58,9 +58,9 @@ def list_messages(
     model per message plus one per relation cost several times the query itself. The thread
     and from/to inboxes come as public ids; complete_message_rows() adds the rest once the
     page is cut."""
-    rows = Message.objects.filter(
-        inbox_id=inbox.pk, organization_id=inbox.organization_id
-    ).exclude(status=Message.Status.DRAFT)
+    rows = Message.objects.filter(inbox_id=inbox.pk, organization_id=inbox.organization_id).exclude(
+        status=Message.Status.DRAFT
+    )
     if query:
         # The search language shared with the staff UI (messages/search/): plain words keep
         # their substring meaning; operators, phrases, -term and OR narrow further. The API
@@ -328,7 +328,9 @@ def count_drafts(organization: Organization) -> int:
     return Message.objects.filter(organization=organization, status=Message.Status.DRAFT).count()
 
 
-def get_draft(organization: Organization, message_id: str, *, inbox: Inbox | None = None) -> Message:
+def get_draft(
+    organization: Organization, message_id: str, *, inbox: Inbox | None = None
+) -> Message:
     try:
         return list_drafts(organization, inbox=inbox).get(public_id=message_id)
     except Message.DoesNotExist:

@@ -39,6 +39,7 @@ from messages.services.send import (
     threading_headers,
 )
 from messages.services.threads import add_to_thread, lock_thread, reply_subject, thread_key
+from sendook.events.models import EventType
 from sendook.exceptions import ValidationFailed
 
 Status = Message.Status
@@ -123,6 +124,7 @@ def create_draft(
     message.thread = parent.thread if parent is not None else _own_thread(inbox, message.subject)
     message.save()
     _store_attachments(message, attachments)
+    handoff.record_message_event(message, EventType.DRAFT_CREATED)
     return message
 
 
@@ -168,6 +170,7 @@ def update_draft(
         message.thread.subject = message.subject
         message.thread.normalized_subject = thread_key(message.subject)
         message.thread.save(update_fields=["subject", "normalized_subject", "updated_at"])
+    handoff.record_message_event(message, EventType.DRAFT_UPDATED)
     return message
 
 
@@ -177,6 +180,7 @@ def delete_draft(draft: Message) -> None:
     message = _lock(draft)
     thread = message.thread
     alone = _alone_in_thread(message)
+    handoff.record_message_event(message, EventType.DRAFT_DELETED)
     message.delete()
     if alone and not thread.messages.exists():
         thread.delete()

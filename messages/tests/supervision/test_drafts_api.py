@@ -293,3 +293,12 @@ def test_a_reply_draft_to_a_draft_is_refused(draft, api_client, drafts):
     first = draft()
     response = api_client.post(drafts(), {"inReplyTo": first["id"]}, format="json")
     assert response.status_code == 400 and "inReplyTo" in response.json()["fields"]
+
+
+def test_creating_editing_and_deleting_a_draft_are_events(draft, api_client, drafts):
+    body = draft()
+    api_client.patch(drafts(f"/{body['id']}"), {"text": "Edited"}, format="json")
+    api_client.delete(drafts(f"/{body['id']}"))
+    events = api_client.get("/v1/events").json()
+    kinds = [event["event"] for event in events if event.get("messageId") == body["id"]]
+    assert sorted(kinds) == ["draft.created", "draft.deleted", "draft.updated"]

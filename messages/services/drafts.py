@@ -77,6 +77,21 @@ def _store_attachments(message: Message, attachments: Sequence[NewAttachment]) -
         row.save()
 
 
+def _drop_attachments(message: Message) -> None:
+    """A draft's attachment rows, and their bytes once the change commits (a draft's files
+    are its own: nothing else points at them)."""
+    rows = list(message.attachments.all())
+    names = [row.file.name for row in rows if row.file.name]
+    storage = Attachment._meta.get_field("file").storage  # type: ignore[attr-defined]
+    Attachment.objects.filter(pk__in=[row.pk for row in rows]).delete()
+
+    def remove() -> None:
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(remove)
+
+
 def _own_thread(inbox: Inbox, subject: str) -> Thread:
     """A new draft's thread: empty (messageCount 0, no activity) until the draft is sent."""
     return Thread.objects.create(
@@ -164,7 +179,7 @@ def update_draft(
     _check(message, attachments)
     message.save()
     if attachments is not None:
-        message.attachments.all().delete()
+        _drop_attachments(message)
         _store_attachments(message, attachments)
     if _alone_in_thread(message) and message.thread.subject != message.subject:
         message.thread.subject = message.subject
@@ -181,6 +196,7 @@ def delete_draft(draft: Message) -> None:
     thread = message.thread
     alone = _alone_in_thread(message)
     handoff.record_message_event(message, EventType.DRAFT_DELETED)
+    _drop_attachments(message)
     message.delete()
     if alone and not thread.messages.exists():
         thread.delete()

@@ -302,3 +302,35 @@ def test_creating_editing_and_deleting_a_draft_are_events(draft, api_client, dra
     events = api_client.get("/v1/events").json()
     kinds = [event["event"] for event in events if event.get("messageId") == body["id"]]
     assert sorted(kinds) == ["draft.created", "draft.deleted", "draft.updated"]
+
+
+def test_a_stale_send_task_for_a_draft_sends_nothing(draft, sandbox):
+    from messages.tasks import send_message
+
+    body = draft()
+    send_message(Message.objects.get(public_id=body["id"]).pk)
+    assert sandbox() == []
+    assert Message.objects.get(public_id=body["id"]).status == "draft"
+
+
+def test_replaced_and_deleted_draft_attachments_leave_no_files(
+    draft, api_client, drafts, settings, django_capture_on_commit_callbacks
+):
+    from pathlib import Path
+
+    def files():
+        return sorted(p for p in Path(settings.MEDIA_ROOT).rglob("*") if p.is_file())
+
+    content = base64.b64encode(b"bytes").decode()
+    body = draft({**BODY, "attachments": [{"name": "a.txt", "content": content}]})
+    assert len(files()) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.patch(
+            drafts(f"/{body['id']}"),
+            {"attachments": [{"name": "b.txt", "content": content}]},
+            format="json",
+        )
+    assert len(files()) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.delete(drafts(f"/{body['id']}"))
+    assert files() == []

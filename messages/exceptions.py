@@ -35,6 +35,18 @@ class MessageNotHeld(Conflict):
     code = "message_not_held"
 
 
+class DraftNotFound(NotFound):
+    code = "draft_not_found"
+    message = "Draft not found"
+
+
+class DraftNotEditable(Conflict):
+    """A change to, or the send of, a message that is no longer a draft (already sent,
+    held, scheduled...): the row was found locked in another status."""
+
+    code = "draft_not_editable"
+
+
 class ApprovalNotAllowed(SendookError):
     status_code = 403
     code = "forbidden"

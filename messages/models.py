@@ -66,7 +66,7 @@ class Message(models.Model):
         PENDING_APPROVAL = "pending_approval"
         DECLINED = "declined"
         CANCELLED = "cancelled"
-        # Reserved for drafts.
+        # Written but not sent (messages/services/drafts.py): never handed to the worker.
         DRAFT = "draft"
 
     public_id = PublicIdField(prefix="msg")
@@ -176,6 +176,13 @@ class Message(models.Model):
                 fields=["send_at"],
                 condition=models.Q(status="scheduled"),
                 name="message_scheduled_due",
+            ),
+            # Drafts (messages/services/drafts.py): an inbox's list, newest first, and the
+            # staff UI's count per organization. Partial: drafts are few beside sent mail.
+            models.Index(
+                fields=["organization", "inbox", "-id"],
+                condition=models.Q(status="draft"),
+                name="message_drafts",
             ),
             # "Has this inbox received mail from X?" (the first_contact policy,
             # messages/services/correspondents.py).

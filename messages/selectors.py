@@ -16,7 +16,12 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 
 from inboxes.models import Inbox, Organization
 from inboxes.selectors import list_inboxes
-from messages.exceptions import AttachmentNotFound, MessageNotFound, ThreadNotFound
+from messages.exceptions import (
+    AttachmentNotFound,
+    DraftNotFound,
+    MessageNotFound,
+    ThreadNotFound,
+)
 from messages.models import Attachment, Message, Suppression, Thread
 from messages.payloads import MESSAGE_ROW_FIELDS
 from messages.search.sql import filter_messages
@@ -53,7 +58,9 @@ def list_messages(
     model per message plus one per relation cost several times the query itself. The thread
     and from/to inboxes come as public ids; complete_message_rows() adds the rest once the
     page is cut."""
-    rows = Message.objects.filter(inbox_id=inbox.pk, organization_id=inbox.organization_id)
+    rows = Message.objects.filter(inbox_id=inbox.pk, organization_id=inbox.organization_id).exclude(
+        status=Message.Status.DRAFT
+    )
     if query:
         # The search language shared with the staff UI (messages/search/): plain words keep
         # their substring meaning; operators, phrases, -term and OR narrow further. The API
@@ -80,7 +87,7 @@ def search_messages(
 ) -> QuerySet[Message]:
     """The organization's messages matching `query` (in `inbox` if given): best matches first
     when there is free text on PostgreSQL, newest first otherwise."""
-    rows = Message.objects.filter(organization=organization)
+    rows = Message.objects.filter(organization=organization).exclude(status=Message.Status.DRAFT)
     if inbox is not None:
         rows = rows.filter(inbox=inbox)
     return filter_messages(rows, query)
@@ -101,9 +108,11 @@ def complete_message_rows(inbox: Inbox, rows: list[dict[str, Any]]) -> list[dict
 
 
 def get_message(inbox: Inbox, message_id: str) -> Message:
+    """A message of the inbox; drafts are not messages yet (see get_draft)."""
     try:
         return (
             _messages_of(inbox)
+            .exclude(status=Message.Status.DRAFT)
             .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
             .get(public_id=message_id)
         )
@@ -166,9 +175,18 @@ def list_threads(
     """Newest activity first (exactly the thread_*_activity indexes' order, so a page is an
     index range scan). `with_message_ids` loads each thread's message ids (the API's thread
     object lists them), in one more query for the whole page."""
-    rows = _threads_of(organization, inbox).order_by("-last_message_at", "-id")
+    rows = (
+        _threads_of(organization, inbox)
+        # A new draft's own thread is not a conversation until the draft is sent.
+        .exclude(message_count=0, messages__status=Message.Status.DRAFT)
+        .order_by("-last_message_at", "-id")
+    )
     if with_message_ids:
-        ids = Message.objects.order_by("id").only("id", "public_id", "thread_id")
+        ids = (
+            Message.objects.exclude(status=Message.Status.DRAFT)
+            .order_by("id")
+            .only("id", "public_id", "thread_id")
+        )
         rows = rows.prefetch_related(Prefetch("messages", queryset=ids))
     return rows
 
@@ -185,7 +203,8 @@ def get_thread(
     rows = _threads_of(organization, inbox)
     if with_messages:
         messages = (
-            Message.objects.order_by("id")
+            Message.objects.exclude(status=Message.Status.DRAFT)
+            .order_by("id")
             .select_related("organization", "inbox", "thread", "from_inbox", "to_inbox")
             .prefetch_related("attachments")
         )
@@ -292,3 +311,42 @@ def suppressed_addresses(organization: Organization, addresses: list[str]) -> se
             "email", flat=True
         )
     )
+
+
+# --- drafts (messages/services/drafts.py; the message_drafts partial index) ----------------
+
+
+def _drafts(organization: Organization) -> QuerySet[Message]:
+    return (
+        Message.objects.filter(organization=organization, status=Message.Status.DRAFT)
+        .select_related("organization", "inbox", "thread", "from_inbox", "to_inbox")
+        .prefetch_related(Prefetch("attachments", queryset=Attachment.objects.order_by("id")))
+        .defer("search_vector")
+    )
+
+
+def list_drafts(organization: Organization, *, inbox: Inbox | None = None) -> QuerySet[Message]:
+    rows = _drafts(organization)
+    return rows.filter(inbox=inbox) if inbox is not None else rows
+
+
+def count_drafts(organization: Organization) -> int:
+    return Message.objects.filter(organization=organization, status=Message.Status.DRAFT).count()
+
+
+def get_draft(
+    organization: Organization, message_id: str, *, inbox: Inbox | None = None
+) -> Message:
+    try:
+        return list_drafts(organization, inbox=inbox).get(public_id=message_id)
+    except Message.DoesNotExist:
+        raise DraftNotFound() from None
+
+
+def get_draft_for_change(inbox: Inbox, message_id: str) -> Message:
+    """A draft to edit, delete or send: any of the inbox's outbound messages, so one already
+    sent (or held, scheduled...) answers 409 naming its status rather than 404."""
+    try:
+        return _messages_of(inbox).get(public_id=message_id, direction=Message.Direction.OUTBOUND)
+    except Message.DoesNotExist:
+        raise DraftNotFound() from None

@@ -48,6 +48,7 @@ PARAM_KINDS = {"inbox_id": "inbox", "attachment_id": "att", "delivery_id": "dlv"
 ID_KINDS = [  # (path prefix, kind of {id}), most specific first
     ("/v1/inboxes/{inbox_id}/messages/", "msg"),
     ("/v1/inboxes/{inbox_id}/threads/", "thread"),
+    ("/v1/inboxes/{inbox_id}/drafts/", "msg"),
     ("/v1/inboxes/", "inbox"),
     ("/v1/approvals/", "msg"),
     ("/v1/api_keys/", "key"),
@@ -176,6 +177,7 @@ def build_organization(label: str, run_id: str, dns_server: Any) -> tuple[Any, s
         verify_domain,
     )
     from messages.models import Attachment, Message, Thread
+    from messages.services.drafts import create_draft
     from messages.services.receive import receive_raw_email
     from messages.services.send import NewAttachment, reply_to_message, send_message
     from sendook.events.models import Event
@@ -250,6 +252,9 @@ def build_organization(label: str, run_id: str, dns_server: Any) -> tuple[Any, s
         attachments=[NewAttachment(name="reply.txt", content_type="text/plain", content=b"reply")],
     )
     reply_to_message(outbound, text=f"Follow-up {word}")
+    # Drafts, a new one and a reply (their ids join the messages' pool).
+    create_draft(main, fields={"to": [f"draft-{label}@example.net"], "text": f"Draft {word}"})
+    create_draft(main, fields={"text": f"Reply draft {word}"}, parent=inbound)
     send_test(webhook.webhook)
 
     pool: dict[str, list[dict[str, str]]] = collections.defaultdict(list)

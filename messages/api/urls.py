@@ -1,5 +1,6 @@
 """Routes nested under an inbox; included by sendook/urls.py under /v1."""
 
+from messages.api.drafts import DraftViewSet
 from messages.api.viewsets import MessageViewSet, ThreadViewSet
 from sendook.api import OptionalSlashRouter
 
@@ -9,4 +10,5 @@ INBOX = r"inboxes/(?P<inbox_id>[A-Za-z0-9._@-]{1,255})"
 router = OptionalSlashRouter()
 router.register(f"{INBOX}/messages", MessageViewSet, basename="message")
 router.register(f"{INBOX}/threads", ThreadViewSet, basename="thread")
+router.register(f"{INBOX}/drafts", DraftViewSet, basename="draft")
 urlpatterns = router.urls

@@ -41,13 +41,13 @@ from sendook.api import ApiRateThrottle, OrgScopedViewSet, SendRateThrottle, ide
 SEND_THROTTLES = [ApiRateThrottle, SendRateThrottle]
 
 
-def _sender(request: Request, data: dict[str, Any]) -> outbound.Sender:
+def sender_of(request: Request, data: dict[str, Any]) -> outbound.Sender:
     return outbound.Sender(
         created_by=actor_of_request(request), api_key=request.auth, send_at=data.get("send_at")
     )
 
 
-def _attachments(data: dict[str, Any]) -> list[outbound.NewAttachment]:
+def attachments_of(data: dict[str, Any]) -> list[outbound.NewAttachment]:
     return [
         outbound.NewAttachment(
             name=item["name"],
@@ -152,8 +152,8 @@ class MessageViewSet(ApprovalActions, InboxNestedViewSet):
                 text=data.get("text", ""),
                 html=data.get("html", ""),
                 labels=data.get("labels", []),
-                attachments=_attachments(data),
-                sender=_sender(request, data),
+                attachments=attachments_of(data),
+                sender=sender_of(request, data),
             )
             return self.respond(message, 202, serializer_class=MessageSerializer)
 
@@ -172,8 +172,8 @@ class MessageViewSet(ApprovalActions, InboxNestedViewSet):
                 bcc=data.get("bcc", []),
                 reply_to=data.get("reply_to", []),
                 labels=data.get("labels", []),
-                attachments=_attachments(data),
-                sender=_sender(request, data),
+                attachments=attachments_of(data),
+                sender=sender_of(request, data),
             )
             return self.respond(message, 202, serializer_class=MessageSerializer)
 
@@ -203,8 +203,8 @@ class MessageViewSet(ApprovalActions, InboxNestedViewSet):
                 text=data.get("text", ""),
                 html=data.get("html", ""),
                 labels=data.get("labels", []),
-                attachments=_attachments(data),
-                sender=_sender(request, data),
+                attachments=attachments_of(data),
+                sender=sender_of(request, data),
             )
             return self.respond(message, 202, serializer_class=MessageSerializer)
 

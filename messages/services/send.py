@@ -52,7 +52,7 @@ class MessageTooLarge(ValidationFailed):
     code = "message_too_large"
 
 
-def _check_limits(
+def check_limits(
     *,
     to: Sequence[str],
     cc: Sequence[str],
@@ -121,6 +121,41 @@ class Sender:
     send_at: datetime | None = None
 
 
+def admit_send(
+    inbox: Inbox,
+    *,
+    to: Sequence[str],
+    cc: Sequence[str],
+    bcc: Sequence[str],
+    text: str,
+    html: str,
+    attachments: Sequence[NewAttachment],
+    copied_bytes: int,
+    sender: Sender,
+) -> policies.Admission:
+    """What every send-type action checks before anything is stored (limits, suppressions,
+    the sending domain) and the send policy's verdict: new sends here, drafts being sent in
+    messages.services.drafts."""
+    check_limits(
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        text=text,
+        html=html,
+        attachments=attachments,
+        copied_bytes=copied_bytes,
+    )
+    _check_suppressions(inbox, {"to": to, "cc": cc, "bcc": bcc})
+    if not sending_domain_verified(inbox):
+        raise SendingDomainNotVerified(
+            f"{inbox.domain_name} is not a verified domain of this organization; "
+            "verify it before sending from it"
+        )
+    return policies.admit(
+        inbox, recipients=[*to, *cc, *bcc], api_key=sender.api_key, send_at=sender.send_at
+    )
+
+
 def _queue(
     inbox: Inbox,
     *,
@@ -140,7 +175,8 @@ def _queue(
     sender: Sender | None = None,
 ) -> Message:
     sender = sender or Sender()
-    _check_limits(
+    admission = admit_send(
+        inbox,
         to=to,
         cc=cc,
         bcc=bcc,
@@ -148,15 +184,7 @@ def _queue(
         html=html,
         attachments=attachments,
         copied_bytes=sum(attachment.size for attachment in copied),
-    )
-    _check_suppressions(inbox, {"to": to, "cc": cc, "bcc": bcc})
-    if not sending_domain_verified(inbox):
-        raise SendingDomainNotVerified(
-            f"{inbox.domain_name} is not a verified domain of this organization; "
-            "verify it before sending from it"
-        )
-    admission = policies.admit(
-        inbox, recipients=[*to, *cc, *bcc], api_key=sender.api_key, send_at=sender.send_at
+        sender=sender,
     )
     with transaction.atomic():
         message = Message(
@@ -252,7 +280,7 @@ def send_message(
     )
 
 
-def _threading_headers(parent: Message) -> list[str]:
+def threading_headers(parent: Message) -> list[str]:
     references = (
         [*parent.references, parent.message_id] if parent.message_id else list(parent.references)
     )
@@ -312,7 +340,7 @@ def reply_to_message(
         labels=labels,
         attachments=attachments,
         in_reply_to=parent.message_id,
-        references=_threading_headers(parent),
+        references=threading_headers(parent),
         sender=sender,
     )
 
@@ -367,6 +395,6 @@ def forward_message(
         labels=labels,
         attachments=attachments,
         copied=list(parent.attachments.all()),
-        references=_threading_headers(parent),
+        references=threading_headers(parent),
         sender=sender,
     )

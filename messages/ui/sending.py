@@ -13,8 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from inboxes.models import Organization
+from messages.api.drafts import DraftUpdateInput
 from messages.api.serializers import ForwardInput, ReplyInput, SendInput
 from messages.models import Message
+from messages.services import drafts
 from messages.services import send as outbound
 from messages.services.provenance import user_actor
 from messages.ui.forms import split_addresses, validated
@@ -110,3 +112,46 @@ def forward(parent: Message, form: dict[str, str], *, by: Any) -> Callable[[], M
     return lambda: outbound.forward_message(
         parent, to=data["to"], text=data.get("text", ""), sender=_sender(by)
     )
+
+
+def draft_fields(draft: Message, form: dict[str, str]) -> dict[str, Any]:
+    """The draft form's boxes as draft changes, checked like the API's PATCH. The form edits
+    the text: once it changes, an HTML version written beside it (by an agent) is dropped, so
+    what is sent is what the person read and wrote."""
+    data = validated(
+        DraftUpdateInput,
+        {
+            "to": split_addresses(form.get("to", "")),
+            "cc": split_addresses(form.get("cc", "")),
+            "subject": form.get("subject", ""),
+            "text": form.get("text", ""),
+        },
+    )
+    if draft.html and data["text"] != draft.text:
+        data["html"] = ""
+    return data
+
+
+def save_draft(draft: Message, form: dict[str, str]) -> Message:
+    return drafts.update_draft(draft, fields=draft_fields(draft, form))
+
+
+def new_draft(inbox: Any, form: dict[str, str], *, by: Any) -> Message:
+    """The compose page's "Save draft": a draft written by the signed-in person."""
+    fields = {
+        name: value
+        for name, value in draft_fields(Message(), form).items()
+        if name in drafts.EDITABLE
+    }
+    return drafts.create_draft(inbox, fields=fields, created_by=user_actor(by))
+
+
+def send_draft(draft: Message, form: dict[str, str], *, by: Any) -> Callable[[], Message]:
+    """Save the form's edits and send the draft, in one go (for send_once)."""
+    fields = draft_fields(draft, form)
+
+    def run() -> Message:
+        edited = drafts.update_draft(draft, fields=fields)
+        return drafts.send_draft(edited, sender=_sender(by))
+
+    return run

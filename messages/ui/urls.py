@@ -2,7 +2,16 @@
 
 from django.urls import path
 
-from messages.ui.views import account, approvals, attachments, compose, search, thread, threads
+from messages.ui.views import (
+    account,
+    approvals,
+    attachments,
+    compose,
+    drafts,
+    search,
+    thread,
+    threads,
+)
 from sendook.login_throttle import throttle_login
 
 app_name = "mail"
@@ -28,6 +37,8 @@ urlpatterns = [
         name="forward",
     ),
     path("compose", compose.compose, name="compose"),
+    path("drafts", drafts.draft_list, name="drafts"),
+    path("drafts/<str:message_id>", drafts.draft_detail, name="draft"),
     path("approvals", approvals.approval_list, name="approvals"),
     path("approvals/pause", approvals.pause, name="pause-sending"),
     path(

@@ -29,6 +29,10 @@ class EventType(models.TextChoices):
     MESSAGE_DECLINED = "message.declined"
     MESSAGE_CANCELLED = "message.cancelled"
     MESSAGE_SCHEDULED = "message.scheduled"
+    # Drafts (payload: the draft as a Message object; for deleted, as it was).
+    DRAFT_CREATED = "draft.created"
+    DRAFT_UPDATED = "draft.updated"
+    DRAFT_DELETED = "draft.deleted"
     # The organization or an inbox paused / resumed sending (payload: the switch and who).
     SENDING_PAUSED = "sending.paused"
     SENDING_RESUMED = "sending.resumed"

@@ -94,6 +94,8 @@ def render_page(
         "inboxes": selectors.list_inboxes_with_unread(organization),
         # The sidebar's Approvals count (the message_pending_approval partial index).
         "pending_approvals": selectors.list_pending_approvals(organization).count(),
+        # The sidebar's Drafts count (the message_drafts partial index).
+        "draft_count": selectors.count_drafts(organization),
     }
     return render(request, template, {**base, **context}, status=status)
 

@@ -37,6 +37,9 @@ def _compose(request: HttpRequest) -> HttpResponse:
         # Outside the try: another organization's inbox is a 404, not a form error.
         inbox = get_inbox(organization, form["inbox"])
         try:
+            if request.POST.get("action") == "save_draft":
+                draft = sending.new_draft(inbox, form, by=request.user)
+                return redirect("mail:draft", message_id=draft.public_id)
             send = sending.compose(organization, inbox, form, by=request.user)
             message = sending.send_once(
                 request, organization, key, {"action": "compose", **form}, send

@@ -90,7 +90,9 @@ def _reply_context(messages: list[Message], **overrides: Any) -> dict[str, Any]:
     """What the reply and forward forms need: the message they answer (the latest received
     one, else the latest) and a fresh idempotency key for each form."""
     received = [m for m in messages if m.direction == Message.Direction.INBOUND]
-    parent = (received or messages)[-1] if messages else None
+    # A draft in the thread is not mail to answer.
+    mail = [m for m in messages if m.status != Message.Status.DRAFT]
+    parent = (received or mail)[-1] if mail else None
     # Named as the reply service picks them: in a thread of sent mail only, our last
     # message's recipients, not ourselves.
     recipients = outbound.reply_recipients(parent) if parent else []

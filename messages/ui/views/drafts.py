@@ -1,0 +1,100 @@
+"""Drafts in the staff UI: the Drafts page (the organization's drafts, newest first) and a
+draft's own page, the compose form filled in from it, which saves the edits, sends the draft
+(through the same send path, budget and form idempotency as every staff send) or deletes it.
+An agent drafts; a person finishes and sends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from messages import selectors
+from messages.models import Message
+from messages.services import drafts
+from messages.ui import sending
+from messages.ui.forms import read_form
+from messages.ui.provenance import provenance_text
+from messages.ui.views.base import render_page, staff_page
+from sendook.exceptions import SendookError
+
+DRAFT_FIELDS = ("to", "cc", "subject", "text")
+DRAFTS_PER_PAGE = 200
+
+
+def _sent_url(message: Message) -> str:
+    return f"{reverse('mail:thread', args=[message.thread.public_id])}#{message.public_id}"
+
+
+@require_GET
+@staff_page
+def draft_list(request: HttpRequest) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    rows = selectors.list_drafts(organization).order_by("-id")[:DRAFTS_PER_PAGE]
+    items = [{"message": draft, "provenance": provenance_text(draft)} for draft in rows]
+    return render_page(request, "mail/drafts.html", {"items": items, "view_drafts": True})
+
+
+def _form_of(draft: Message) -> dict[str, str]:
+    return {
+        "to": ", ".join(draft.to),
+        "cc": ", ".join(draft.cc),
+        "subject": draft.subject,
+        "text": draft.text,
+    }
+
+
+def _page(
+    request: HttpRequest,
+    draft: Message,
+    form: dict[str, str],
+    *,
+    key: str = "",
+    error: str = "",
+    notice: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    context: dict[str, Any] = {
+        "draft": draft,
+        "form": form,
+        "form_key": key or sending.new_form_key(),
+        "error": error,
+        "notice": notice,
+        "provenance": provenance_text(draft),
+        "has_html": bool(draft.html),
+        "view_drafts": True,
+        "inbox": draft.inbox,
+    }
+    return render_page(request, "mail/draft.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@staff_page
+def draft_detail(request: HttpRequest, message_id: str) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    # Any outbound message of the organization: a draft sent meanwhile (by its agent, by a
+    # colleague, or by this very form submitted twice) leads to where it went.
+    message = selectors.get_outbound_message(organization, message_id)
+    if request.method == "GET":
+        if message.status != Message.Status.DRAFT:
+            return redirect(_sent_url(message))
+        return _page(request, message, _form_of(message), notice=request.GET.get("saved", ""))
+    form = read_form(request, DRAFT_FIELDS)
+    key = request.POST.get("idempotency_key", "")
+    action = request.POST.get("action", "save")
+    try:
+        if action == "send":
+            send = sending.send_draft(message, form, by=request.user)
+            fingerprint = {"action": "draft", "draft": message.public_id, **form}
+            sent = sending.send_once(request, organization, key, fingerprint, send)
+            return redirect(_sent_url(sent))
+        if action == "delete":
+            drafts.delete_draft(message)
+            return redirect("mail:drafts")
+        sending.save_draft(message, form)
+    except SendookError as error:
+        return _page(request, message, form, key=key, error=error.message, status=error.status_code)
+    return redirect(f"{reverse('mail:draft', args=[message.public_id])}?saved=1")

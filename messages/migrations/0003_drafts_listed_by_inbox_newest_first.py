@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inboxes', '0004_send_policy_and_pause'),
+        ('inboxes', '0005_send_policy_and_pause'),
         ('mail', '0002_supervision_provenance_holds_correspondents'),
     ]
 

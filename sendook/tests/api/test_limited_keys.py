@@ -36,6 +36,7 @@ def _rows(organization, inbox: Inbox, *, webhook_inboxes: list[str]) -> dict[str
     """One of everything about `inbox`: its message, thread, attachment, event, a webhook for
     it, one of that webhook's deliveries, and a key limited to it."""
     message = MessageFactory(inbox=inbox, thread=ThreadFactory(inbox=inbox))
+    draft = MessageFactory(inbox=inbox, thread=ThreadFactory(inbox=inbox), status="draft")
     attachment = AttachmentFactory(message=message)
     event = record_event(
         organization,
@@ -55,6 +56,7 @@ def _rows(organization, inbox: Inbox, *, webhook_inboxes: list[str]) -> dict[str
     return {
         "inbox": inbox.public_id,
         "msg": message.public_id,
+        "draft": draft.public_id,
         "thread": message.thread.public_id,
         "att": attachment.public_id,
         "evt": event.public_id,
@@ -94,6 +96,8 @@ def _params(path: str, rows: dict[str, str]) -> dict[str, str]:
         kinds["id"] = "msg"
     elif path.startswith("/v1/inboxes/{inbox_id}/threads/"):
         kinds["id"] = "thread"
+    elif path.startswith("/v1/inboxes/{inbox_id}/drafts/"):
+        kinds["id"] = "draft"
     else:
         kinds["id"] = {
             "inboxes": "inbox",

@@ -107,6 +107,16 @@ def test_a_key_without_the_scope_gets_a_403_naming_it(org):
         ("patch", "/v1/inboxes/{inbox}/messages/{message}", "threads:write"),
         ("post", "/v1/inboxes/{inbox}/messages/{message}/reply", "messages:send"),
         ("post", "/v1/inboxes/{inbox}/messages/{message}/forward", "messages:send"),
+        ("get", "/v1/inboxes/{inbox}/drafts", "messages:read"),
+        ("post", "/v1/inboxes/{inbox}/drafts", "drafts:write"),
+        ("post", "/v1/inboxes/{inbox}/drafts/{message}/send", "messages:send"),
+        ("get", "/v1/approvals", "messages:read"),
+        ("post", "/v1/inboxes/{inbox}/messages/{message}/approve", "approvals:write"),
+        ("post", "/v1/inboxes/{inbox}/messages/{message}/reject", "approvals:write"),
+        ("post", "/v1/inboxes/{inbox}/messages/{message}/cancel", "messages:send"),
+        ("post", "/v1/approvals/release", "approvals:write"),
+        ("get", "/v1/organization", "inboxes:read"),
+        ("patch", "/v1/organization", "approvals:write"),
     ],
 )
 def test_each_resource_asks_for_its_own_scope(org, method, path, scope):

@@ -8,6 +8,7 @@ from messages.ui.views import (
     attachments,
     compose,
     drafts,
+    keys,
     search,
     thread,
     threads,
@@ -40,6 +41,7 @@ urlpatterns = [
     path("drafts", drafts.draft_list, name="drafts"),
     path("drafts/<str:message_id>", drafts.draft_detail, name="draft"),
     path("approvals", approvals.approval_list, name="approvals"),
+    path("keys", keys.key_list, name="keys"),
     path("approvals/pause", approvals.pause, name="pause-sending"),
     path(
         "approvals/<str:message_id>/approve",

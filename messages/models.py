@@ -120,6 +120,8 @@ class Message(models.Model):
     approved_at = models.DateTimeField(null=True, blank=True)
     declined_by = models.JSONField(default=dict, blank=True)
     declined_at = models.DateTimeField(null=True, blank=True)
+    # Who sent a draft, when not its author (an agent drafts, a person finishes and sends).
+    sent_by = models.JSONField(default=dict, blank=True)
     # Why a send was held, {"reason", "recipients"}; kept after approval for the record.
     hold = models.JSONField(default=dict, blank=True)
     # What the sender wrote, when an approver edited it: {originalSubject, originalText,

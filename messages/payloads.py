@@ -42,6 +42,7 @@ MESSAGE_ROW_FIELDS = (
     # Supervision: columns of the message row itself, so list pages need no extra query.
     "created_by",
     "approved_by",
+    "sent_by",
     "approved_at",
     "declined_by",
     "declined_at",
@@ -148,7 +149,12 @@ def message_row_to_dict(
 
 def _supervision(row: Mapping[str, Any], data: dict[str, Any]) -> None:
     """Provenance, hold and schedule; each omitted while unset (older messages have none)."""
-    for key, name in (("created_by", "createdBy"), ("hold", "hold"), ("review", "review")):
+    for key, name in (
+        ("created_by", "createdBy"),
+        ("sent_by", "sentBy"),
+        ("hold", "hold"),
+        ("review", "review"),
+    ):
         if row[key]:
             data[name] = dict(row[key])
     if row["send_at"]:

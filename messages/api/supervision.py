@@ -55,6 +55,8 @@ class MessageSupervisionFields(ApiSerializer):
 
     hold = HoldSerializer(read_only=True)
     send_at = Timestamp(read_only=True)
+    # Who sent a draft someone else wrote.
+    sent_by = ActorSerializer(read_only=True)
     approved_by = ActorSerializer(read_only=True)
     approved_at = Timestamp(read_only=True)
     declined_by = ActorSerializer(read_only=True)

@@ -215,6 +215,10 @@ def _complete(message: Message, stored: list[Attachment]) -> None:
 
 
 @transaction.atomic
+def _actor_key(actor: dict) -> tuple[object, object]:
+    return actor.get("type"), actor.get("id")
+
+
 def send_draft(draft: Message, *, sender: Sender | None = None) -> Message:
     """Send the draft as it is now: validated as a complete send, then admitted by the send
     policy exactly like a new send (`queued`, `scheduled` or `pending_approval`). The row
@@ -245,6 +249,8 @@ def send_draft(draft: Message, *, sender: Sender | None = None) -> Message:
         raise DraftNotEditable("The message is no longer a draft.")
     thread = lock_thread(message.thread_id)
     message.status = admission.status
+    if _actor_key(sender.created_by) != _actor_key(message.created_by):
+        message.sent_by = sender.created_by
     message.hold = admission.hold.as_dict() if admission.hold else {}
     message.send_at = admission.send_at
     message.from_email = inbox.email

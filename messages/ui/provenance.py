@@ -29,8 +29,12 @@ def provenance_text(message: Message) -> str:
     """Empty for received mail and for messages stored before provenance was recorded."""
     if message.direction != Message.Direction.OUTBOUND or not message.created_by:
         return ""
-    verb = "drafted" if message.status == Message.Status.DRAFT else "sent"
-    parts = [f"{verb} by {_who(message.created_by)}"]
+    if message.status == Message.Status.DRAFT:
+        parts = [f"drafted by {_who(message.created_by)}"]
+    elif message.sent_by:
+        parts = [f"written by {_who(message.created_by)}", f"sent by {_who(message.sent_by)}"]
+    else:
+        parts = [f"sent by {_who(message.created_by)}"]
     if message.approved_by:
         parts.append(f"approved by {_who(message.approved_by)}")
     if message.declined_by:

@@ -180,3 +180,28 @@ def test_another_organizations_draft_is_a_404_on_the_page(
     assert staff_client.get(f"/drafts/{body['id']}").status_code == 404
     assert post(f"/drafts/{body['id']}", {"action": "delete"}).status_code == 404
     assert Message.objects.filter(public_id=body["id"]).exists()
+
+
+def test_an_agents_draft_a_person_sends_says_who_wrote_it_and_who_sent_it(
+    staff_client, staff_user, agent_draft, post, api_client, inbox
+):
+    draft = agent_draft()
+    page = staff_client.get(f"/drafts/{draft['id']}").content.decode()
+    form = {"idempotency_key": _key(page), "to": "ada@example.org", "subject": "Your refund"}
+    post(f"/drafts/{draft['id']}", {**form, "text": "Checked", "action": "send"})
+    sent = api_client.get(f"/v1/inboxes/{inbox.public_id}/messages/{draft['id']}").json()
+    assert sent["createdBy"]["type"] == "api_key"
+    assert sent["sentBy"] == {
+        "type": "user",
+        "id": str(staff_user.pk),
+        "name": staff_user.get_full_name() or staff_user.get_username(),
+    }
+    thread = staff_client.get(f"/threads/{sent['threadId']}").content.decode()
+    assert "written by agent key" in thread and f"sent by {sent['sentBy']['name']}" in thread
+
+
+def test_a_draft_its_own_author_sends_has_no_separate_sender(api_client, agent_draft, inbox):
+    draft = agent_draft()
+    response = api_client.post(f"/v1/inboxes/{inbox.public_id}/drafts/{draft['id']}/send")
+    assert response.status_code == 202
+    assert "sentBy" not in response.json() and response.json()["createdBy"]["type"] == "api_key"

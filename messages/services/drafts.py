@@ -214,11 +214,11 @@ def _complete(message: Message, stored: list[Attachment]) -> None:
         )
 
 
-@transaction.atomic
 def _actor_key(actor: dict) -> tuple[object, object]:
     return actor.get("type"), actor.get("id")
 
 
+@transaction.atomic
 def send_draft(draft: Message, *, sender: Sender | None = None) -> Message:
     """Send the draft as it is now: validated as a complete send, then admitted by the send
     policy exactly like a new send (`queued`, `scheduled` or `pending_approval`). The row

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from sendook.events.models import EventType
@@ -47,6 +47,12 @@ _RECORDED_FIELDS = [
 ]
 
 
+# SQLite answers "database (table) is locked" at once where PostgreSQL would wait for the lock,
+# and the embedded default has no sweep to try again later: retry the (rolled back) transaction
+# a few times before giving up, so a post that was made is not left unrecorded.
+_LOCKED_RETRIES = 5
+
+
 def record(
     batch: claiming.Batch,
     results: list[tuple[Delivery, http.DeliveryResult]],
@@ -56,6 +62,24 @@ def record(
 ) -> dict[int, DeliveryAttempt]:
     """Record attempts in one transaction, for the deliveries this batch still holds; renew or
     give back the lease of the batch's others."""
+    renew, release = list(renew), list(release)
+    for attempt in range(_LOCKED_RETRIES):
+        try:
+            return _record(batch, results, renew=renew, release=release)
+        except OperationalError as error:
+            if "locked" not in str(error) or attempt == _LOCKED_RETRIES - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+def _record(
+    batch: claiming.Batch,
+    results: list[tuple[Delivery, http.DeliveryResult]],
+    *,
+    renew: list[Delivery],
+    release: list[Delivery],
+) -> dict[int, DeliveryAttempt]:
     renew, release = [row.pk for row in renew], [row.pk for row in release]
     posted = [delivery.pk for delivery, _ in results]
     if not (posted or renew or release):

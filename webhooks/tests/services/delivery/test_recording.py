@@ -137,3 +137,31 @@ def test_a_410_mid_batch_disables_the_webhook_and_the_rest_are_not_posted(
         (Status.DEAD, 1), (Status.DEAD, 0), (Status.DEAD, 0),
     ]  # fmt: skip
     assert [row.last_error for row in rows][1:] == ["webhook disabled"] * 2
+
+
+def test_a_post_is_still_recorded_when_the_database_was_briefly_locked(
+    api_client, on_commit, monkeypatch
+):
+    # SQLite says "locked" at once instead of waiting (the embedded default has no sweep).
+    from django.db import OperationalError
+
+    from webhooks.services.delivery import recording
+
+    real, calls = recording._record, []
+
+    def locked_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("database table is locked: webhooks_delivery")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(recording, "_record", locked_once)
+    with receiver(ok()) as hook:
+        create_webhook(api_client, hook.url)
+        with on_commit():
+            api_client.post("/v1/inboxes", {"name": "Bot"}, format="json")
+        sweep_until_final(on_commit)
+        assert len(hook.requests) == 1  # posted once, not again
+    row = Delivery.objects.get()
+    assert row.status == Status.SUCCEEDED and row.attempts == 1
+    assert len(calls) >= 2

@@ -11,7 +11,7 @@ from django.db.models.functions import Lower
 from inboxes.addresses import routing_address
 from inboxes.api_keys import keys_visible_to
 from inboxes.exceptions import ApiKeyNotFound, DomainNotFound, InboxNotFound
-from inboxes.models import ApiKey, Domain, Inbox, Organization
+from inboxes.models import ApiKey, Domain, Inbox, Membership, Organization
 
 
 def list_api_keys(
@@ -110,3 +110,10 @@ def pick_organization(user: Any, wanted_id: str | None) -> Organization | None:
         if chosen is not None:
             return chosen
     return rows.first()
+
+
+def is_owner(organization: Organization, user: Any) -> bool:
+    """Whether the user owns the organization (owners manage keys, domains, webhooks, pausing)."""
+    return Membership.objects.filter(
+        organization=organization, user_id=user.pk, role=Membership.Role.OWNER
+    ).exists()

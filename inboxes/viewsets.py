@@ -23,7 +23,7 @@ from inboxes.serializers import (
     OrganizationSerializer,
     OrganizationUpdateInput,
 )
-from sendook.api import Forbidden, MissingScope, OrgScopedViewSet
+from sendook.api import OrgScopedViewSet
 
 
 class ApiKeyViewSet(OrgScopedViewSet):
@@ -96,9 +96,10 @@ class InboxViewSet(OrgScopedViewSet):
 
     @extend_schema(request=InboxCreateInput, responses={201: InboxSerializer})
     def create(self, request: Request) -> Response:
-        if self.visible_inbox_ids is not None:
-            # Its new inbox would be outside its own list, out of its sight at once.
-            raise Forbidden("This API key is limited to some inboxes, so it cannot create inboxes")
+        # Its new inbox would be outside its own list, out of its sight at once.
+        self.require_every_inbox(
+            "This API key is limited to some inboxes, so it cannot create inboxes"
+        )
         data = self.validated(InboxCreateInput)
         inbox = services.create_inbox(self.organization, name=data["name"], email=data.get("email"))
         return self.respond(inbox, 201)
@@ -106,11 +107,9 @@ class InboxViewSet(OrgScopedViewSet):
     @extend_schema(request=InboxUpdateInput, responses={200: InboxSerializer})
     def partial_update(self, request: Request, id: str) -> Response:
         data = self.validated(InboxUpdateInput, partial=True)
-        if ("send_policy" in data or "sending_paused" in data) and (
-            "approvals:write" not in self.request.user.scopes
-        ):
+        if "send_policy" in data or "sending_paused" in data:
             # An agent may rename its inbox, never loosen the supervision over it.
-            raise MissingScope("approvals:write")
+            self.require_scope("approvals:write")
         policy = data.get("send_policy", {})
         with transaction.atomic():
             inbox = services.update_inbox(self.get_object(), name=data.get("name"))
@@ -142,8 +141,9 @@ class OrganizationViewSet(OrgScopedViewSet):
 
     @extend_schema(request=OrganizationUpdateInput, responses={200: OrganizationSerializer})
     def partial_update(self, request: Request, *args: object, **kwargs: object) -> Response:
-        if self.visible_inbox_ids is not None:
-            raise Forbidden("This API key is limited to some inboxes, so it cannot pause them all")
+        self.require_every_inbox(
+            "This API key is limited to some inboxes, so it cannot pause them all"
+        )
         data = self.validated(OrganizationUpdateInput)
         organization = supervision.set_organization_paused(
             self.get_object(), paused=data["sending_paused"]

@@ -20,7 +20,7 @@ from messages.api.supervision import ApproveInput, RejectInput, ReleaseInput
 from messages.exceptions import ApprovalNotAllowed
 from messages.services import approvals
 from messages.services.provenance import Actor, actor_of_request
-from sendook.api import Forbidden, OrgScopedViewSet
+from sendook.api import OrgScopedViewSet
 
 
 def _decider(request: Request) -> Actor:
@@ -95,12 +95,13 @@ class ApprovalViewSet(OrgScopedViewSet):
     def release(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         by = _decider(request)
         data = self.validated(ReleaseInput)
+        inbox = None
         if "inbox_id" in data:
             inbox = get_inbox(self.organization, data["inbox_id"], inbox_ids=self.visible_inbox_ids)
-        elif self.visible_inbox_ids is not None:
-            # An organization-wide release would reach inboxes this key cannot see.
-            raise Forbidden("This API key is limited to some inboxes: name one with inboxId")
         else:
-            inbox = None
+            # An organization-wide release would reach inboxes this key cannot see.
+            self.require_every_inbox(
+                "This API key is limited to some inboxes: name one with inboxId"
+            )
         count = approvals.release_paused_messages(self.organization, by=by, inbox=inbox)
         return Response({"released": count})

@@ -26,12 +26,12 @@ from inboxes.addresses import addr_spec, format_mailbox
 from inboxes.selectors import sending_domain_verified
 from messages.exceptions import PermanentSendError, TransientSendError, UnrecordedSend
 from messages.models import Attachment, InboundEmail, Message
-from messages.payloads import message_payload, prefetch_rows
+from messages.payloads import prefetch_rows
 from messages.services import routing
+from messages.services.handoff import record_message_event
 from messages.services.mime import MimeMessage, build_mime, render_mime
 from messages.services.receive import LOCAL_SOURCE, receive_raw_email
 from sendook.events.models import EventType
-from sendook.events.services import record_event
 from sendook.events.subscribers import anyone_listening
 
 logger = logging.getLogger(__name__)
@@ -135,16 +135,9 @@ def _provider_send(message: Message, mime: MimeMessage, recipients: dict[str, li
 
 
 def _record(message: Message, event_type: EventType) -> None:
-    record_event(
-        message.organization,
-        event_type=event_type,
-        payload=message_payload(message),
-        inbox_id=message.inbox.public_id,
-        message_id=message.public_id,
-        # deliver_message's lock already asked whether any webhook is enabled: when none is,
-        # there is nothing to fan out to and no need to ask again.
-        notify=getattr(message, "has_webhooks", True),
-    )
+    # deliver_message's lock already asked whether any webhook is enabled: when none is,
+    # there is nothing to fan out to and no need to ask again.
+    record_message_event(message, event_type, notify=getattr(message, "has_webhooks", True))
 
 
 SEND_FIELDS = ["status", "raw", "send_attempts", "next_attempt_at", "updated_at"]

@@ -19,7 +19,6 @@ from dataclasses import replace
 from typing import Any
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,6 +35,7 @@ from messages.services.send import (
     admit_send,
     check_limits,
     reply_recipients,
+    store_attachments,
     threading_headers,
 )
 from messages.services.threads import add_to_thread, lock_thread, reply_subject, thread_key
@@ -61,20 +61,6 @@ def _check(message: Message, attachments: Sequence[NewAttachment] | None) -> Non
         attachments=attachments or [],
         copied_bytes=sum(row.size for row in stored),
     )
-
-
-def _store_attachments(message: Message, attachments: Sequence[NewAttachment]) -> None:
-    for attachment in attachments:
-        row = Attachment(
-            message=message,
-            filename=attachment.name,
-            content_type=attachment.content_type,
-            size=len(attachment.content),
-            content_id=attachment.content_id,
-            inline=bool(attachment.content_id),
-        )
-        row.file.save(row.public_id, ContentFile(attachment.content), save=False)
-        row.save()
 
 
 def _drop_attachments(message: Message) -> None:
@@ -138,7 +124,7 @@ def create_draft(
     message.message_id = f"<{message.public_id}@{inbox.domain_name}>"
     message.thread = parent.thread if parent is not None else _own_thread(inbox, message.subject)
     message.save()
-    _store_attachments(message, attachments)
+    store_attachments(message, attachments)
     handoff.record_message_event(message, EventType.DRAFT_CREATED)
     return message
 
@@ -180,7 +166,7 @@ def update_draft(
     message.save()
     if attachments is not None:
         _drop_attachments(message)
-        _store_attachments(message, attachments)
+        store_attachments(message, attachments)
     if _alone_in_thread(message) and message.thread.subject != message.subject:
         message.thread.subject = message.subject
         message.thread.normalized_subject = thread_key(message.subject)

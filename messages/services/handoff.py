@@ -35,13 +35,16 @@ def hand_to_worker(message: Message, *, recipients_known: bool = False) -> None:
     transaction.on_commit(lambda: _enqueue(message_pk))
 
 
-def record_message_event(message: Message, event_type: EventType) -> None:
+def record_message_event(message: Message, event_type: EventType, *, notify: bool = True) -> None:
+    """The event about a message, with the message's payload; `notify=False` when the caller
+    already knows no webhook listens."""
     record_event(
         message.organization,
         event_type=event_type,
         payload=message_payload(message),
         inbox_id=message.inbox.public_id,
         message_id=message.public_id,
+        notify=notify,
     )
 
 

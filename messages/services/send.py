@@ -216,19 +216,7 @@ def _queue(
         message.save()
         if parent:
             add_to_thread(thread, message)
-        rows = []
-        for attachment in attachments:
-            row = Attachment(
-                message=message,
-                filename=attachment.name,
-                content_type=attachment.content_type,
-                size=len(attachment.content),
-                content_id=attachment.content_id,
-                inline=bool(attachment.content_id),
-            )
-            row.file.save(row.public_id, ContentFile(attachment.content), save=False)
-            row.save()
-            rows.append(row)
+        rows = store_attachments(message, attachments)
         for original in copied:
             # The bytes are immutable once stored, so the copy shares the file.
             rows.append(
@@ -398,3 +386,21 @@ def forward_message(
         references=threading_headers(parent),
         sender=sender,
     )
+
+
+def store_attachments(message: Message, attachments: Sequence[NewAttachment]) -> list[Attachment]:
+    """The new attachments' rows and files (a send's, a draft's)."""
+    rows = []
+    for attachment in attachments:
+        row = Attachment(
+            message=message,
+            filename=attachment.name,
+            content_type=attachment.content_type,
+            size=len(attachment.content),
+            content_id=attachment.content_id,
+            inline=bool(attachment.content_id),
+        )
+        row.file.save(row.public_id, ContentFile(attachment.content), save=False)
+        row.save()
+        rows.append(row)
+    return rows

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from sendook.api.auth import ApiClient, ApiKeyAuthentication
 from sendook.api.pagination import CursorPagination
 from sendook.api.parsers import BoundedJSONParser
-from sendook.api.permissions import ScopePermission
+from sendook.api.permissions import Forbidden, MissingScope, ScopePermission
 from sendook.api.throttling import ApiRateThrottle
 from sendook.exceptions import ValidationFailed
 
@@ -56,6 +56,17 @@ class OrgScopedViewSet(viewsets.GenericViewSet):
         """None for a key that sees every inbox, else the public ids of the only inboxes it
         sees: an inbox outside them answers 404 like another organization's."""
         return cast(ApiClient, self.request.user).inbox_ids
+
+    def require_scope(self, scope: str) -> None:
+        """For a scope that depends on what the body changes rather than on the action (the
+        action's own scope is checked before the view runs): 403 naming it."""
+        if scope not in cast(ApiClient, self.request.user).scopes:
+            raise MissingScope(scope)
+
+    def require_every_inbox(self, refusal: str) -> None:
+        """For actions that reach beyond any one inbox: a key limited to some inboxes gets 403."""
+        if self.visible_inbox_ids is not None:
+            raise Forbidden(refusal)
 
     def list_rows(self, organization: Any) -> Any:
         raise NotImplementedError

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 from rest_framework.exceptions import ValidationError
 
-from inboxes.models import Membership
+from inboxes.selectors import is_owner
 from inboxes.supervision import set_organization_paused
 from messages import selectors
 from messages.models import Message
@@ -27,11 +27,7 @@ def approvals_url(*_args: object, **_kwargs: object) -> str:
 
 
 def _is_owner(request: HttpRequest) -> bool:
-    return Membership.objects.filter(
-        organization=request.organization,  # type: ignore[attr-defined]
-        user=request.user,
-        role=Membership.Role.OWNER,
-    ).exists()
+    return is_owner(request.organization, request.user)  # type: ignore[attr-defined]
 
 
 @require_GET

@@ -42,6 +42,10 @@ class Membership(models.Model):
         OWNER = "owner"
         MEMBER = "member"
 
+    # The member's id in the API (`GET /v1/members`, an assignee of type "user"): one person
+    # in two organizations is two members.
+    public_id = PublicIdField(prefix="user")
+
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="memberships"
     )

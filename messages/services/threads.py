@@ -149,6 +149,7 @@ def _summarize(thread: Thread, message: Message, when: datetime) -> None:
     thread.message_count += 1
     if thread.last_message_at is None or when >= thread.last_message_at:
         thread.last_message_at = when
+        thread.last_message_public_id = message.public_id
         # Received replies show their new text, not the quoted history.
         thread.preview = preview_of(message.extracted_text or message.text, message.html)
     if not thread.subject and message.subject:
@@ -166,6 +167,7 @@ def add_to_thread(thread: Thread, message: Message) -> Thread:
             "message_count",
             "last_message_at",
             "preview",
+            "last_message_public_id",
             "subject",
             "normalized_subject",
             "updated_at",

@@ -36,6 +36,10 @@ class EventType(models.TextChoices):
     # The organization or an inbox paused / resumed sending (payload: the switch and who).
     SENDING_PAUSED = "sending.paused"
     SENDING_RESUMED = "sending.resumed"
+    # Shared threads: status, assignee or labels changed (payload: the thread and `changes`),
+    # and an internal note written (payload: the note).
+    THREAD_UPDATED = "thread.updated"
+    NOTE_CREATED = "note.created"
     DOMAIN_VERIFIED = "domain.verified"
     # A verified domain failed its checks for SENDOOK_DOMAIN_GRACE_HOURS (or another
     # organization proved control after that): sends from it stop.

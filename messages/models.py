@@ -178,6 +178,9 @@ class Message(models.Model):
         CANCELLED = "cancelled"
         # Written but not sent (messages/services/drafts.py): never handed to the worker.
         DRAFT = "draft"
+        # Received from a sender on a receive block list: stored (raw kept), not delivered as
+        # message.received, not listed or counted unread by default, until a person releases it.
+        BLOCKED = "blocked"
 
     public_id = PublicIdField(prefix="msg")
     organization = models.ForeignKey(
@@ -210,6 +213,9 @@ class Message(models.Model):
     labels = models.JSONField(default=list, blank=True)
     # Inbound only: SPF/DKIM/DMARC/spam/virus verdicts the provider gave, e.g. {"spf": "pass"}.
     verdicts = models.JSONField(default=dict, blank=True)
+    # What an agent may believe about a received message (API.md, Trust): authenticated,
+    # firstContact, lookalikeOf, listed. Computed by Sendook when the message is stored.
+    trust = models.JSONField(default=dict, blank=True)
     # Inbound only: which rule put the message in its thread (ThreadRule).
     thread_rule = models.CharField(max_length=16, blank=True)
     inbound_email = models.ForeignKey(
@@ -348,6 +354,10 @@ class Attachment(models.Model):
     content_id = models.CharField(max_length=255, blank=True)
     inline = models.BooleanField(default=False)
     file = models.FileField(upload_to="attachments/%Y/%m/%d", max_length=255)
+    # Text extracted for the agent context view (messages/services/context.py): filled the
+    # first time it is asked for; `text_status` is "" (not yet), "ok" or "unavailable: <reason>".
+    text = models.TextField(blank=True)
+    text_status = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -401,6 +411,11 @@ class InboundEmail(models.Model):
     public_id = PublicIdField(prefix="inb")
     # "ses_sns", "ses_s3", "anymail:<esp>", "smtp", "cli", "local".
     source = models.CharField(max_length=40)
+    # For mail received over SMTP (Sendook is the receiving MTA there): the connecting
+    # address, the HELO name and the envelope sender, which SPF is checked against.
+    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    helo = models.CharField(max_length=255, blank=True)
+    mail_from = models.CharField(max_length=320, blank=True)
     # The provider's id for this delivery (SNS MessageId, ...): redeliveries are deduplicated.
     provider_notification_id = models.CharField(max_length=255, blank=True)
     envelope_recipients = models.JSONField(default=list, blank=True)
@@ -431,3 +446,51 @@ class InboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.public_id} ({self.source}, {self.status})"
+
+
+class ListEntry(models.Model):
+    """An allow or block list entry (API.md, Trust): for receiving or for sending, for the whole
+    organization (inbox empty) or one inbox, by address (`a@b.example`) or domain (`b.example`,
+    subdomains included)."""
+
+    class Direction(models.TextChoices):
+        RECEIVE = "receive"
+        SEND = "send"
+
+    class Kind(models.TextChoices):
+        ALLOW = "allow"
+        BLOCK = "block"
+
+    public_id = PublicIdField(prefix="list")
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    inbox = models.ForeignKey(
+        Inbox, null=True, blank=True, on_delete=models.CASCADE, related_name="list_entries"
+    )
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    # Lower-cased address or domain (IDNA domains as A-labels).
+    value = models.CharField(max_length=320)
+    created_by = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "list entries"
+        indexes = [
+            models.Index(fields=["organization", "direction", "value"], name="list_lookup"),
+            models.Index(fields=["organization", "-id"], name="list_org_newest"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "direction", "kind", "value"],
+                condition=models.Q(inbox__isnull=True),
+                name="list_unique_org_entry",
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "inbox", "direction", "kind", "value"],
+                condition=models.Q(inbox__isnull=False),
+                name="list_unique_inbox_entry",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.kind} {self.value}"

@@ -40,6 +40,10 @@ class EventType(models.TextChoices):
     # and an internal note written (payload: the note).
     THREAD_UPDATED = "thread.updated"
     NOTE_CREATED = "note.created"
+    # Trust: received mail from a blocked sender (instead of message.received), and such a
+    # message released by a person (then message.received follows, once).
+    MESSAGE_BLOCKED = "message.blocked"
+    MESSAGE_RELEASED = "message.released"
     DOMAIN_VERIFIED = "domain.verified"
     # A verified domain failed its checks for SENDOOK_DOMAIN_GRACE_HOURS (or another
     # organization proved control after that): sends from it stop.

@@ -20,7 +20,7 @@ class NoteInline(admin.TabularInline):
     model = Note
     extra = 0
     fields = ["public_id", "author_name", "text", "created_at"]
-    readonly_fields = fields
+    readonly_fields = ["public_id", "author_name", "text", "created_at"]
     can_delete = False
 
     @admin.display(description="Author")

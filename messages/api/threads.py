@@ -193,7 +193,10 @@ class ThreadListFilter(serializers.Serializer):
         help_text="me (the API key making the request), none (unassigned), a member id "
         "(user_…) or an API key id (key_…).",
     )
-    label = serializers.CharField(required=False, max_length=100, help_text="Carrying this label.")
+    # A field named label (the metaclass takes it off the class), not Field.label.
+    label = serializers.CharField(  # type: ignore[assignment]
+        required=False, max_length=100, help_text="Carrying this label."
+    )
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -202,7 +205,7 @@ class ThreadListFilter(serializers.Serializer):
 class ThreadViewSet(InboxNestedViewSet):
     serializer_class = ThreadSerializer
     write_scope = "threads:write"
-    ordering_field = "last_message_at"
+    ordering_field: str | None = "last_message_at"
 
     @cached_property
     def filters(self) -> dict[str, Any]:

@@ -321,6 +321,7 @@ SENDOOK_SEND_CLAIM_SECONDS = env_int("SENDOOK_SEND_CLAIM_SECONDS", 300)
 # without cookies, so the link is a bearer token: keep it short).
 SENDOOK_ATTACHMENT_LINK_SECONDS = env_int("SENDOOK_ATTACHMENT_LINK_SECONDS", 300)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["MessageStatusEnum"] = "messages.models.Message.Status"  # type: ignore[index]
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ThreadStatusEnum"] = "messages.models.ThreadStatus"  # type: ignore[index]
 
 # --- Supervision --------------------------------------------------------------------------------
 # How far ahead a send's sendAt may be.
@@ -328,6 +329,13 @@ SENDOOK_MAX_SEND_AT_DAYS = env_int("SENDOOK_MAX_SEND_AT_DAYS", 30)
 # How often the sweep hands due scheduled messages to the workers, and how many per run.
 SENDOOK_SCHEDULED_SWEEP_SECONDS = env_int("SENDOOK_SCHEDULED_SWEEP_SECONDS", 5)
 SENDOOK_SCHEDULED_SWEEP_BATCH = env_int("SENDOOK_SCHEDULED_SWEEP_BATCH", 500)
+
+# --- Shared threads -----------------------------------------------------------------------------
+# How often the sweep reopens snoozed threads whose time has come, and how many per run.
+SENDOOK_SNOOZE_SWEEP_SECONDS = env_int("SENDOOK_SNOOZE_SWEEP_SECONDS", 30)
+SENDOOK_SNOOZE_SWEEP_BATCH = env_int("SENDOOK_SNOOZE_SWEEP_BATCH", 500)
+# The longest internal note, in characters.
+SENDOOK_NOTE_MAX_CHARS = env_int("SENDOOK_NOTE_MAX_CHARS", 10000)
 
 # --- Inbound mail -------------------------------------------------------------------------------
 # Hard limits for parsing a received message; beyond them it is quarantined (raw kept).
@@ -412,6 +420,10 @@ CELERY_BEAT_SCHEDULE["requeue-stale-inbound"] = {
 CELERY_BEAT_SCHEDULE["release-scheduled-messages"] = {
     "task": "messages.tasks.release_scheduled_messages",
     "schedule": SENDOOK_SCHEDULED_SWEEP_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["wake-snoozed-threads"] = {
+    "task": "messages.tasks.wake_snoozed_threads",
+    "schedule": SENDOOK_SNOOZE_SWEEP_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["recheck-domains"] = {"task": "inboxes.tasks.recheck_domains", "schedule": 600}
 

@@ -14,8 +14,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from inboxes.models import Membership
 from inboxes.selectors import organizations_for
 from messages import selectors
+from messages.ui import helpdesk
 from sendook.exceptions import NotFound
 
 ORG_SESSION_KEY = "sendook_org"
@@ -50,6 +52,11 @@ def staff_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
             response = render(request, "mail/no_organization.html", status=403)
         else:
             request.organization = organization  # type: ignore[attr-defined]
+            # The signed-in person as a member of this organization: owners and members both
+            # work threads ("Mine" is the threads assigned to this membership).
+            request.member = Membership.objects.get(  # type: ignore[attr-defined]
+                organization=organization, user_id=request.user.pk
+            )
             try:
                 response = view(request, *args, **kwargs)
             except NotFound as error:
@@ -96,6 +103,9 @@ def render_page(
         "pending_approvals": selectors.list_pending_approvals(organization).count(),
         # The sidebar's Drafts count (the message_drafts partial index).
         "draft_count": selectors.count_drafts(organization),
+        # The helpdesk views with their counts (one aggregate query): of the inbox whose
+        # thread list this is, else across inboxes; and the organization's labels.
+        **helpdesk.sidebar(request, context.get("list_inbox")),
     }
     return render(request, template, {**base, **context}, status=status)
 

@@ -1,0 +1,322 @@
+"""Working a thread from its page: assign (to me, to someone, to nobody), status, snooze, notes,
+the activity timeline, and how the page lays out a long conversation (older messages folded,
+HTML frames sized to their content, attachments previewed).
+
+The forms POST here and the services decide (messages/services/triage.py, notes.py), with the
+signed-in person as the actor; the page then shows the thread again (post/redirect/get), or the
+thread page with the form's error beside the form.
+"""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils import timezone
+
+from inboxes.models import Membership
+from inboxes.selectors import list_api_keys
+from messages import selectors
+from messages.models import Attachment, Message, Thread
+from messages.services.provenance import user_actor
+from messages.ui import helpdesk
+from messages.ui.forms import THREAD_STATUSES, parse_assignee, parse_snooze
+from messages.ui.views._services import activity_service, note_service, triage
+from messages.ui.views.attachments import INLINE_IMAGE_TYPES
+from messages.ui.views.base import post_only, staff_page, thread_url
+from sendook.exceptions import SendookError
+
+# Threads longer than this show their older messages folded to one line each (a <details>
+# that opens without JavaScript); the newest KEEP_OPEN stay open.
+COLLAPSE_AFTER = 4
+KEEP_OPEN = 3
+PREVIEWABLE_PDF = "application/pdf"
+
+
+# --- the page's layout ---------------------------------------------------------------------------
+
+
+_BLOCKS = re.compile(r"<(?:p|div|tr|li|h[1-6]|blockquote|table|pre|hr)\b", re.IGNORECASE)
+_BREAKS = re.compile(r"<br\b", re.IGNORECASE)
+_IMAGES = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
+_HEIGHT = re.compile(r"""\bheight\s*=\s*["']?(\d{1,4})""", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]+>")
+_BODY = re.compile(r"<body>(.*)</body>", re.IGNORECASE | re.DOTALL)
+
+
+def frame_height(srcdoc: str) -> int:
+    """A height (px) for a message's frame, estimated from its cleaned HTML.
+
+    Why not measure it in the browser: the frame is sandboxed without allow-scripts and without
+    allow-same-origin, so its document has an opaque origin that the page's script cannot read
+    (no scrollHeight), and nothing inside it may run to post its height out. Adding
+    allow-same-origin (even without allow-scripts) would make the frame's requests same-site:
+    an image in a message pointing at one of our URLs would be fetched with the reader's
+    session cookie, and the frame's document would be readable and writable by any script of
+    ours; we keep the frame fully isolated instead and estimate: lines of text at the frame's
+    font (15px/1.45 ≈ 22px, ~80 characters per line at the usual width), block elements and
+    breaks, images by their height attribute (200px otherwise), bounded. Too short scrolls
+    inside the frame (and the frame is resizable); too tall leaves a little white space.
+    """
+    match = _BODY.search(srcdoc)
+    body = match.group(1) if match else srcdoc
+    text = " ".join(unescape(_TAGS.sub(" ", body)).split())
+    lines = len(text) / 80 + len(_BLOCKS.findall(body)) * 0.6 + len(_BREAKS.findall(body))
+    images = 0
+    for tag in _IMAGES.findall(body):
+        height = _HEIGHT.search(tag)
+        images += min(int(height.group(1)), 1200) if height else 200
+    estimate = int(16 + lines * 22 + images)
+    return max(80, min(estimate, 2400))
+
+
+def preview_of(attachment: Attachment) -> dict[str, Any]:
+    """How the page shows an attachment: an image as a thumbnail (served inline, its own type),
+    a PDF with a Preview link (opened in the browser's viewer), anything else as a download."""
+    content_type = attachment.content_type.lower()
+    return {
+        "file": attachment,
+        "image": content_type in INLINE_IMAGE_TYPES,
+        "pdf": content_type == PREVIEWABLE_PDF,
+    }
+
+
+def with_notes(thread: Thread, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The page's messages with the thread's notes between them, in time order; in a long
+    thread the older messages are marked `collapsed`."""
+    messages = [item for item in items if item["kind"] == "message"]
+    if len(messages) > COLLAPSE_AFTER:
+        for item in messages[:-KEEP_OPEN]:
+            item["collapsed"] = True
+    notes = [
+        {"kind": "note", "at": note.created_at, "note": note}
+        for note in thread.notes.order_by("created_at", "id")
+    ]
+    # A stable sort: a note written at the same instant as a message comes after it.
+    return sorted([*items, *notes], key=lambda item: item["at"])
+
+
+def members_of(organization: Any) -> list[Membership]:
+    return list(
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("user__first_name", "user__email", "id")
+    )
+
+
+def controls(request: HttpRequest, thread: Thread, **errors: Any) -> dict[str, Any]:
+    """What the thread page's assign/status/snooze/note forms need."""
+    organization = request.organization  # type: ignore[attr-defined]
+    member: Membership = request.member  # type: ignore[attr-defined]
+    assignee = helpdesk.assignee_of(thread)
+    choices = [("", "Nobody")]
+    choices += [(f"user:{m.public_id}", helpdesk.member_name(m)) for m in members_of(organization)]
+    choices += [
+        (f"api_key:{key.public_id}", f"{key.name or key.prefix} (API key)")
+        for key in list_api_keys(organization).order_by("name", "id")
+    ]
+    try:
+        timeline = activity_service.thread_activity(thread)
+    except (SendookError, ImportError):  # ImportError: TEMPORARY until lead-api merges
+        timeline = []
+    return {
+        "assignee": assignee,
+        "assignee_token": helpdesk.assignee_token(assignee),
+        "assigned_to_me": bool(
+            assignee and assignee["type"] == "user" and assignee["id"] == member.public_id
+        ),
+        "assignee_choices": choices,
+        "status_choices": THREAD_STATUSES,
+        "activity": [describe(entry) for entry in timeline],
+        **errors,
+    }
+
+
+def describe(entry: dict[str, Any]) -> dict[str, Any]:
+    """One activity entry (the API's timeline) in words: who, what, when."""
+    actor = entry.get("actor") or {}
+    kind = entry.get("type") or entry.get("kind") or ""
+    changes = entry.get("changes") or {}
+    words = {
+        "message": "wrote a message",
+        "note": "added a note",
+        "hold": "held a message",
+        "approval": "approved a message",
+    }.get(kind, kind.replace("_", " "))
+    if "status" in changes:
+        change = changes["status"]
+        words = f"changed the status from {change.get('from')} to {change.get('to')}"
+    elif "assignee" in changes:
+        to = (changes["assignee"] or {}).get("to")
+        words = f"assigned it to {to.get('name') or to.get('id')}" if to else "unassigned it"
+    elif "labels" in changes or "addLabels" in changes or "removeLabels" in changes:
+        labels = changes.get("labels") or {}
+        added = labels.get("added") or changes.get("addLabels") or []
+        removed = labels.get("removed") or changes.get("removeLabels") or []
+        parts = [
+            f"added {', '.join(added)}" if added else "",
+            f"removed {', '.join(removed)}" if removed else "",
+        ]
+        words = "labels: " + "; ".join(part for part in parts if part)
+    elif entry.get("summary"):
+        words = entry["summary"]
+    return {
+        "actor": actor.get("name") or actor.get("id") or actor.get("type") or "Sendook",
+        "actor_type": actor.get("type", ""),
+        "words": words,
+        "at": entry.get("at") or entry.get("createdAt") or "",
+    }
+
+
+# --- the forms ------------------------------------------------------------------------------
+
+
+def _failed(request: HttpRequest, thread: Thread, status: int, **errors: Any) -> HttpResponse:
+    # Imported here: thread.py imports this module for the page's context.
+    from messages.ui.views.thread import thread_page
+
+    return thread_page(request, thread, status=status, errors=errors)
+
+
+@post_only(thread_url)
+@staff_page
+def assign(request: HttpRequest, thread_id: str) -> HttpResponse:
+    """ "Assign to me", or the Assignee select. The form carries the assignee the page showed
+    (`expected_assignee`): if someone took the thread meanwhile, nothing changes and the
+    person is told who has it."""
+    organization = request.organization  # type: ignore[attr-defined]
+    member: Membership = request.member  # type: ignore[attr-defined]
+    thread = selectors.get_thread(organization, thread_id)
+    value = request.POST.get("assignee", "")
+    try:
+        wanted = (
+            {"type": "user", "id": member.public_id} if value == "me" else parse_assignee(value)
+        )
+        expected = parse_assignee(request.POST.get("expected_assignee", ""))
+    except ValueError as error:
+        return _failed(request, thread, 400, assign_error=str(error))
+    current = helpdesk.assignee_of(thread)
+    if _same(current, expected) is False:
+        return _failed(request, thread, 409, assign_error=_taken_meanwhile(current))
+    try:
+        assignee = triage.resolve_assignee(organization, wanted) if wanted else None
+        triage.update_thread(
+            thread,
+            actor=user_actor(request.user),
+            assignee=assignee,
+            expected_assignee=_expected_for_service(organization, expected),
+        )
+    except SendookError as error:
+        fresh = selectors.get_thread(organization, thread_id)
+        now = helpdesk.assignee_of(fresh)
+        if error.status_code == 409:
+            return _failed(request, fresh, 409, assign_error=_taken_meanwhile(now))
+        label = dict(controls_choices(request, fresh)).get(value, value)
+        return _failed(
+            request, fresh, error.status_code, assign_error=f"Assignee: {label}: {error.message}"
+        )
+    return redirect(thread_url(thread.public_id))
+
+
+def controls_choices(request: HttpRequest, thread: Thread) -> list[tuple[str, str]]:
+    return controls(request, thread)["assignee_choices"]
+
+
+def _same(current: dict[str, str] | None, expected: dict[str, str] | None) -> bool:
+    if current is None or expected is None:
+        return current is None and expected is None
+    return (current["type"], current["id"]) == (expected["type"], expected["id"])
+
+
+def _expected_for_service(organization: Any, expected: dict[str, str] | None) -> Any:
+    """The precondition as the service takes it, checked again under its row lock (the check
+    above only spares a round trip)."""
+    if expected is None:
+        return None
+    try:
+        return triage.resolve_assignee(organization, expected, for_precondition=True)
+    except TypeError:
+        return triage.resolve_assignee(organization, expected)
+
+
+def _taken_meanwhile(now: dict[str, str] | None) -> str:
+    if now is None:
+        return "This conversation was unassigned meanwhile: nothing was changed. Look again and assign it if you still want to."
+    who = now["name"] + (" (an API key)" if now["type"] == "api_key" else "")
+    return f"{who} took this conversation meanwhile: it is assigned to {who} now, and nothing was changed."
+
+
+@post_only(thread_url)
+@staff_page
+def set_status(request: HttpRequest, thread_id: str) -> HttpResponse:
+    """The Status select, "Close", and "Snooze until"."""
+    organization = request.organization  # type: ignore[attr-defined]
+    thread = selectors.get_thread(organization, thread_id)
+    changes: dict[str, Any] = {}
+    if request.POST.get("snooze") == "1":
+        try:
+            changes = {
+                "status": "snoozed",
+                "snoozed_until": parse_snooze(
+                    request.POST.get("snoozed_until", ""),
+                    request.POST.get("tz", ""),
+                    now=timezone.now(),
+                ),
+            }
+        except ValueError as error:
+            return _failed(request, thread, 400, snooze_error=str(error))
+    else:
+        status = request.POST.get("status", "")
+        if status not in dict(THREAD_STATUSES):
+            shown = status or "(none)"
+            return _failed(
+                request,
+                thread,
+                400,
+                status_error=f"Status: {shown} is not a status (open, pending or closed).",
+            )
+        changes = {"status": status}
+    try:
+        triage.update_thread(thread, actor=user_actor(request.user), **changes)
+    except SendookError as error:
+        field = "snooze_error" if "snoozed_until" in changes else "status_error"
+        return _failed(request, thread, error.status_code, **{field: error.message})
+    return redirect(thread_url(thread.public_id))
+
+
+@post_only(thread_url)
+@staff_page
+def add_note(request: HttpRequest, thread_id: str) -> HttpResponse:
+    organization = request.organization  # type: ignore[attr-defined]
+    thread = selectors.get_thread(organization, thread_id)
+    text = request.POST.get("text", "")
+    if not text.strip():
+        return _failed(
+            request,
+            thread,
+            400,
+            note_error="Note: it is empty; write something to add.",
+            note_text=text,
+        )
+    try:
+        note = note_service.add_note(thread, actor=user_actor(request.user), text=text)
+    except SendookError as error:
+        return _failed(
+            request, thread, error.status_code, note_error=f"Note: {error.message}", note_text=text
+        )
+    return redirect(f"{thread_url(thread.public_id)}#{note.public_id}")
+
+
+__all__ = [
+    "Message",
+    "add_note",
+    "assign",
+    "controls",
+    "frame_height",
+    "preview_of",
+    "set_status",
+    "with_notes",
+]

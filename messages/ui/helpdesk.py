@@ -30,8 +30,8 @@ class View:
 
 
 VIEWS = (
-    View("mine", "Mine", ThreadStatus.OPEN, "me"),
-    View("unassigned", "Unassigned", ThreadStatus.OPEN, "none"),
+    View("mine", "Mine", "active", "me"),
+    View("unassigned", "Unassigned", "active", "none"),
     View("open", "All open", ThreadStatus.OPEN),
     View("pending", "Pending", ThreadStatus.PENDING),
     View("snoozed", "Snoozed", ThreadStatus.SNOOZED),
@@ -47,7 +47,12 @@ def view_named(key: str | None) -> View:
 
 
 def _view_q(view: View, member: Membership) -> Q:
-    q = Q(status=view.status)
+    # "active": open or pending, the conversations someone still works on.
+    q = (
+        Q(status__in=[ThreadStatus.OPEN, ThreadStatus.PENDING])
+        if view.status == "active"
+        else Q(status=view.status)
+    )
     if view.assignee == "me":
         q &= Q(assignee_member=member)
     elif view.assignee == "none":

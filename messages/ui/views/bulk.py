@@ -86,8 +86,7 @@ def _apply(request: HttpRequest, ids: list[str], action: str, label: str) -> str
         triage.update_threads(organization, ids, actor=actor, status=value)
         return f"{count}: status {value}."
     if kind == "assign":
-        member = request.member  # type: ignore[attr-defined]
-        assignee = {"type": "user", "id": member.public_id} if value == "me" else None
+        assignee = request.member if value == "me" else None  # type: ignore[attr-defined]
         triage.update_threads(organization, ids, actor=actor, assignee=assignee)
         return f"{count} assigned to you." if assignee else f"{count} unassigned."
     if kind == "label":

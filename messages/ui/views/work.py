@@ -20,7 +20,7 @@ from django.utils import timezone
 from inboxes.models import Membership
 from inboxes.selectors import list_api_keys
 from messages import selectors
-from messages.models import Attachment, Message, Thread
+from messages.models import Attachment, Thread
 from messages.services.provenance import user_actor
 from messages.ui import helpdesk
 from messages.ui.forms import THREAD_STATUSES, parse_assignee, parse_snooze
@@ -92,11 +92,16 @@ def with_notes(thread: Thread, items: list[dict[str, Any]]) -> list[dict[str, An
         for item in messages[:-KEEP_OPEN]:
             item["collapsed"] = True
     notes = [
-        {"kind": "note", "at": note.created_at, "note": note}
+        {"kind": "note", "at": note.created_at, "note": note, "author": _author(note.author)}
         for note in thread.notes.order_by("created_at", "id")
     ]
     # A stable sort: a note written at the same instant as a message comes after it.
     return sorted([*items, *notes], key=lambda item: item["at"])
+
+
+def _author(actor: Any) -> str:
+    actor = actor if isinstance(actor, dict) else {}
+    return str(actor.get("name") or actor.get("id") or actor.get("type") or "Someone")
 
 
 def members_of(organization: Any) -> list[Membership]:
@@ -192,61 +197,38 @@ def assign(request: HttpRequest, thread_id: str) -> HttpResponse:
     thread = selectors.get_thread(organization, thread_id)
     value = request.POST.get("assignee", "")
     try:
-        wanted = (
-            {"type": "user", "id": member.public_id} if value == "me" else parse_assignee(value)
-        )
+        wanted = None if value == "me" else parse_assignee(value)
         expected = parse_assignee(request.POST.get("expected_assignee", ""))
     except ValueError as error:
         return _failed(request, thread, 400, assign_error=str(error))
-    current = helpdesk.assignee_of(thread)
-    if _same(current, expected) is False:
-        return _failed(request, thread, 409, assign_error=_taken_meanwhile(current))
     try:
-        assignee = triage.resolve_assignee(organization, wanted) if wanted else None
+        assignee = member if value == "me" else triage.resolve_assignee(organization, wanted)
+        # The service compares `expected` with the assignee under the thread's row lock, so
+        # of two people assigning at the same moment exactly one wins.
         triage.update_thread(
-            thread,
-            actor=user_actor(request.user),
-            assignee=assignee,
-            expected_assignee=_expected_for_service(organization, expected),
+            thread, actor=user_actor(request.user), assignee=assignee, expected_assignee=expected
         )
     except SendookError as error:
         fresh = selectors.get_thread(organization, thread_id)
-        now = helpdesk.assignee_of(fresh)
         if error.status_code == 409:
-            return _failed(request, fresh, 409, assign_error=_taken_meanwhile(now))
-        label = dict(controls_choices(request, fresh)).get(value, value)
-        return _failed(
-            request, fresh, error.status_code, assign_error=f"Assignee: {label}: {error.message}"
-        )
+            return _failed(request, fresh, 409, assign_error=_taken_meanwhile(fresh))
+        return _failed(request, fresh, error.status_code, assign_error=f"Assignee: {error.message}")
     return redirect(thread_url(thread.public_id))
 
 
-def controls_choices(request: HttpRequest, thread: Thread) -> list[tuple[str, str]]:
-    return controls(request, thread)["assignee_choices"]
-
-
-def _same(current: dict[str, str] | None, expected: dict[str, str] | None) -> bool:
-    if current is None or expected is None:
-        return current is None and expected is None
-    return (current["type"], current["id"]) == (expected["type"], expected["id"])
-
-
-def _expected_for_service(organization: Any, expected: dict[str, str] | None) -> Any:
-    """The precondition as the service takes it, checked again under its row lock (the check
-    above only spares a round trip)."""
-    if expected is None:
-        return None
-    try:
-        return triage.resolve_assignee(organization, expected, for_precondition=True)
-    except TypeError:
-        return triage.resolve_assignee(organization, expected)
-
-
-def _taken_meanwhile(now: dict[str, str] | None) -> str:
+def _taken_meanwhile(thread: Thread) -> str:
+    """What the person is told when the thread's assignee changed after their page loaded."""
+    now = helpdesk.assignee_of(thread)
     if now is None:
-        return "This conversation was unassigned meanwhile: nothing was changed. Look again and assign it if you still want to."
+        return (
+            "Someone unassigned this conversation meanwhile, so nothing was changed: "
+            "it is unassigned now. Assign it again if you still want to."
+        )
     who = now["name"] + (" (an API key)" if now["type"] == "api_key" else "")
-    return f"{who} took this conversation meanwhile: it is assigned to {who} now, and nothing was changed."
+    return (
+        f"{who} took this conversation meanwhile, so nothing was changed: "
+        f"it is assigned to {who} now."
+    )
 
 
 @post_only(thread_url)
@@ -308,15 +290,3 @@ def add_note(request: HttpRequest, thread_id: str) -> HttpResponse:
             request, thread, error.status_code, note_error=f"Note: {error.message}", note_text=text
         )
     return redirect(f"{thread_url(thread.public_id)}#{note.public_id}")
-
-
-__all__ = [
-    "Message",
-    "add_note",
-    "assign",
-    "controls",
-    "frame_height",
-    "preview_of",
-    "set_status",
-    "with_notes",
-]

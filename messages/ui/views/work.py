@@ -205,8 +205,12 @@ def assign(request: HttpRequest, thread_id: str) -> HttpResponse:
         assignee = member if value == "me" else triage.resolve_assignee(organization, wanted)
         # The service compares `expected` with the assignee under the thread's row lock, so
         # of two people assigning at the same moment exactly one wins.
+        # (A POST without the field, not from our page, asks for no precondition.)
+        precondition = (
+            {"expected_assignee": expected} if "expected_assignee" in request.POST else {}
+        )
         triage.update_thread(
-            thread, actor=user_actor(request.user), assignee=assignee, expected_assignee=expected
+            thread, actor=user_actor(request.user), assignee=assignee, **precondition
         )
     except SendookError as error:
         fresh = selectors.get_thread(organization, thread_id)

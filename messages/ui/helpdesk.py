@@ -11,31 +11,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Max, Min, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
 from inboxes.models import Inbox, Membership, Organization
 from messages import selectors
-from messages.models import Attachment, Message, Thread, ThreadStatus
+from messages.models import Attachment, Message, Thread
 
 
 @dataclass(frozen=True)
 class View:
-    key: str
+    key: str  # as the API's selectors name it (selectors.THREAD_VIEWS)
     name: str
-    # What the API's thread list is asked: ?status= and ?assignee= (me = this member).
-    status: str
-    assignee: str | None = None
 
 
 VIEWS = (
-    View("mine", "Mine", "active", "me"),
-    View("unassigned", "Unassigned", "active", "none"),
-    View("open", "All open", ThreadStatus.OPEN),
-    View("pending", "Pending", ThreadStatus.PENDING),
-    View("snoozed", "Snoozed", ThreadStatus.SNOOZED),
-    View("closed", "Closed", ThreadStatus.CLOSED),
+    View("mine", "Mine"),
+    View("unassigned", "Unassigned"),
+    View("open", "All open"),
+    View("pending", "Pending"),
+    View("snoozed", "Snoozed"),
+    View("closed", "Closed"),
 )
 VIEWS_BY_KEY = {view.key: view for view in VIEWS}
 DEFAULT_VIEW = "open"
@@ -46,20 +43,6 @@ def view_named(key: str | None) -> View:
     return VIEWS_BY_KEY.get(key or "", VIEWS_BY_KEY[DEFAULT_VIEW])
 
 
-def _view_q(view: View, member: Membership) -> Q:
-    # "active": open or pending, the conversations someone still works on.
-    q = (
-        Q(status__in=[ThreadStatus.OPEN, ThreadStatus.PENDING])
-        if view.status == "active"
-        else Q(status=view.status)
-    )
-    if view.assignee == "me":
-        q &= Q(assignee_member=member)
-    elif view.assignee == "none":
-        q &= Q(assignee_member__isnull=True, assignee_key__isnull=True)
-    return q
-
-
 def threads_in_view(
     organization: Organization,
     *,
@@ -68,11 +51,11 @@ def threads_in_view(
     inbox: Inbox | None = None,
     label: str = "",
 ) -> QuerySet[Thread]:
-    """The view's threads, newest activity first (the thread_*_status_activity and
-    thread_member_activity indexes serve these filters)."""
-    rows = selectors.list_threads(organization, inbox=inbox).filter(_view_q(view, member))
-    if label:
-        rows = rows.filter(selectors._has_label(label))
+    """The view's threads, newest activity first: the API's thread list with the view's
+    filters (Mine and Unassigned are the open and pending threads of me / of nobody), served
+    by the thread_*_status_activity and thread_member_activity indexes."""
+    filters = selectors.view_filters(view.key, member=member)
+    rows = selectors.list_threads(organization, inbox=inbox, label=label or None, **filters)
     return rows.select_related("assignee_member__user", "assignee_key")
 
 
@@ -81,11 +64,7 @@ def view_counts(
 ) -> dict[str, int]:
     """Every view's count in one aggregate query over the organization's (or inbox's)
     threads."""
-    rows = Thread.objects.filter(organization=organization)
-    if inbox is not None:
-        rows = rows.filter(inbox=inbox)
-    aggregates = {view.key: Count("id", filter=_view_q(view, member)) for view in VIEWS}
-    return rows.aggregate(**aggregates)
+    return selectors.thread_counts(organization, member=member, inbox=inbox)
 
 
 def organization_labels(organization: Organization) -> list[str]:

@@ -65,7 +65,11 @@ def _statuses(rows):
 def test_bulk_close_applies_to_the_checked_threads_and_says_so(staff_client, threads):
     response = staff_client.post(
         "/threads/bulk",
-        {"ids": [threads[0].public_id, threads[2].public_id], "action": "status:closed", "view": "open"},
+        {
+            "ids": [threads[0].public_id, threads[2].public_id],
+            "action": "status:closed",
+            "view": "open",
+        },
     )
     assert response.status_code == 302 and response["Location"] == "/threads?view=open"
     assert _statuses(threads) == ["closed", "open", "closed"]
@@ -142,8 +146,14 @@ def test_bulk_bad_input_is_a_form_error_in_words(staff_client, threads):
     cases = [
         ({"ids": one, "action": "explode"}, "Bulk action: explode is not an action"),
         ({"action": "status:closed"}, "Select at least one conversation"),
-        ({"ids": one, "action": "label:add", "bulk_label": "  "}, "Label: A label cannot be empty."),
-        ({"ids": [f"thread_{n}" for n in range(201)], "action": "read"}, "201 conversations are too many"),
+        (
+            {"ids": one, "action": "label:add", "bulk_label": "  "},
+            "Label: A label cannot be empty.",
+        ),
+        (
+            {"ids": [f"thread_{n}" for n in range(201)], "action": "read"},
+            "201 conversations are too many",
+        ),
     ]
     for data, words in cases:
         response = staff_client.post("/threads/bulk", data)
@@ -172,7 +182,7 @@ def test_assign_to_me_from_the_thread_page(staff_client, threads, me):
     assert response.status_code == 302
     assert Thread.objects.get(pk=thread.pk).assignee_member_id == me.pk
     page = staff_client.get(f"/threads/{thread.public_id}").content.decode()
-    assert "Assigned to <strong class=\"assignee\">you (Grace Hopper)</strong>" in page
+    assert 'Assigned to <strong class="assignee">you (Grace Hopper)</strong>' in page
     assert "Assign to me" not in page
     assert Event.objects.filter(type="thread.updated").count() == 1
 
@@ -196,9 +206,9 @@ def test_someone_else_took_it_meanwhile_the_person_is_told_who(staff_client, thr
 def test_assign_to_a_colleague_or_an_api_key_or_nobody_with_the_select(
     staff_client, org, threads, colleague
 ):
-    from inboxes.services import create_api_key
+    from inboxes.api_keys import create_api_key
 
-    key, _secret = create_api_key(org, name="Triage bot")
+    key = create_api_key(org, name="Triage bot").api_key
     thread = threads[0]
     url = f"/threads/{thread.public_id}/assign"
     page = staff_client.get(f"/threads/{thread.public_id}").content.decode()
@@ -209,7 +219,10 @@ def test_assign_to_a_colleague_or_an_api_key_or_nobody_with_the_select(
     assert Thread.objects.get(pk=thread.pk).assignee_member_id == colleague.pk
     staff_client.post(
         url,
-        {"assignee": f"api_key:{key.public_id}", "expected_assignee": f"user:{colleague.public_id}"},
+        {
+            "assignee": f"api_key:{key.public_id}",
+            "expected_assignee": f"user:{colleague.public_id}",
+        },
     )
     row = Thread.objects.get(pk=thread.pk)
     assert row.assignee_key_id == key.pk and row.assignee_member_id is None
@@ -307,7 +320,7 @@ def test_snooze_in_the_past_is_a_form_error_and_nothing_changes(staff_client, th
 # --- notes --------------------------------------------------------------------------------------
 
 
-def test_add_a_note_and_see_it_in_the_thread_with_author_and_time(staff_client, threads):
+def test_add_a_note_and_see_it_in_the_thread_with_author_and_time(staff_client, threads, me):
     thread = threads[0]
     response = staff_client.post(
         f"/threads/{thread.public_id}/notes", {"text": "Called the customer <b>back</b>"}
@@ -327,7 +340,9 @@ def test_add_a_note_and_see_it_in_the_thread_with_author_and_time(staff_client, 
     assert "Grace Hopper" in activity and "added a note" in activity
 
 
-def test_an_empty_or_oversized_note_is_a_form_error_keeping_the_text(staff_client, threads, settings):
+def test_an_empty_or_oversized_note_is_a_form_error_keeping_the_text(
+    staff_client, threads, settings
+):
     thread = threads[0]
     response = staff_client.post(f"/threads/{thread.public_id}/notes", {"text": "   "})
     assert response.status_code == 400

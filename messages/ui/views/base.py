@@ -14,8 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from inboxes.models import Membership
-from inboxes.selectors import organizations_for
+from inboxes.selectors import member_of_user, organizations_for
 from messages import selectors
 from messages.ui import helpdesk
 from sendook.exceptions import NotFound
@@ -54,9 +53,7 @@ def staff_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
             request.organization = organization  # type: ignore[attr-defined]
             # The signed-in person as a member of this organization: owners and members both
             # work threads ("Mine" is the threads assigned to this membership).
-            request.member = Membership.objects.get(  # type: ignore[attr-defined]
-                organization=organization, user_id=request.user.pk
-            )
+            request.member = member_of_user(organization, request.user)  # type: ignore[attr-defined]
             try:
                 response = view(request, *args, **kwargs)
             except NotFound as error:

@@ -11,10 +11,10 @@ from django.urls import reverse
 
 from messages import selectors
 from messages.services import threads as thread_service
+from messages.services import triage
 from messages.services.provenance import user_actor
 from messages.ui import helpdesk
 from messages.ui.forms import BULK_ACTIONS, MAX_BULK_THREADS, clean_label
-from messages.ui.views._services import triage
 from messages.ui.views.base import post_only, staff_page
 from messages.ui.views.threads import render_thread_list
 from sendook.exceptions import SendookError

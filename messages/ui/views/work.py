@@ -11,20 +11,24 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from inboxes.models import Membership
-from inboxes.selectors import list_api_keys
+from inboxes.selectors import list_api_keys, members_of
 from messages import selectors
 from messages.models import Attachment, Thread
+from messages.services import activity as activity_service
+from messages.services import notes as note_service
+from messages.services import triage
 from messages.services.provenance import user_actor
 from messages.ui import helpdesk
 from messages.ui.forms import THREAD_STATUSES, parse_assignee, parse_snooze
-from messages.ui.views._services import activity_service, note_service, triage
 from messages.ui.views.attachments import INLINE_IMAGE_TYPES
 from messages.ui.views.base import post_only, staff_page, thread_url
 from sendook.exceptions import SendookError
@@ -104,14 +108,6 @@ def _author(actor: Any) -> str:
     return str(actor.get("name") or actor.get("id") or actor.get("type") or "Someone")
 
 
-def members_of(organization: Any) -> list[Membership]:
-    return list(
-        Membership.objects.filter(organization=organization)
-        .select_related("user")
-        .order_by("user__first_name", "user__email", "id")
-    )
-
-
 def controls(request: HttpRequest, thread: Thread, **errors: Any) -> dict[str, Any]:
     """What the thread page's assign/status/snooze/note forms need."""
     organization = request.organization  # type: ignore[attr-defined]
@@ -125,7 +121,7 @@ def controls(request: HttpRequest, thread: Thread, **errors: Any) -> dict[str, A
     ]
     try:
         timeline = activity_service.thread_activity(thread)
-    except (SendookError, ImportError):  # ImportError: TEMPORARY until lead-api merges
+    except SendookError:
         timeline = []
     return {
         "assignee": assignee,
@@ -138,6 +134,12 @@ def controls(request: HttpRequest, thread: Thread, **errors: Any) -> dict[str, A
         "activity": [describe(entry) for entry in timeline],
         **errors,
     }
+
+
+def _moment(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    return parse_datetime(value) if isinstance(value, str) else None
 
 
 def describe(entry: dict[str, Any]) -> dict[str, Any]:
@@ -172,7 +174,7 @@ def describe(entry: dict[str, Any]) -> dict[str, Any]:
         "actor": actor.get("name") or actor.get("id") or actor.get("type") or "Sendook",
         "actor_type": actor.get("type", ""),
         "words": words,
-        "at": entry.get("at") or entry.get("createdAt") or "",
+        "at": _moment(entry.get("at")),
     }
 
 

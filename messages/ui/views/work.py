@@ -10,8 +10,8 @@ thread page with the form's error beside the form.
 from __future__ import annotations
 
 import re
-from html import unescape
 from datetime import datetime
+from html import unescape
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse

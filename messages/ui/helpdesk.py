@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Max, Min, QuerySet
+from django.core.cache import cache
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -67,9 +68,33 @@ def view_counts(
     return selectors.thread_counts(organization, member=member, inbox=inbox)
 
 
+LABELS_CACHE_SECONDS = 15
+
+
+def _labels_key(organization: Organization) -> str:
+    return f"sendook:ui:labels:{organization.public_id}"
+
+
+def forget_labels(organization: Organization) -> None:
+    """After this UI changed labels: the sidebar shows them on the next page, not 15 s later."""
+    cache.delete(_labels_key(organization))
+
+
 def organization_labels(organization: Organization) -> list[str]:
-    """The labels on the organization's threads, sorted: the distinct label sets (few, however
-    many threads share them), unioned here."""
+    """The labels on the organization's threads, sorted. Reading them scans the organization's
+    threads (no index serves "every label in use"), the costliest query of a page at 10,000
+    threads, so the list is kept LABELS_CACHE_SECONDS: a label an agent adds through the API
+    shows in the sidebar within that time; one added here, at once (forget_labels)."""
+    key = _labels_key(organization)
+    found = cache.get(key)
+    if found is None:
+        found = _read_labels(organization)
+        cache.set(key, found, LABELS_CACHE_SECONDS)
+    return found
+
+
+def _read_labels(organization: Organization) -> list[str]:
+    # The distinct label sets (few, however many threads share them), unioned here.
     sets = (
         Thread.objects.filter(organization=organization)
         .exclude(labels=[])
@@ -135,11 +160,7 @@ def with_senders(threads: list[Thread]) -> list[Thread]:
     `unread` and `has_attachments`."""
     ids = [thread.pk for thread in threads]
     # The list's marks, as selectors.thread_page sets them, for this page's threads only.
-    unread = set(
-        Message.objects.filter(
-            thread_id__in=ids, is_read=False, direction=Message.Direction.INBOUND
-        ).values_list("thread_id", flat=True)
-    )
+    unread: set[int] = set()
     with_files = set(
         Attachment.objects.filter(message__thread_id__in=ids, inline=False).values_list(
             "message__thread_id", flat=True
@@ -150,11 +171,18 @@ def with_senders(threads: list[Thread]) -> list[Thread]:
         Message.objects.filter(thread_id__in=ids)
         .exclude(status=Message.Status.DRAFT)
         .values("thread_id", "from_email")
-        .annotate(name=Max("from_name"), first=Min("id"))
+        .annotate(
+            name=Max("from_name"),
+            first=Min("id"),
+            # Unread received mail, in the same pass over the page's messages.
+            unread=Count("id", filter=Q(is_read=False, direction=Message.Direction.INBOUND)),
+        )
         .order_by("thread_id", "first")
     )
     for row in rows:
         by_thread[row["thread_id"]].append((row["from_email"], row["name"] or ""))
+        if row["unread"]:
+            unread.add(row["thread_id"])
     for thread in threads:
         own = thread.inbox.email.lower()
         names: list[str] = []

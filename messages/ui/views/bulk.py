@@ -95,6 +95,7 @@ def _apply(request: HttpRequest, ids: list[str], action: str, label: str) -> str
         except ValueError as error:
             raise BulkError(f"Label: {error}") from None
         triage.update_threads(organization, ids, actor=actor, add_labels=[name])
+        helpdesk.forget_labels(organization)
         return f"{count}: label {name} added."
     read = action == "read"
     with transaction.atomic():

@@ -16,7 +16,7 @@ from messages import selectors
 from messages.models import Message, Thread
 from messages.services import send as outbound
 from messages.services import threads
-from messages.ui import rendering, sending
+from messages.ui import helpdesk, rendering, sending
 from messages.ui.forms import SEND_FORM_FIELDS, clean_label, keep_draft, read_form, take_draft
 from messages.ui.provenance import provenance_text
 from messages.ui.views import work
@@ -93,12 +93,11 @@ def thread_page(
     context = {
         "thread": thread,
         "inbox": thread.inbox,
-        "items": work.with_notes(thread, items),
         "remote_images": remote_images,
         "blocked_images": sum(item.get("blocked_images", 0) for item in items),
         **_reply_context(messages),
         **restored,
-        **work.controls(request, thread, **(errors or {})),
+        **work.thread_context(request, thread, items, **(errors or {})),
     }
     response = render_page(request, "mail/thread.html", context, status=status)
     response["Content-Security-Policy"] = page_csp(remote_images=remote_images)
@@ -139,9 +138,8 @@ def _failed_form(
     context = {
         "thread": thread,
         "inbox": thread.inbox,
-        "items": work.with_notes(thread, items),
         **_reply_context(messages, **reply_overrides),
-        **work.controls(request, thread),
+        **work.thread_context(request, thread, items),
         **errors,
     }
     return render_page(request, "mail/thread.html", context, status=status)
@@ -205,4 +203,5 @@ def change_labels(request: HttpRequest, thread_id: str) -> HttpResponse:
     except ValueError as error:
         return _failed_form(request, thread, {"label_error": str(error)}, status=400)
     threads.change_thread_labels(thread, add=add, remove=remove)
+    helpdesk.forget_labels(thread.organization)
     return redirect("mail:thread", thread_id=thread.public_id)

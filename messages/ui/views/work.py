@@ -88,19 +88,37 @@ def preview_of(attachment: Attachment) -> dict[str, Any]:
     }
 
 
-def with_notes(thread: Thread, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The page's messages with the thread's notes between them, in time order; in a long
-    thread the older messages are marked `collapsed`."""
+def with_notes(items: list[dict[str, Any]], timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The page's messages with the thread's notes (from its activity timeline, so not read
+    twice) between them, in time order; in a long thread the older messages are `collapsed`."""
     messages = [item for item in items if item["kind"] == "message"]
     if len(messages) > COLLAPSE_AFTER:
         for item in messages[:-KEEP_OPEN]:
             item["collapsed"] = True
     notes = [
-        {"kind": "note", "at": note.created_at, "note": note, "author": _author(note.author)}
-        for note in thread.notes.order_by("created_at", "id")
+        {
+            "kind": "note",
+            "at": _moment(entry.get("at")),
+            "id": entry.get("noteId") or entry.get("id"),
+            "text": entry.get("text", ""),
+            "author": _author(entry.get("actor")),
+        }
+        for entry in timeline
+        if entry.get("type") == "note"
     ]
     # A stable sort: a note written at the same instant as a message comes after it.
     return sorted([*items, *notes], key=lambda item: item["at"])
+
+
+def thread_context(
+    request: HttpRequest, thread: Thread, items: list[dict[str, Any]], **errors: Any
+) -> dict[str, Any]:
+    """The thread page's helpdesk part: its items with notes, and the work forms' context."""
+    try:
+        timeline = activity_service.thread_activity(thread)
+    except SendookError:
+        timeline = []
+    return {"items": with_notes(items, timeline), **controls(request, thread, timeline, **errors)}
 
 
 def _author(actor: Any) -> str:
@@ -108,7 +126,9 @@ def _author(actor: Any) -> str:
     return str(actor.get("name") or actor.get("id") or actor.get("type") or "Someone")
 
 
-def controls(request: HttpRequest, thread: Thread, **errors: Any) -> dict[str, Any]:
+def controls(
+    request: HttpRequest, thread: Thread, timeline: list[dict[str, Any]], **errors: Any
+) -> dict[str, Any]:
     """What the thread page's assign/status/snooze/note forms need."""
     organization = request.organization  # type: ignore[attr-defined]
     member: Membership = request.member  # type: ignore[attr-defined]
@@ -119,10 +139,6 @@ def controls(request: HttpRequest, thread: Thread, **errors: Any) -> dict[str, A
         (f"api_key:{key.public_id}", f"{key.name or key.prefix} (API key)")
         for key in list_api_keys(organization).order_by("name", "id")
     ]
-    try:
-        timeline = activity_service.thread_activity(thread)
-    except SendookError:
-        timeline = []
     return {
         "assignee": assignee,
         "assignee_token": helpdesk.assignee_token(assignee),

@@ -168,6 +168,7 @@ def describe(entry: dict[str, Any]) -> dict[str, Any]:
         "note": "added a note",
         "hold": "held a message",
         "approval": "approved a message",
+        "decline": "declined a message",
     }.get(kind, kind.replace("_", " "))
     if "status" in changes:
         change = changes["status"]

@@ -13,7 +13,7 @@ from messages.ui.views import (
     search,
     thread,
     threads,
-    work,
+    work_forms,
 )
 from sendook.login_throttle import throttle_login
 
@@ -30,9 +30,9 @@ urlpatterns = [
     # Before threads/<id>: "bulk" is not a thread id.
     path("threads/bulk", bulk.bulk, name="bulk"),
     path("threads/<str:thread_id>", thread.thread_detail, name="thread"),
-    path("threads/<str:thread_id>/assign", work.assign, name="assign"),
-    path("threads/<str:thread_id>/status", work.set_status, name="status"),
-    path("threads/<str:thread_id>/notes", work.add_note, name="notes"),
+    path("threads/<str:thread_id>/assign", work_forms.assign, name="assign"),
+    path("threads/<str:thread_id>/status", work_forms.set_status, name="status"),
+    path("threads/<str:thread_id>/notes", work_forms.add_note, name="notes"),
     path("threads/<str:thread_id>/read", thread.mark_read, name="mark-read"),
     path("threads/<str:thread_id>/labels", thread.change_labels, name="labels"),
     path(

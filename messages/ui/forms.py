@@ -4,7 +4,9 @@ serializers with errors reworded for a person, and kept across a login when the 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -135,3 +137,52 @@ def clean_label(label: str) -> str:
     if len(label) > MAX_LABEL_LENGTH:
         raise ValueError(f"A label has at most {MAX_LABEL_LENGTH} characters.")
     return label
+
+
+# --- the helpdesk forms: bulk actions, status, assignee, snooze -------------------------------
+
+# The thread list's "Bulk action" select: value, what the person reads.
+BULK_ACTIONS = (
+    ("status:open", "Mark open"),
+    ("status:pending", "Mark pending"),
+    ("status:closed", "Close"),
+    ("assign:me", "Assign to me"),
+    ("assign:none", "Unassign"),
+    ("label:add", "Add label…"),
+    ("read", "Mark read"),
+    ("unread", "Mark unread"),
+)
+THREAD_STATUSES = (("open", "Open"), ("pending", "Pending"), ("closed", "Closed"))
+MAX_BULK_THREADS = 200
+
+
+def parse_assignee(value: str) -> dict[str, str] | None:
+    """An assignee as a form carries it ("user:<id>", "api_key:<id>", "" for nobody)."""
+    value = value.strip()
+    if not value or value == "none":
+        return None
+    kind, _, ident = value.partition(":")
+    if kind not in ("user", "api_key") or not ident:
+        raise ValueError(f"Assignee: {value} is not a member or an API key of this organization.")
+    return {"type": kind, "id": ident}
+
+
+def parse_snooze(value: str, zone_name: str, *, now: datetime) -> datetime:
+    """The "Snooze until" box (a datetime-local: no zone) read in the viewer's time zone (the
+    page's script sends it; UTC without JavaScript); it must be in the future."""
+    value = value.strip()
+    if not value:
+        raise ValueError("Snooze until: pick a date and time to snooze until.")
+    try:
+        naive = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"Snooze until: {value} is not a date and time.") from None
+    try:
+        zone: tzinfo = ZoneInfo(zone_name) if zone_name else UTC
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = UTC
+    when = naive.replace(tzinfo=zone) if naive.tzinfo is None else naive
+    if when <= now:
+        shown = naive.strftime("%Y-%m-%d %H:%M")
+        raise ValueError(f"Snooze until: {shown} is in the past; pick a later time.")
+    return when

@@ -6,12 +6,14 @@ from messages.ui.views import (
     account,
     approvals,
     attachments,
+    bulk,
     compose,
     drafts,
     keys,
     search,
     thread,
     threads,
+    work_forms,
 )
 from sendook.login_throttle import throttle_login
 
@@ -25,7 +27,12 @@ urlpatterns = [
     path("threads", threads.thread_list, name="all-threads"),
     path("inboxes/<str:inbox_id>", threads.thread_list, name="inbox"),
     path("search", search.search, name="search"),
+    # Before threads/<id>: "bulk" is not a thread id.
+    path("threads/bulk", bulk.bulk, name="bulk"),
     path("threads/<str:thread_id>", thread.thread_detail, name="thread"),
+    path("threads/<str:thread_id>/assign", work_forms.assign, name="assign"),
+    path("threads/<str:thread_id>/status", work_forms.set_status, name="status"),
+    path("threads/<str:thread_id>/notes", work_forms.add_note, name="notes"),
     path("threads/<str:thread_id>/read", thread.mark_read, name="mark-read"),
     path("threads/<str:thread_id>/labels", thread.change_labels, name="labels"),
     path(

@@ -86,7 +86,7 @@ def test_thread_list_is_newest_activity_first_with_marks(staff_client, inbox, me
     assert text.index("Newer") < text.index("Invoice 42")
     assert 'class="label">vip<' in text
     assert "has attachments" in text
-    assert text.count('class="row unread"') == 2
+    assert text.count('class="row thread-row unread"') == 2
 
 
 def test_thread_list_paginates(staff_client, inbox, settings):

@@ -15,6 +15,7 @@ from messages.models import Attachment
 
 ATTACHMENT_SALT = "sendook.ui.attachment"
 INLINE_IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+PDF_TYPE = "application/pdf"
 
 
 def _link_max_age() -> int:
@@ -59,7 +60,11 @@ def attachment(request: HttpRequest, attachment_id: str) -> HttpResponseBase:
     if not row.file:
         raise Http404("Attachment not found")
     content_type = row.content_type.lower()
-    inline = content_type in INLINE_IMAGE_TYPES
+    # Shown in the page: images (as <img>, never SVG: it can carry script) and, when the thread
+    # page's Preview link asks, a PDF in the browser's own viewer. Everything else, HTML
+    # above all, is a download of opaque bytes, and ?download=1 makes any of them one.
+    pdf_preview = content_type == PDF_TYPE and request.GET.get("preview") == "1"
+    inline = (content_type in INLINE_IMAGE_TYPES or pdf_preview) and not request.GET.get("download")
     response = FileResponse(
         row.file.open("rb"),
         as_attachment=not inline,
@@ -67,7 +72,14 @@ def attachment(request: HttpRequest, attachment_id: str) -> HttpResponseBase:
         content_type=content_type if inline else "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    # Chromium's PDF viewer does not run in a sandboxed document (it shows nothing), so a PDF
+    # preview goes without `sandbox`; `default-src 'none'` still stops the PDF itself from
+    # loading anything, and a PDF's own scripts are not run by the browser's viewer.
+    response["Content-Security-Policy"] = (
+        "default-src 'none'; frame-ancestors 'none'"
+        if pdf_preview and inline
+        else "default-src 'none'; sandbox"
+    )
     response["Cache-Control"] = "private, max-age=3600"
     # Loaded as <img> from the opaque origin of a sandboxed frame.
     response["Cross-Origin-Resource-Policy"] = "cross-origin"

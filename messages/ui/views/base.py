@@ -14,8 +14,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from inboxes.selectors import organizations_for
+from inboxes.selectors import member_of_user, organizations_for
 from messages import selectors
+from messages.ui import helpdesk
 from sendook.exceptions import NotFound
 
 ORG_SESSION_KEY = "sendook_org"
@@ -50,6 +51,9 @@ def staff_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
             response = render(request, "mail/no_organization.html", status=403)
         else:
             request.organization = organization  # type: ignore[attr-defined]
+            # The signed-in person as a member of this organization: owners and members both
+            # work threads ("Mine" is the threads assigned to this membership).
+            request.member = member_of_user(organization, request.user)  # type: ignore[attr-defined]
             try:
                 response = view(request, *args, **kwargs)
             except NotFound as error:
@@ -96,6 +100,9 @@ def render_page(
         "pending_approvals": selectors.list_pending_approvals(organization).count(),
         # The sidebar's Drafts count (the message_drafts partial index).
         "draft_count": selectors.count_drafts(organization),
+        # The helpdesk views with their counts (one aggregate query): of the inbox whose
+        # thread list this is, else across inboxes; and the organization's labels.
+        **helpdesk.sidebar(request, context.get("list_inbox")),
     }
     return render(request, template, {**base, **context}, status=status)
 

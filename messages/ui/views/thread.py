@@ -16,9 +16,10 @@ from messages import selectors
 from messages.models import Message, Thread
 from messages.services import send as outbound
 from messages.services import threads
-from messages.ui import rendering, sending
+from messages.ui import helpdesk, rendering, sending
 from messages.ui.forms import SEND_FORM_FIELDS, clean_label, keep_draft, read_form, take_draft
 from messages.ui.provenance import provenance_text
+from messages.ui.views import work
 from messages.ui.views.attachments import INLINE_IMAGE_TYPES, attachment_link
 from messages.ui.views.base import back, page_csp, post_only, render_page, staff_page, thread_url
 from sendook.exceptions import SendookError
@@ -36,7 +37,12 @@ def _present(request: HttpRequest, message: Message, *, remote_images: bool) -> 
         used_cids.add(content_id)
         return attachment_link(request, attachment)
 
-    item: dict[str, Any] = {"message": message, "provenance": provenance_text(message)}
+    item: dict[str, Any] = {
+        "kind": "message",
+        "at": message.created_at,
+        "message": message,
+        "provenance": provenance_text(message),
+    }
     if message.send_at and message.status == Message.Status.SCHEDULED:
         # The undo notice's countdown (the page works without JavaScript: it says the figure).
         item["seconds_left"] = max(0, int((message.send_at - timezone.now()).total_seconds()))
@@ -47,10 +53,13 @@ def _present(request: HttpRequest, message: Message, *, remote_images: bool) -> 
         )
         item["srcdoc"] = rendered.srcdoc
         item["blocked_images"] = rendered.blocked_images
+        item["frame_height"] = work.frame_height(rendered.srcdoc)
     else:
         item["text"], item["quoted"] = rendering.split_quoted(message.text)
     item["files"] = [
-        a for a in attachments if not (a.inline and a.content_id.strip("<>") in used_cids)
+        work.preview_of(a)
+        for a in attachments
+        if not (a.inline and a.content_id.strip("<>") in used_cids)
     ]
     return item
 
@@ -60,11 +69,20 @@ def _present(request: HttpRequest, message: Message, *, remote_images: bool) -> 
 def thread_detail(request: HttpRequest, thread_id: str) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     thread = selectors.get_thread(organization, thread_id)
+    return thread_page(request, thread)
+
+
+def thread_page(
+    request: HttpRequest, thread: Thread, *, status: int = 200, errors: dict[str, Any] | None = None
+) -> HttpResponse:
+    """The thread page; after a failed assign/status/note form (work.py), with its error."""
     remote_images = request.GET.get("images") == "1"
     messages = selectors.thread_messages(thread)
     items = [_present(request, message, remote_images=remote_images) for message in messages]
-    threads.mark_thread(thread, read=True)
-    draft = take_draft(request, request.path)
+    if status == 200:
+        threads.mark_thread(thread, read=True)
+    # A form of this page that failed (a POST to work.py) leaves any kept draft for the reload.
+    draft = take_draft(request, request.path) if request.method == "GET" else None
     restored: dict[str, Any] = {}
     if draft is not None:
         action = "forward" if draft.get("action") == "forward" else "reply"
@@ -75,13 +93,13 @@ def thread_detail(request: HttpRequest, thread_id: str) -> HttpResponse:
     context = {
         "thread": thread,
         "inbox": thread.inbox,
-        "items": items,
         "remote_images": remote_images,
         "blocked_images": sum(item.get("blocked_images", 0) for item in items),
         **_reply_context(messages),
         **restored,
+        **work.thread_context(request, thread, items, **(errors or {})),
     }
-    response = render_page(request, "mail/thread.html", context)
+    response = render_page(request, "mail/thread.html", context, status=status)
     response["Content-Security-Policy"] = page_csp(remote_images=remote_images)
     return response
 
@@ -116,11 +134,12 @@ def _failed_form(
 ) -> HttpResponse:
     """The thread page again after one of its forms failed, the error beside that form."""
     messages = selectors.thread_messages(thread)
+    items = [_present(request, m, remote_images=False) for m in messages]
     context = {
         "thread": thread,
         "inbox": thread.inbox,
-        "items": [_present(request, m, remote_images=False) for m in messages],
         **_reply_context(messages, **reply_overrides),
+        **work.thread_context(request, thread, items),
         **errors,
     }
     return render_page(request, "mail/thread.html", context, status=status)
@@ -184,4 +203,5 @@ def change_labels(request: HttpRequest, thread_id: str) -> HttpResponse:
     except ValueError as error:
         return _failed_form(request, thread, {"label_error": str(error)}, status=400)
     threads.change_thread_labels(thread, add=add, remove=remove)
+    helpdesk.forget_labels(thread.organization)
     return redirect("mail:thread", thread_id=thread.public_id)

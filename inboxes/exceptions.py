@@ -54,3 +54,8 @@ class LoginExists(Conflict):
 class SendingDomainNotVerified(Unprocessable):
     code = "domain_not_verified"
     message = "The inbox's domain is not verified; it cannot send until the domain verifies again"
+
+
+class MemberNotFound(NotFound):
+    code = "member_not_found"
+    message = "Member not found"

@@ -10,7 +10,7 @@ from django.db.models.functions import Lower
 
 from inboxes.addresses import routing_address
 from inboxes.api_keys import keys_visible_to
-from inboxes.exceptions import ApiKeyNotFound, DomainNotFound, InboxNotFound
+from inboxes.exceptions import ApiKeyNotFound, DomainNotFound, InboxNotFound, MemberNotFound
 from inboxes.models import ApiKey, Domain, Inbox, Membership, Organization
 
 
@@ -90,6 +90,31 @@ def sending_domain_verified(inbox: Inbox) -> bool:
         name__iexact=inbox.domain_name,
         verified=True,
     ).exists()
+
+
+# --- members (the people of GET /v1/members, assignees of type "user") ---------------------------
+
+
+def members_of(organization: Organization) -> QuerySet[Membership]:
+    """The organization's members with their users, in the order they joined."""
+    return (
+        Membership.objects.filter(organization=organization).select_related("user").order_by("id")
+    )
+
+
+def get_member(organization: Organization, public_id: str) -> Membership:
+    """One member by its `user_…` id; another organization's member is not found."""
+    try:
+        return members_of(organization).get(public_id=public_id)
+    except Membership.DoesNotExist:
+        raise MemberNotFound() from None
+
+
+def member_of_user(organization: Organization, user: Any) -> Membership | None:
+    """The signed-in user's membership of the organization (the staff UI's "me")."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    return members_of(organization).filter(user_id=user.pk).first()
 
 
 # --- the staff UI's organizations --------------------------------------------------------------

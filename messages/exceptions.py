@@ -1,6 +1,15 @@
 """Mail domain errors."""
 
-from sendook.exceptions import Conflict, NotFound, SendookError, ServiceUnavailable, Unprocessable
+from typing import Any
+
+from sendook.exceptions import (
+    Conflict,
+    NotFound,
+    SendookError,
+    ServiceUnavailable,
+    Unprocessable,
+    ValidationFailed,
+)
 
 
 class MessageNotFound(NotFound):
@@ -11,6 +20,74 @@ class MessageNotFound(NotFound):
 class ThreadNotFound(NotFound):
     code = "thread_not_found"
     message = "Thread not found"
+
+
+class NoteNotFound(NotFound):
+    code = "note_not_found"
+    message = "Note not found"
+
+
+class InvalidAssignee(ValidationFailed):
+    """An assignee that is not one of the organization's members or live API keys (another
+    organization's member, an unknown id, a revoked key), or a key that cannot see the
+    thread's inbox."""
+
+    code = "invalid_assignee"
+    message = "Not a member or an API key of this organization"
+
+    def __init__(self, message: str | None = None, *, field: str = "assignee") -> None:
+        message = message or self.message
+        super().__init__(message, fields={field: [message]})
+
+
+class AssigneeChanged(Conflict):
+    """`expectedAssignee` named someone else than the thread's assignee: somebody assigned it
+    meanwhile. `assignee` (absent: unassigned) is who has it now; nothing was changed."""
+
+    code = "assignee_changed"
+
+    def __init__(self, thread_id: str, current: dict[str, str] | None) -> None:
+        who = f"{current['name']} ({current['type']} {current['id']})" if current else "nobody"
+        extra: dict[str, Any] = {"threadId": thread_id}
+        if current:
+            extra["assignee"] = current
+        super().__init__(
+            f"Thread {thread_id} is assigned to {who} now, not to the expected assignee; "
+            "nothing was changed",
+            extra=extra,
+        )
+        self.assignee = current
+
+
+class ThreadChanged(Conflict):
+    """A reply, reply-all or forward whose `expectedLastMessageId` is no longer the thread's
+    newest message: `new_message_ids` arrived after it (oldest first). Nothing was sent."""
+
+    code = "thread_changed"
+
+    def __init__(self, new_message_ids: list[str]) -> None:
+        count = len(new_message_ids)
+        super().__init__(
+            f"The thread has {count} newer message{'s' if count != 1 else ''} than the one "
+            "expected; nothing was sent",
+            extra={"newMessageIds": list(new_message_ids)},
+        )
+        self.new_message_ids = list(new_message_ids)
+
+
+class ThreadAssigned(Conflict):
+    """An API key sending on a thread a person is assigned to: the person has taken over.
+    Nothing was sent."""
+
+    code = "thread_assigned"
+
+    def __init__(self, assignee: dict[str, str]) -> None:
+        super().__init__(
+            f"This thread is assigned to {assignee['name']}; an API key may not send on it "
+            "until it is unassigned or assigned to the key",
+            extra={"assignee": assignee},
+        )
+        self.assignee = assignee
 
 
 class AttachmentNotFound(NotFound):

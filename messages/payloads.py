@@ -172,3 +172,86 @@ def prefetch_rows(instance: Message, relation: str, rows: list[Attachment]) -> N
     queryset._result_cache = rows
     queryset._prefetch_done = True
     instance._prefetched_objects_cache = {relation: queryset}  # type: ignore[attr-defined]
+
+
+# --- shared threads (messages/services/triage.py, notes.py) ---------------------------------
+
+
+def member_name(membership: Any) -> str:
+    """How a member is named to others: their full name, else their email or login."""
+    user = membership.user
+    return user.get_full_name() or user.email or user.get_username()
+
+
+def assignee_ref(assignee: Any) -> dict[str, str] | None:
+    """The API's `assignee` object, {type, id, name}, of a Membership or an ApiKey (None:
+    unassigned)."""
+    if assignee is None:
+        return None
+    if hasattr(assignee, "key_hash"):
+        return {
+            "type": "api_key",
+            "id": assignee.public_id,
+            "name": assignee.name or assignee.prefix,
+        }
+    return {"type": "user", "id": assignee.public_id, "name": member_name(assignee)}
+
+
+def thread_assignee(thread: Any) -> Any:
+    """The Membership or ApiKey a thread is assigned to, or None."""
+    if thread.assignee_member_id:
+        return thread.assignee_member
+    if thread.assignee_key_id:
+        return thread.assignee_key
+    return None
+
+
+def thread_payload(thread: Any, *, message_ids: list[str] | None = None) -> dict[str, Any]:
+    """The API's Thread object (message ids in `messages`), for the API and event payloads.
+
+    `message_ids` defaults to the thread's messages (drafts left out), oldest first: a list
+    page prefetches them, an event payload asks once."""
+    if message_ids is None:
+        message_ids = [
+            message.public_id
+            for message in thread.messages.all()
+            if message.status != Message.Status.DRAFT
+        ]
+    data: dict[str, Any] = {
+        "id": thread.public_id,
+        "_id": thread.public_id,
+        "organizationId": thread.organization.public_id,
+        "inboxId": thread.inbox.public_id,
+        "subject": thread.subject,
+        "participants": list(thread.participants),
+        "labels": list(thread.labels),
+        "messageCount": thread.message_count,
+        "status": thread.status,
+    }
+    if thread.snoozed_until:
+        data["snoozedUntil"] = format_timestamp(thread.snoozed_until)
+    assignee = assignee_ref(thread_assignee(thread))
+    if assignee:
+        data["assignee"] = assignee
+    if thread.last_message_public_id:
+        data["lastMessageId"] = thread.last_message_public_id
+    if thread.last_message_at:
+        data["lastMessageAt"] = format_timestamp(thread.last_message_at)
+    data["preview"] = thread.preview
+    data["messages"] = list(message_ids)
+    data["createdAt"] = format_timestamp(thread.created_at)
+    data["updatedAt"] = format_timestamp(thread.updated_at)
+    return data
+
+
+def note_payload(note: Any) -> dict[str, Any]:
+    """The API's Note object."""
+    return {
+        "id": note.public_id,
+        "_id": note.public_id,
+        "threadId": note.thread.public_id,
+        "inboxId": note.thread.inbox.public_id,
+        "author": dict(note.author),
+        "text": note.text,
+        "createdAt": format_timestamp(note.created_at),
+    }

@@ -8,13 +8,14 @@ indistinguishable from a missing one.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 from django.db import connection
 from django.db.models import Count, F, Prefetch, Q, QuerySet
 
-from inboxes.models import Inbox, Organization
+from inboxes.models import ApiKey, Inbox, Membership, Organization
 from inboxes.selectors import list_inboxes
 from messages.exceptions import (
     AttachmentNotFound,
@@ -22,11 +23,13 @@ from messages.exceptions import (
     MessageNotFound,
     ThreadNotFound,
 )
-from messages.models import Attachment, Message, Suppression, Thread
+from messages.models import Attachment, Message, Suppression, Thread, ThreadStatus
 from messages.payloads import MESSAGE_ROW_FIELDS
 from messages.search.sql import filter_messages
 
 THREADS_PER_PAGE = 50
+# list_threads(assignee=…) not given: every thread, assigned or not.
+UNFILTERED: Any = object()
 
 
 def _messages_of(inbox: Inbox) -> QuerySet[Message]:
@@ -166,21 +169,76 @@ def _threads_of(organization: Organization, inbox: Inbox | None) -> QuerySet[Thr
     rows = Thread.objects.filter(organization=organization)
     if inbox is not None:
         rows = rows.filter(inbox=inbox)
-    return rows.select_related("organization", "inbox")
+    return rows.select_related("organization", "inbox", "assignee_member__user", "assignee_key")
+
+
+# The views of the staff UI's sidebar and what each lists (thread_counts counts the same):
+# Mine and Unassigned are the work still to do, open or pending (closed and snoozed threads
+# come back to them when reopened).
+ACTIVE_STATUSES = (ThreadStatus.OPEN, ThreadStatus.PENDING)
+THREAD_VIEWS = ("mine", "unassigned", "open", "pending", "snoozed", "closed")
+
+
+def view_filters(view: str, *, member: Membership | None) -> dict[str, Any]:
+    """list_threads() keyword arguments of a sidebar view (THREAD_VIEWS)."""
+    if view == "mine":
+        return {"status": list(ACTIVE_STATUSES), "assignee": member}
+    if view == "unassigned":
+        return {"status": list(ACTIVE_STATUSES), "assignee": "none"}
+    if view in ThreadStatus.values:
+        return {"status": view}
+    raise ValueError(f"unknown thread view {view!r}")
+
+
+def _assignee_filter(assignee: Any) -> Q:
+    if assignee == "none":
+        return Q(assignee_member__isnull=True, assignee_key__isnull=True)
+    if isinstance(assignee, Membership):
+        return Q(assignee_member_id=assignee.pk)
+    if isinstance(assignee, ApiKey):
+        return Q(assignee_key_id=assignee.pk)
+    if assignee is None:
+        # A view of "my" threads for someone who is no member: nothing (never every thread).
+        return Q(pk__in=[])
+    raise TypeError(f"assignee must be 'none', a Membership or an ApiKey, not {assignee!r}")
 
 
 def list_threads(
-    organization: Organization, *, inbox: Inbox | None = None, with_message_ids: bool = False
+    organization: Organization,
+    *,
+    inbox: Inbox | None = None,
+    with_message_ids: bool = False,
+    status: str | list[str] | tuple[str, ...] | None = None,
+    assignee: Any = UNFILTERED,
+    label: str | None = None,
+    inbox_ids: Collection[str] | None = None,
 ) -> QuerySet[Thread]:
     """Newest activity first (exactly the thread_*_activity indexes' order, so a page is an
     index range scan). `with_message_ids` loads each thread's message ids (the API's thread
-    object lists them), in one more query for the whole page."""
+    object lists them), in one more query for the whole page.
+
+    Filters: `status` (one or several; the thread_*_status_activity indexes), `assignee`
+    (`"none"`, a Membership or an ApiKey; the thread_member/key_activity indexes), `label`
+    (threads carrying it), `inbox_ids` (across inboxes, only these: a limited key's)."""
     rows = (
         _threads_of(organization, inbox)
         # A new draft's own thread is not a conversation until the draft is sent.
         .exclude(message_count=0, messages__status=Message.Status.DRAFT)
         .order_by("-last_message_at", "-id")
     )
+    if inbox_ids is not None:
+        rows = rows.filter(inbox__public_id__in=list(inbox_ids))
+    if status is not None:
+        statuses = [status] if isinstance(status, str) else list(status)
+        rows = (
+            rows.filter(status=statuses[0])
+            if len(statuses) == 1
+            else rows.filter(status__in=statuses)
+        )
+    if assignee is not UNFILTERED:
+        rows = rows.filter(_assignee_filter(assignee))
+    if label:
+        rows = rows.filter(_has_label(label))
     if with_message_ids:
         ids = (
             Message.objects.exclude(status=Message.Status.DRAFT)
@@ -189,6 +247,31 @@ def list_threads(
         )
         rows = rows.prefetch_related(Prefetch("messages", queryset=ids))
     return rows
+
+
+def thread_counts(
+    organization: Organization,
+    *,
+    member: Membership | None,
+    inbox: Inbox | None = None,
+    inbox_ids: Collection[str] | None = None,
+) -> dict[str, int]:
+    """How many threads each sidebar view (THREAD_VIEWS) lists, in one query: conditional
+    counts over the organization's (or the inbox's) threads. Threads holding only a draft
+    (message_count 0) are no conversation yet and not counted."""
+    rows = Thread.objects.filter(organization=organization).exclude(message_count=0)
+    if inbox is not None:
+        rows = rows.filter(inbox=inbox)
+    if inbox_ids is not None:
+        rows = rows.filter(inbox__public_id__in=list(inbox_ids))
+    active = Q(status__in=ACTIVE_STATUSES)
+    counts = {
+        "mine": Count("pk", filter=active & _assignee_filter(member)),
+        "unassigned": Count("pk", filter=active & _assignee_filter("none")),
+        **{status: Count("pk", filter=Q(status=status)) for status in ThreadStatus.values},
+    }
+    result = rows.aggregate(**counts)
+    return {view: result[view] or 0 for view in THREAD_VIEWS}
 
 
 def get_thread(
@@ -223,12 +306,12 @@ def page_of(rows: QuerySet, page: int, per_page: int = THREADS_PER_PAGE) -> tupl
 
 
 def thread_page(
-    organization: Organization, *, inbox: Inbox | None = None, page: int = 1
+    organization: Organization, *, inbox: Inbox | None = None, page: int = 1, **filters: Any
 ) -> tuple[list[Thread], bool]:
     """A page of threads with the marks the staff UI's list shows (`unread`,
     `has_attachments`), looked up for that page's threads only, so the cost does not grow
-    with the mailbox."""
-    threads, has_next = page_of(list_threads(organization, inbox=inbox), page)
+    with the mailbox. `filters`: list_threads()'s (status, assignee, label, inbox_ids)."""
+    threads, has_next = page_of(list_threads(organization, inbox=inbox, **filters), page)
     ids = [thread.pk for thread in threads]
     unread = set(
         Message.objects.filter(

@@ -10,7 +10,7 @@ from django.db import InterfaceError, OperationalError
 
 from messages.exceptions import TransientSendError, UnrecordedSend
 from messages.models import InboundEmail
-from messages.services import approvals, delivery
+from messages.services import approvals, delivery, triage
 from messages.services.enqueue import PROCESS_INBOUND_EMAIL, SEND_MESSAGE
 from messages.services.receive import (
     mark_inbound_failed,
@@ -133,4 +133,13 @@ def release_scheduled_messages() -> int:
     count = approvals.release_scheduled_messages(limit=settings.SENDOOK_SCHEDULED_SWEEP_BATCH)
     if count:
         logger.info("released %d scheduled messages", count)
+    return count
+
+
+@shared_task(name="messages.tasks.wake_snoozed_threads", acks_late=True)
+def wake_snoozed_threads() -> int:
+    """Periodic: snoozed threads whose snoozedUntil has passed are open again."""
+    count = triage.wake_snoozed_threads(limit=settings.SENDOOK_SNOOZE_SWEEP_BATCH)
+    if count:
+        logger.info("woke %d snoozed threads", count)
     return count

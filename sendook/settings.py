@@ -329,6 +329,13 @@ SENDOOK_MAX_SEND_AT_DAYS = env_int("SENDOOK_MAX_SEND_AT_DAYS", 30)
 SENDOOK_SCHEDULED_SWEEP_SECONDS = env_int("SENDOOK_SCHEDULED_SWEEP_SECONDS", 5)
 SENDOOK_SCHEDULED_SWEEP_BATCH = env_int("SENDOOK_SCHEDULED_SWEEP_BATCH", 500)
 
+# --- Shared threads -----------------------------------------------------------------------------
+# How often the sweep reopens snoozed threads whose time has come, and how many per run.
+SENDOOK_SNOOZE_SWEEP_SECONDS = env_int("SENDOOK_SNOOZE_SWEEP_SECONDS", 30)
+SENDOOK_SNOOZE_SWEEP_BATCH = env_int("SENDOOK_SNOOZE_SWEEP_BATCH", 500)
+# The longest internal note, in characters.
+SENDOOK_NOTE_MAX_CHARS = env_int("SENDOOK_NOTE_MAX_CHARS", 10000)
+
 # --- Inbound mail -------------------------------------------------------------------------------
 # Hard limits for parsing a received message; beyond them it is quarantined (raw kept).
 SENDOOK_INBOUND_MAX_BYTES = env_int("SENDOOK_INBOUND_MAX_BYTES", 40 * 1024 * 1024)
@@ -412,6 +419,10 @@ CELERY_BEAT_SCHEDULE["requeue-stale-inbound"] = {
 CELERY_BEAT_SCHEDULE["release-scheduled-messages"] = {
     "task": "messages.tasks.release_scheduled_messages",
     "schedule": SENDOOK_SCHEDULED_SWEEP_SECONDS,
+}
+CELERY_BEAT_SCHEDULE["wake-snoozed-threads"] = {
+    "task": "messages.tasks.wake_snoozed_threads",
+    "schedule": SENDOOK_SNOOZE_SWEEP_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["recheck-domains"] = {"task": "inboxes.tasks.recheck_domains", "schedule": 600}
 

@@ -24,7 +24,7 @@ from messages.exceptions import RawStorageFailed
 from messages.models import Attachment, InboundEmail, Message
 from messages.parsing import ParseError, ParseLimits, parse_email
 from messages.payloads import message_payload, prefetch_rows
-from messages.services import threads
+from messages.services import threads, triage
 from messages.services.enqueue import PROCESS_INBOUND_EMAIL, enqueue
 from messages.services.provenance import inbound_actor
 from messages.services.routing import Route, hosted_inboxes, resolve_recipients
@@ -308,6 +308,9 @@ def _deliver(
     prefetch_rows(message, "attachments", attachments)  # the event payload needs no query
     if thread is not None:
         threads.add_to_thread(message.thread, message)
+        if message.thread.status in triage.REOPENED_BY_INBOUND:
+            # New mail on a closed or snoozed thread: it needs someone again.
+            triage.reopen_on_inbound(message.thread, actor=message.created_by)
     record_event(
         inbox.organization,
         event_type=EventType.MESSAGE_RECEIVED,

@@ -16,12 +16,12 @@ from django.db import transaction
 
 from inboxes.addresses import addr_spec, format_mailbox
 from inboxes.exceptions import SendingDomainNotVerified
-from inboxes.models import Inbox
+from inboxes.models import Inbox, Membership
 from inboxes.selectors import sending_domain_verified
 from messages import selectors
-from messages.exceptions import RecipientSuppressed
+from messages.exceptions import RecipientSuppressed, ThreadAssigned, ThreadChanged
 from messages.models import Attachment, Message, Thread
-from messages.payloads import prefetch_rows
+from messages.payloads import assignee_ref, prefetch_rows
 from messages.services import handoff, policies
 from messages.services.provenance import SYSTEM, Actor
 from messages.services.threads import (
@@ -173,6 +173,7 @@ def _queue(
     in_reply_to: str = "",
     references: Sequence[str] = (),
     sender: Sender | None = None,
+    expected_last_message_id: str | None = None,
 ) -> Message:
     sender = sender or Sender()
     admission = admit_send(
@@ -212,6 +213,12 @@ def _queue(
         # Stored now, so a reply to a message that is still queued threads correctly.
         message.message_id = f"<{message.public_id}@{inbox.domain_name}>"
         thread: Thread = lock_thread(parent.thread_id) if parent else new_thread(message)
+        if parent:
+            # With the thread locked: of two replies expecting the same last message, the
+            # second sees the first's message here and is refused.
+            check_collision(
+                thread, sender=sender, expected_last_message_id=expected_last_message_id
+            )
         message.thread = thread
         message.save()
         if parent:
@@ -287,6 +294,49 @@ def _other_party(parent: Message) -> list[str]:
     return list(parent.to)
 
 
+# Messages that never go out (an undone or declined send) or are not written yet (drafts) do
+# not make a reply cross anything.
+NOT_NEWER = (Message.Status.DRAFT, Message.Status.CANCELLED, Message.Status.DECLINED)
+
+
+def newer_message_ids(thread: Thread, expected_last_message_id: str) -> list[str]:
+    """The ids of the thread's messages after `expected_last_message_id`, oldest first
+    (received, sent, queued, scheduled and held ones; see NOT_NEWER). An id that is not a
+    message of this thread → 400 naming expectedLastMessageId."""
+    expected = (
+        Message.objects.filter(thread=thread, public_id=expected_last_message_id)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if expected is None:
+        raise ValidationFailed.for_field(
+            "expectedLastMessageId",
+            f"{expected_last_message_id} is not a message of this thread.",
+        )
+    return list(
+        Message.objects.filter(thread=thread, pk__gt=expected)
+        .exclude(status__in=NOT_NEWER)
+        .order_by("id")
+        .values_list("public_id", flat=True)
+    )
+
+
+def check_collision(
+    thread: Thread, *, sender: Sender, expected_last_message_id: str | None = None
+) -> None:
+    """Collision safety of a send on an existing thread, called with the thread locked: an API
+    key may not send on a thread a person is assigned to (409 thread_assigned: the person has
+    taken over; a staff user may always), and a send expecting the thread's last message to be
+    `expected_last_message_id` is refused if newer ones arrived (409 thread_changed)."""
+    if sender.api_key is not None and thread.assignee_member_id is not None:
+        member = Membership.objects.select_related("user").get(pk=thread.assignee_member_id)
+        raise ThreadAssigned(assignee_ref(member) or {})
+    if expected_last_message_id is not None:
+        newer = newer_message_ids(thread, expected_last_message_id)
+        if newer:
+            raise ThreadChanged(newer)
+
+
 def reply_recipients(parent: Message) -> list[str]:
     """Whom a plain reply to `parent` goes to (the staff UI names them on its reply form)."""
     return _other_party(parent)
@@ -304,7 +354,10 @@ def reply_to_message(
     labels: Sequence[str] = (),
     attachments: Sequence[NewAttachment] = (),
     sender: Sender | None = None,
+    expected_last_message_id: str | None = None,
 ) -> Message:
+    """`expected_last_message_id`: the thread's last message as the caller saw it; a newer one
+    → ThreadChanged (409) and nothing stored or sent (see check_collision)."""
     inbox = parent.inbox
     me = {inbox.email.lower()}
     to = _other_party(parent)
@@ -330,6 +383,7 @@ def reply_to_message(
         in_reply_to=parent.message_id,
         references=threading_headers(parent),
         sender=sender,
+        expected_last_message_id=expected_last_message_id,
     )
 
 
@@ -361,7 +415,9 @@ def forward_message(
     labels: Sequence[str] = (),
     attachments: Sequence[NewAttachment] = (),
     sender: Sender | None = None,
+    expected_last_message_id: str | None = None,
 ) -> Message:
+    """`expected_last_message_id` as for reply_to_message."""
     block_text, block_html = _forwarded_block(parent)
     # The note goes above the forwarded block in both parts: given only as text, it is
     # escaped into the HTML part too (HTML clients show that part, not the text one).
@@ -385,6 +441,7 @@ def forward_message(
         copied=list(parent.attachments.all()),
         references=threading_headers(parent),
         sender=sender,
+        expected_last_message_id=expected_last_message_id,
     )
 
 

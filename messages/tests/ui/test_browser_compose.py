@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the fixtures imported from test_browser are parameters here)
 """The compose work in Chromium: times in two viewer time zones, the keyboard (shortcut help,
 e/a/c/x, nothing while typing), the autosave surviving a session expiry through the browser's
 storage, the collision prompt, and a phone-width layout without horizontal overflow."""
@@ -22,12 +23,12 @@ pytestmark = [
 ]
 
 
-def _page(browser, **options):  # noqa: F811
+def _page(browser, **options):
     context = browser.new_context(viewport={"width": 1280, "height": 860}, **options)
     return context, context.new_page()
 
 
-def _thread(inbox, *, subject="Order 9", at=None):  # noqa: F811
+def _thread(inbox, *, subject="Order 9", at=None):
     from messages.tests.factories import MessageFactory, ThreadFactory
 
     message = MessageFactory(
@@ -45,7 +46,7 @@ def _thread(inbox, *, subject="Order 9", at=None):  # noqa: F811
     "zone, expected",
     [("America/Los_Angeles", "2025-03-12 03:30"), ("Asia/Tokyo", "2025-03-12 19:30")],
 )
-def test_times_are_shown_in_the_viewers_zone(browser, live_server, member, inbox, zone, expected):  # noqa: F811
+def test_times_are_shown_in_the_viewers_zone(browser, live_server, member, inbox, zone, expected):
     old = _thread(inbox, subject="Old one", at=datetime(2025, 3, 12, 10, 30, tzinfo=UTC))
     context, page = _page(browser, timezone_id=zone)
     try:
@@ -64,7 +65,7 @@ def test_times_are_shown_in_the_viewers_zone(browser, live_server, member, inbox
 
 def test_the_keyboard_help_compose_and_no_shortcut_while_typing(
     browser, live_server, member, inbox
-):  # noqa: F811
+):
     message = _thread(inbox)
     context, page = _page(browser)
     try:
@@ -93,7 +94,7 @@ def test_the_keyboard_help_compose_and_no_shortcut_while_typing(
         context.close()
 
 
-def test_the_help_dialog_gives_focus_back(browser, live_server, member, inbox):  # noqa: F811
+def test_the_help_dialog_gives_focus_back(browser, live_server, member, inbox):
     context, page = _page(browser)
     try:
         log_in(page, live_server, member)
@@ -108,11 +109,11 @@ def test_the_help_dialog_gives_focus_back(browser, live_server, member, inbox): 
 
 
 def test_autosave_keeps_the_reply_on_the_server_and_in_the_browser_across_an_expiry(
-    browser,  # noqa: F811
+    browser,
     live_server,
-    member,  # noqa: F811
-    inbox,  # noqa: F811
-    screenshots,  # noqa: F811
+    member,
+    inbox,
+    screenshots,
 ):
     from django.contrib.sessions.models import Session
 
@@ -159,11 +160,11 @@ def test_autosave_keeps_the_reply_on_the_server_and_in_the_browser_across_an_exp
 
 
 def test_the_collision_prompt_in_the_browser(
-    browser,  # noqa: F811
+    browser,
     live_server,
-    member,  # noqa: F811
-    inbox,  # noqa: F811
-    screenshots,  # noqa: F811
+    member,
+    inbox,
+    screenshots,
 ):
     from messages.tests.factories import MessageFactory
 
@@ -194,7 +195,7 @@ def test_the_collision_prompt_in_the_browser(
 
 
 @pytest.mark.parametrize("path", ["thread", "/compose", "/members", "/no-such-page"])
-def test_a_phone_never_scrolls_sideways(browser, live_server, member, inbox, path, screenshots):  # noqa: F811
+def test_a_phone_never_scrolls_sideways(browser, live_server, member, inbox, path, screenshots):
     message = _thread(inbox, subject="A rather long subject line that goes on and on and on")
     context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
     page = context.new_page()

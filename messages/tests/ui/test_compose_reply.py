@@ -479,3 +479,21 @@ def test_compose_save_draft_goes_into_the_autosaved_draft(staff_client, inbox):
     assert response["Location"] == f"/drafts/{saved['draft']}"
     draft = Message.objects.get(status="draft")
     assert (draft.subject, draft.text) == ("Hello", "Hi Ann")
+
+
+def test_draft_edits_posted_in_an_expired_session_come_back_after_the_login(
+    client, staff_user, inbox
+):
+    from messages.services import drafts
+
+    draft = drafts.create_draft(inbox, fields={"to": ["ann@example.com"], "text": "Old"})
+    client.force_login(staff_user)
+    client.logout()
+    url = f"/drafts/{draft.public_id}"
+    response = client.post(url, {"to": "ann@example.com", "subject": "S", "text": "New words"})
+    assert response["Location"] == f"/login?next={url}"
+    client.force_login(staff_user)
+    page = client.get(url).content.decode()
+    assert "New words</textarea>" in page and "not saved yet" in page
+    draft.refresh_from_db()
+    assert draft.text == "Old"  # nothing saved unseen

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -19,7 +20,7 @@ from messages import selectors
 from messages.models import Message
 from messages.services import drafts
 from messages.ui import sending
-from messages.ui.forms import read_form
+from messages.ui.forms import keep_draft, read_form, take_draft
 from messages.ui.provenance import provenance_text
 from messages.ui.views.base import render_page, staff_page
 from sendook.api import error_body, json_error
@@ -59,6 +60,7 @@ def _page(
     key: str = "",
     error: str = "",
     notice: str = "",
+    kept_notice: str = "",
     status: int = 200,
 ) -> HttpResponse:
     context: dict[str, Any] = {
@@ -67,6 +69,7 @@ def _page(
         "form_key": key or sending.new_form_key(),
         "error": error,
         "notice": notice,
+        "kept_notice": kept_notice,
         "provenance": provenance_text(draft),
         "has_html": bool(draft.html),
         "view_drafts": True,
@@ -76,8 +79,18 @@ def _page(
 
 
 @require_http_methods(["GET", "POST"])
-@staff_page
 def draft_detail(request: HttpRequest, message_id: str) -> HttpResponse:
+    """A draft's page. Edits posted after the session expired are kept across the login and
+    shown again on the draft's page (what was typed is not lost, nothing is saved unseen)."""
+    if request.method == "POST" and not request.user.is_authenticated:
+        page = reverse("mail:draft", args=[message_id])
+        keep_draft(request, page, read_form(request, DRAFT_FIELDS))
+        return redirect_to_login(page)
+    return _draft_detail(request, message_id)
+
+
+@staff_page
+def _draft_detail(request: HttpRequest, message_id: str) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     # Any outbound message of the organization: a draft sent meanwhile (by its agent, by a
     # colleague, or by this very form submitted twice) leads to where it went.
@@ -85,6 +98,12 @@ def draft_detail(request: HttpRequest, message_id: str) -> HttpResponse:
     if request.method == "GET":
         if message.status != Message.Status.DRAFT:
             return redirect(_sent_url(message))
+        kept = take_draft(request, request.path)
+        if kept is not None:
+            notice = (
+                "You were signed out before your edits were saved: they are below, not saved yet."
+            )
+            return _page(request, message, kept, kept_notice=notice)
         return _page(request, message, _form_of(message), notice=request.GET.get("saved", ""))
     form = read_form(request, DRAFT_FIELDS)
     key = request.POST.get("idempotency_key", "")

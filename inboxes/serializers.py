@@ -3,7 +3,15 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from inboxes.models import MAX_HOLD_SECONDS, ApiKey, Domain, Inbox, Organization, SendApproval
+from inboxes.models import (
+    MAX_HOLD_SECONDS,
+    ApiKey,
+    Domain,
+    Inbox,
+    Membership,
+    Organization,
+    SendApproval,
+)
 from sendook.api import (
     SCOPES,
     ApiModelSerializer,
@@ -11,6 +19,7 @@ from sendook.api import (
     OptionalText,
     StrictBoolean,
     Text,
+    Timestamp,
     validate_no_control_chars,
 )
 
@@ -222,3 +231,17 @@ class OrganizationSerializer(ApiModelSerializer):
 
 class OrganizationUpdateInput(ApiSerializer):
     sending_paused = JsonBoolean()
+
+
+class MemberSerializer(ApiSerializer):
+    """A person of the organization: the `id` (`user_…`) an assignee of type user takes."""
+
+    id = serializers.CharField(source="public_id", read_only=True)
+    _id = serializers.CharField(source="public_id", read_only=True)
+    email = serializers.CharField(source="user.email", read_only=True)
+    name = serializers.SerializerMethodField()
+    role = serializers.ChoiceField(choices=Membership.Role.choices, read_only=True)
+    created_at = Timestamp(read_only=True)
+
+    def get_name(self, membership: Membership) -> str | None:
+        return membership.user.get_full_name() or None

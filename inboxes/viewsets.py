@@ -20,6 +20,7 @@ from inboxes.serializers import (
     InboxCreateInput,
     InboxSerializer,
     InboxUpdateInput,
+    MemberSerializer,
     OrganizationSerializer,
     OrganizationUpdateInput,
 )
@@ -149,3 +150,15 @@ class OrganizationViewSet(OrgScopedViewSet):
             self.get_object(), paused=data["sending_paused"]
         )
         return self.respond(organization)
+
+
+class MemberViewSet(OrgScopedViewSet):
+    """`GET /v1/members`: the organization's people, the ids thread assignees take.
+
+    `inboxes:read`: like the inboxes, members are part of the organization an agent works in,
+    and an agent that may read its inboxes needs their ids to hand a thread to a person. A key
+    limited to some inboxes sees every member too: people are not inside an inbox."""
+
+    serializer_class = MemberSerializer
+    read_scope = "inboxes:read"
+    list_rows = staticmethod(selectors.members_of)

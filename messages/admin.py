@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.utils.html import format_html
 
 from messages.inbound.admin import InboundEmailAdmin  # noqa: F401  (registers it)
-from messages.models import Attachment, Message, Suppression, Thread
+from messages.models import Attachment, Message, Note, Suppression, Thread, ThreadActivity
+from messages.payloads import member_name
 
 RAW_PREVIEW_BYTES = 200_000
 
@@ -15,6 +16,44 @@ class AttachmentInline(admin.TabularInline):
     can_delete = False
 
 
+class NoteInline(admin.TabularInline):
+    model = Note
+    extra = 0
+    fields = ["public_id", "author_name", "text", "created_at"]
+    readonly_fields = ["public_id", "author_name", "text", "created_at"]
+    can_delete = False
+
+    @admin.display(description="Author")
+    def author_name(self, note: Note) -> str:
+        return _actor_name(note.author)
+
+    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False  # notes are written by people and agents, through the UI and the API
+
+
+class AssigneeListFilter(admin.SimpleListFilter):
+    """Assigned to a person, to an agent (API key), or to nobody."""
+
+    title = "assignee"
+    parameter_name = "assignee"
+
+    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+        return [("member", "A member"), ("api_key", "An API key"), ("none", "Nobody")]
+
+    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+        if self.value() == "member":
+            return queryset.filter(assignee_member__isnull=False)
+        if self.value() == "api_key":
+            return queryset.filter(assignee_key__isnull=False)
+        if self.value() == "none":
+            return queryset.filter(assignee_member__isnull=True, assignee_key__isnull=True)
+        return queryset
+
+
+def _actor_name(actor: dict) -> str:
+    return f"{actor.get('type')}: {actor.get('name')}" if actor else ""
+
+
 @admin.register(Thread)
 class ThreadAdmin(admin.ModelAdmin):
     list_display = [
@@ -22,13 +61,82 @@ class ThreadAdmin(admin.ModelAdmin):
         "subject",
         "inbox",
         "organization",
+        "status",
+        "assignee",
+        "snoozed_until",
         "message_count",
         "last_message_at",
     ]
-    search_fields = ["public_id", "subject", "inbox__email", "organization__name"]
-    list_filter = [("last_message_at", admin.DateFieldListFilter)]
+    search_fields = [
+        "public_id",
+        "subject",
+        "inbox__email",
+        "organization__name",
+        "assignee_member__user__email",
+        "assignee_key__name",
+    ]
+    list_filter = [
+        "status",
+        AssigneeListFilter,
+        ("snoozed_until", admin.DateFieldListFilter),
+        ("last_message_at", admin.DateFieldListFilter),
+    ]
     readonly_fields = [f.name for f in Thread._meta.fields]
-    list_select_related = ["inbox", "organization"]
+    list_select_related = [
+        "inbox",
+        "organization",
+        "assignee_member__user",
+        "assignee_key",
+    ]
+    inlines = [NoteInline]
+
+    @admin.display(description="Assignee")
+    def assignee(self, thread: Thread) -> str:
+        if thread.assignee_member_id:
+            return f"member: {member_name(thread.assignee_member)}"
+        if thread.assignee_key_id:
+            return f"API key: {thread.assignee_key}"
+        return ""
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """A record of what happened: readable, never edited here."""
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+
+@admin.register(Note)
+class NoteAdmin(_ReadOnlyAdmin):
+    list_display = ["public_id", "thread", "author_name", "short_text", "created_at"]
+    search_fields = ["public_id", "text", "thread__public_id", "organization__name"]
+    list_filter = [("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["thread"]
+    readonly_fields = [f.name for f in Note._meta.fields]
+
+    @admin.display(description="Author")
+    def author_name(self, note: Note) -> str:
+        return _actor_name(note.author)
+
+    @admin.display(description="Text")
+    def short_text(self, note: Note) -> str:
+        return note.text[:80]
+
+
+@admin.register(ThreadActivity)
+class ThreadActivityAdmin(_ReadOnlyAdmin):
+    list_display = ["public_id", "thread", "kind", "actor_name", "changes", "created_at"]
+    search_fields = ["public_id", "thread__public_id", "organization__name"]
+    list_filter = ["kind", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["thread"]
+    readonly_fields = [f.name for f in ThreadActivity._meta.fields]
+
+    @admin.display(description="Actor")
+    def actor_name(self, row: ThreadActivity) -> str:
+        return _actor_name(row.actor)
 
 
 @admin.register(Message)

@@ -209,14 +209,18 @@ def thread_assignee(thread: Any) -> Any:
 def thread_payload(thread: Any, *, message_ids: list[str] | None = None) -> dict[str, Any]:
     """The API's Thread object (message ids in `messages`), for the API and event payloads.
 
-    `message_ids` defaults to the thread's messages (drafts left out), oldest first: a list
-    page prefetches them, an event payload asks once."""
+    `message_ids` defaults to the thread's messages (drafts left out), oldest first: the
+    prefetched ones of a list page, else one query."""
     if message_ids is None:
-        message_ids = [
-            message.public_id
-            for message in thread.messages.all()
-            if message.status != Message.Status.DRAFT
-        ]
+        if "messages" in getattr(thread, "_prefetched_objects_cache", {}):
+            # A list page's prefetch (selectors.list_threads) already leaves drafts out.
+            message_ids = [message.public_id for message in thread.messages.all()]
+        else:
+            message_ids = list(
+                thread.messages.exclude(status=Message.Status.DRAFT)
+                .order_by("id")
+                .values_list("public_id", flat=True)
+            )
     data: dict[str, Any] = {
         "id": thread.public_id,
         "_id": thread.public_id,

@@ -20,6 +20,7 @@ from inboxes.selectors import list_inboxes
 from messages.exceptions import (
     AttachmentNotFound,
     DraftNotFound,
+    InvalidAssignee,
     MessageNotFound,
     ThreadNotFound,
 )
@@ -203,6 +204,22 @@ def _assignee_filter(assignee: Any) -> Q:
     raise TypeError(f"assignee must be 'none', a Membership or an ApiKey, not {assignee!r}")
 
 
+def get_assignee(organization: Organization, public_id: str) -> Membership | ApiKey:
+    """A member (`user_…`) or API key (`key_…`, revoked ones too: a thread may still be
+    assigned to one) of the organization, for `?assignee=<id>`; anything else → 400."""
+    found: Membership | ApiKey | None = None
+    if public_id.startswith("user_"):
+        found = Membership.objects.filter(organization=organization, public_id=public_id).first()
+    elif public_id.startswith("key_"):
+        found = ApiKey.objects.filter(organization=organization, public_id=public_id).first()
+    if found is None:
+        raise InvalidAssignee(
+            f"{public_id} is not a member or an API key of this organization; "
+            "use me, none, a member id (user_…) or a key id (key_…)."
+        )
+    return found
+
+
 def list_threads(
     organization: Organization,
     *,
@@ -247,6 +264,21 @@ def list_threads(
         )
         rows = rows.prefetch_related(Prefetch("messages", queryset=ids))
     return rows
+
+
+def message_ids_of(threads: list[Thread]) -> dict[int, list[str]]:
+    """Each thread's message ids (drafts aside), oldest first, in one query: the `messages` of
+    Thread objects rendered outside a list page (the bulk action's answer)."""
+    ids: dict[int, list[str]] = {thread.pk: [] for thread in threads}
+    rows = (
+        Message.objects.filter(thread_id__in=list(ids))
+        .exclude(status=Message.Status.DRAFT)
+        .order_by("id")
+        .values_list("thread_id", "public_id")
+    )
+    for thread_pk, public_id in rows:
+        ids[thread_pk].append(public_id)
+    return ids
 
 
 def thread_counts(

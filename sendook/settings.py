@@ -327,6 +327,7 @@ SENDOOK_SEND_CLAIM_SECONDS = env_int("SENDOOK_SEND_CLAIM_SECONDS", 300)
 # without cookies, so the link is a bearer token: keep it short).
 SENDOOK_ATTACHMENT_LINK_SECONDS = env_int("SENDOOK_ATTACHMENT_LINK_SECONDS", 300)
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["MessageStatusEnum"] = "messages.models.Message.Status"  # type: ignore[index]
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["ThreadStatusEnum"] = "messages.models.ThreadStatus"  # type: ignore[index]
 
 # --- Supervision --------------------------------------------------------------------------------
 # How far ahead a send's sendAt may be.

@@ -5,7 +5,13 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 
 import sendook.openapi  # noqa: F401  (registers the API-key auth scheme with drf-spectacular)
-from inboxes.viewsets import ApiKeyViewSet, DomainViewSet, InboxViewSet, OrganizationViewSet
+from inboxes.viewsets import (
+    ApiKeyViewSet,
+    DomainViewSet,
+    InboxViewSet,
+    MemberViewSet,
+    OrganizationViewSet,
+)
 from messages.api.approvals import ApprovalViewSet
 from sendook import views
 from sendook.api import OptionalSlashRouter
@@ -29,6 +35,8 @@ api_urlpatterns = [
         OrganizationViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
         name="organization",
     ),
+    # A list only: a member's id is all a client needs (to assign a thread).
+    re_path(r"^members/?$", MemberViewSet.as_view({"get": "list"}), name="member-list"),
     path("", include(router.urls)),
     path("", include("messages.api.urls")),
     # Anything else under /v1 is a JSON 404, never Django's HTML page.

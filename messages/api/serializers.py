@@ -14,8 +14,8 @@ from rest_framework import serializers
 
 from inboxes.addresses import InvalidAddress, format_address, parse_address
 from messages.api.supervision import ActorSerializer, SendAtField
-from messages.models import Attachment, Message, Thread
-from messages.payloads import message_row, message_row_to_dict
+from messages.models import Attachment, Message, Thread, ThreadStatus
+from messages.payloads import message_row, message_row_to_dict, thread_payload
 from sendook.api import (
     ApiModelSerializer,
     ApiSerializer,
@@ -134,11 +134,20 @@ class SendInput(_BodyInput):
     reply_to = AddressList(required=False, max_length=10)
 
 
-class ReplyInput(_BodyInput):
+class _CollisionSafe(ApiSerializer):
+    expected_last_message_id = Text(
+        max_length=64,
+        required=False,
+        help_text='The thread\'s lastMessageId as you saw it (or send `If-Match: "msg_…"`): '
+        "if newer messages arrived, 409 `thread_changed` with their ids and nothing is sent.",
+    )
+
+
+class ReplyInput(_BodyInput, _CollisionSafe):
     reply_to = AddressList(required=False, max_length=10)
 
 
-class ForwardInput(_BodyInput):
+class ForwardInput(_BodyInput, _CollisionSafe):
     to = AddressList(min_length=1)
     require_body = False
 
@@ -274,33 +283,44 @@ class MessageSummarySerializer(MessageListItemSerializer):
     include_bodies = False
 
 
-class ThreadSerializer(ApiModelSerializer):
-    organization_id = serializers.CharField(source="organization.public_id", read_only=True)
-    inbox_id = serializers.CharField(source="inbox.public_id", read_only=True)
-    messages = serializers.SerializerMethodField(method_name="get_messages")
+class AssigneeSerializer(ApiSerializer):
+    type = serializers.ChoiceField(choices=["user", "api_key"])
+    id = serializers.CharField()
+    name = serializers.CharField()
 
-    class Meta:
-        model = Thread
-        fields = [
-            "id",
-            "_id",
-            "organization_id",
-            "inbox_id",
-            "subject",
-            "participants",
-            "labels",
-            "message_count",
-            "last_message_at",
-            "preview",
-            "messages",
-            "created_at",
-            "updated_at",
-        ]
 
-    def get_messages(self, thread: Thread) -> list[str]:
-        return [message.public_id for message in thread.messages.all()]
+class ThreadSerializer(ApiSerializer):
+    """The API's Thread object, defined once in messages.payloads.thread_payload (events carry
+    the same); the declared fields are its OpenAPI schema (a test keeps the two in step)."""
+
+    id = serializers.CharField(read_only=True)
+    _id = serializers.CharField(read_only=True)
+    organization_id = serializers.CharField(read_only=True)
+    inbox_id = serializers.CharField(read_only=True)
+    subject = serializers.CharField(read_only=True)
+    participants = _strings()
+    labels = _strings()
+    message_count = serializers.IntegerField(read_only=True)
+    status = serializers.ChoiceField(choices=ThreadStatus.choices, read_only=True)
+    snoozed_until = Timestamp(read_only=True, required=False)
+    assignee = AssigneeSerializer(read_only=True, required=False)
+    last_message_id = serializers.CharField(read_only=True, required=False)
+    last_message_at = Timestamp(read_only=True)
+    preview = serializers.CharField(read_only=True)
+    messages = _strings()
+    created_at = Timestamp(read_only=True)
+    updated_at = Timestamp(read_only=True)
+
+    def to_representation(self, thread: Thread) -> dict[str, Any]:
+        return thread_payload(thread)
 
 
 class ThreadDetailSerializer(ThreadSerializer):
-    def get_messages(self, thread: Thread) -> Any:
-        return MessageSerializer(thread.messages.all(), many=True, context=self.context).data
+    messages = MessageSerializer(many=True, read_only=True)  # type: ignore[assignment]
+
+    def to_representation(self, thread: Thread) -> dict[str, Any]:
+        data = thread_payload(thread, message_ids=[])
+        data["messages"] = MessageSerializer(
+            thread.messages.all(), many=True, context=self.context
+        ).data
+        return data

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import cached_property
 from typing import Any
 
@@ -27,8 +28,6 @@ from messages.api.serializers import (
     MessageSummarySerializer,
     ReplyInput,
     SendInput,
-    ThreadDetailSerializer,
-    ThreadSerializer,
 )
 from messages.exceptions import RawMessageNotFound
 from messages.models import Message
@@ -37,6 +36,7 @@ from messages.services import threads
 from messages.services.mime import build_mime, render_mime
 from messages.services.provenance import actor_of_request
 from sendook.api import ApiRateThrottle, OrgScopedViewSet, SendRateThrottle, idempotent
+from sendook.exceptions import ValidationFailed
 
 SEND_THROTTLES = [ApiRateThrottle, SendRateThrottle]
 
@@ -57,6 +57,31 @@ def attachments_of(data: dict[str, Any]) -> list[outbound.NewAttachment]:
         )
         for item in data.get("attachments", [])
     ]
+
+
+# --- If-Match on replies ----------------------------------------------------------------------
+
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(msg_[A-Za-z0-9]{1,60})"?\s*$')
+
+
+def expected_last_message_id(request: Request, data: dict[str, Any]) -> str | None:
+    """`expectedLastMessageId` in the body or the `If-Match` header (`"msg_…"`, quotes
+    optional, a W/ prefix tolerated, `*` = no expectation). A header that names no message id,
+    or disagrees with the body → 400."""
+    in_body = data.get("expected_last_message_id")
+    header = request.headers.get("If-Match")
+    if header is None or header.strip() == "*":
+        return in_body
+    match = _IF_MATCH.match(header)
+    if match is None:
+        raise ValidationFailed.for_field(
+            "If-Match", 'Must be one message id, such as "msg_…" (the thread\'s lastMessageId).'
+        )
+    if in_body is not None and in_body != match.group(1):
+        raise ValidationFailed.for_field(
+            "expectedLastMessageId", "Differs from the message id in If-Match; send one of them."
+        )
+    return match.group(1)
 
 
 class InboxNestedViewSet(OrgScopedViewSet):
@@ -174,6 +199,7 @@ class MessageViewSet(ApprovalActions, InboxNestedViewSet):
                 labels=data.get("labels", []),
                 attachments=attachments_of(data),
                 sender=sender_of(request, data),
+                expected_last_message_id=expected_last_message_id(request, data),
             )
             return self.respond(message, 202, serializer_class=MessageSerializer)
 
@@ -205,6 +231,7 @@ class MessageViewSet(ApprovalActions, InboxNestedViewSet):
                 labels=data.get("labels", []),
                 attachments=attachments_of(data),
                 sender=sender_of(request, data),
+                expected_last_message_id=expected_last_message_id(request, data),
             )
             return self.respond(message, 202, serializer_class=MessageSerializer)
 
@@ -245,19 +272,3 @@ class MessageViewSet(ApprovalActions, InboxNestedViewSet):
             True, f"{message.public_id}.eml"
         )
         return response
-
-
-class ThreadViewSet(InboxNestedViewSet):
-    serializer_class = ThreadSerializer
-    write_scope = "threads:write"
-    ordering_field = "last_message_at"
-
-    def list_rows(self, organization: Organization) -> Any:
-        return selectors.list_threads(organization, inbox=self.inbox, with_message_ids=True)
-
-    def get_row(self, organization: Organization, row_id: str) -> Any:
-        return selectors.get_thread(organization, row_id, inbox=self.inbox, with_messages=True)
-
-    @extend_schema(responses={200: ThreadDetailSerializer})
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self.respond(self.get_object(), serializer_class=ThreadDetailSerializer)

@@ -33,6 +33,7 @@ from messages.services.send import (
     NewAttachment,
     Sender,
     admit_send,
+    check_collision,
     check_limits,
     reply_recipients,
     store_attachments,
@@ -234,6 +235,9 @@ def send_draft(draft: Message, *, sender: Sender | None = None) -> Message:
     ):
         raise DraftNotEditable("The message is no longer a draft.")
     thread = lock_thread(message.thread_id)
+    # A reply draft is a send on its thread: an API key may not send it once a person has
+    # taken the thread (409 thread_assigned), as for a reply.
+    check_collision(thread, sender=sender)
     message.status = admission.status
     if _actor_key(sender.created_by) != _actor_key(message.created_by):
         message.sent_by = sender.created_by

@@ -232,11 +232,15 @@ def _plan(
 # --- applying it ------------------------------------------------------------------------------
 
 
-def _locked(rows: QuerySet[Thread]) -> QuerySet[Thread]:
-    # of=self: the joined rows (inbox, assignee) are read, not locked, and PostgreSQL refuses
-    # FOR UPDATE on the nullable side of the assignee joins anyway.
-    return (
-        rows.select_for_update(of=("self",))
+def _locked(rows: QuerySet[Thread]) -> list[Thread]:
+    """The threads of `rows`, locked, then read. Locking and reading are two statements on
+    purpose: PostgreSQL rechecks a row it waited for against its new version but keeps the
+    joined rows (the assignee) it first found, so a thread locked with its assignee joined
+    would show the assignee from before the change that made it wait. Read after the lock
+    (a new snapshot under READ COMMITTED), the thread is what the winner committed."""
+    pks = list(rows.select_for_update().order_by("id").values_list("pk", flat=True))
+    return list(
+        Thread.objects.filter(pk__in=pks)
         .select_related("organization", "inbox", "assignee_member__user", "assignee_key")
         .order_by("id")
     )
@@ -416,7 +420,7 @@ def update_thread(
     with transaction.atomic():
         if plan.touches_labels:
             _lock_messages([thread.pk])
-        locked = _locked(Thread.objects.filter(pk=thread.pk)).get()
+        (locked,) = _locked(Thread.objects.filter(pk=thread.pk))
         _apply(locked, plan, actor=actor)
     return locked
 
@@ -479,7 +483,7 @@ def reopen_on_inbound(thread: Thread, *, actor: Actor) -> Thread:
     if thread.status not in REOPENED_BY_INBOUND:
         return thread
     with transaction.atomic():
-        locked = _locked(Thread.objects.filter(pk=thread.pk)).get()
+        (locked,) = _locked(Thread.objects.filter(pk=thread.pk))
         if locked.status in REOPENED_BY_INBOUND:
             _apply(locked, _open_plan(), actor=actor)
     thread.status, thread.snoozed_until = locked.status, locked.snoozed_until
@@ -503,12 +507,16 @@ def wake_snoozed_threads(now: datetime | None = None, *, limit: int = 500) -> in
     thread someone is changing at that moment is left for the next run."""
     now = now or timezone.now()
     with transaction.atomic():
-        due = list(
-            Thread.objects.select_for_update(skip_locked=True, of=("self",))
+        claimed = (
+            Thread.objects.select_for_update(skip_locked=True)
             .filter(status=ThreadStatus.SNOOZED, snoozed_until__lte=now)
-            .select_related("organization", "inbox", "assignee_member__user", "assignee_key")
-            .order_by("snoozed_until", "id")[:limit]
+            .order_by("snoozed_until", "id")
+            .values_list("pk", flat=True)[:limit]
         )
-        for thread in due:
+        woken = 0
+        for thread in _locked(Thread.objects.filter(pk__in=list(claimed))):
+            if thread.status != ThreadStatus.SNOOZED:
+                continue  # woken meanwhile (SQLite, which has no row locks)
             _apply(thread, _open_plan(), actor=SYSTEM)
-    return len(due)
+            woken += 1
+    return woken

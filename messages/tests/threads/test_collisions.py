@@ -100,3 +100,20 @@ def test_an_api_key_may_not_send_on_a_thread_a_person_is_assigned_to(conversatio
     assert send.reply_to_message(_last(conversation), text="mine", sender=person).pk
     triage.update_thread(conversation, actor=SYSTEM, assignee=agent)
     assert send.reply_to_message(_last(conversation), text="ok", sender=_as_key(agent)).pk
+
+
+def test_an_api_key_may_not_send_a_reply_draft_on_a_thread_a_person_took(conversation, dana, agent):
+    from messages.services import drafts
+
+    draft = drafts.create_draft(
+        conversation.inbox,
+        fields={"text": "drafted earlier"},
+        parent=_last(conversation),
+        created_by=api_key_actor(agent),
+    )
+    triage.update_thread(conversation, actor=SYSTEM, assignee=dana)
+    with pytest.raises(ThreadAssigned):
+        drafts.send_draft(draft, sender=_as_key(agent))
+    assert Message.objects.get(pk=draft.pk).status == "draft"
+    person = send.Sender(created_by=user_actor(dana.user))
+    assert drafts.send_draft(draft, sender=person).status == "queued"

@@ -246,3 +246,18 @@ def test_the_sweep_wakes_due_snoozes_only(inbox, events):
     assert payload["actor"] == SYSTEM and payload["changes"]["status"]["from"] == "snoozed"
     assert triage.wake_snoozed_threads() == 0
     assert triage.wake_snoozed_threads(now + timedelta(hours=2)) == 1
+
+
+def test_the_sweep_is_on_beats_schedule_and_its_task_wakes_due_threads(settings, inbox):
+    from messages import tasks
+    from sendook.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["wake-snoozed-threads"]
+    assert entry["task"] == "messages.tasks.wake_snoozed_threads"
+    assert entry["task"] in app.tasks
+    thread = MessageFactory(inbox=inbox, thread=ThreadFactory(inbox=inbox)).thread
+    Thread.objects.filter(pk=thread.pk).update(
+        status="snoozed", snoozed_until=timezone.now() - timedelta(minutes=5)
+    )
+    assert tasks.wake_snoozed_threads.apply().get() == 1
+    assert _fresh(thread).status == "open"

@@ -117,6 +117,13 @@ def test_a_key_without_the_scope_gets_a_403_naming_it(org):
         ("post", "/v1/approvals/release", "approvals:write"),
         ("get", "/v1/organization", "inboxes:read"),
         ("patch", "/v1/organization", "approvals:write"),
+        # Shared threads.
+        ("get", "/v1/members", "inboxes:read"),
+        ("patch", "/v1/inboxes/{inbox}/threads/{thread}", "threads:write"),
+        ("post", "/v1/threads/bulk", "threads:write"),
+        ("get", "/v1/inboxes/{inbox}/threads/{thread}/notes", "messages:read"),
+        ("post", "/v1/inboxes/{inbox}/threads/{thread}/notes", "threads:write"),
+        ("get", "/v1/inboxes/{inbox}/threads/{thread}/activity", "messages:read"),
     ],
 )
 def test_each_resource_asks_for_its_own_scope(org, method, path, scope):
@@ -124,7 +131,9 @@ def test_each_resource_asks_for_its_own_scope(org, method, path, scope):
     message = MessageFactory(inbox=inbox, thread=ThreadFactory(inbox=inbox))
     others = [name for name in SCOPES if name != scope]
     client = _client(org, scopes=others)
-    url = path.format(inbox=inbox.public_id, message=message.public_id)
+    url = path.format(
+        inbox=inbox.public_id, message=message.public_id, thread=message.thread.public_id
+    )
     response = getattr(client, method)(url, {}, format="json")
     assert response.status_code == 403, response.content
     assert response.json()["requiredScope"] == scope

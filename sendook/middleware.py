@@ -52,3 +52,30 @@ class JsonErrorsMiddleware:
         if error.status_code == 503 and "Retry-After" not in response:
             response["Retry-After"] = "5"
         return response
+
+
+class MethodNotAllowedPageMiddleware:
+    """A 405 (a form action opened with the wrong method) without a body is, for people, the
+    styled 405 page of templates/; machine paths keep their answer."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            response.status_code != 405
+            or request.path.startswith(MACHINE_PREFIXES)
+            or getattr(response, "streaming", False)
+            or response.content
+        ):
+            return response
+        from django.template.loader import render_to_string
+
+        allowed = response.get("Allow", "")
+        page = HttpResponse(
+            render_to_string("405.html", {"allowed": allowed}, request=request), status=405
+        )
+        if allowed:
+            page["Allow"] = allowed
+        return page

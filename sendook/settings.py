@@ -79,7 +79,11 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so it sees view exceptions first: JSON errors for /v1 and /webhooks plain views.
     "sendook.middleware.JsonErrorsMiddleware",
+    # People's 405s: the styled page (templates/405.html); /v1 and /webhooks keep theirs.
+    "sendook.middleware.MethodNotAllowedPageMiddleware",
 ]
+# A form posted with an expired CSRF token: the styled page with a way back (JSON under /v1).
+CSRF_FAILURE_VIEW = "sendook.views.csrf_failure"
 
 ROOT_URLCONF = "sendook.urls"
 WSGI_APPLICATION = "sendook.wsgi.application"
@@ -95,6 +99,8 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                # `is_owner`: the layout shows owner-only links to owners only.
+                "messages.ui.views.roles.roles",
             ],
         },
     },

@@ -45,6 +45,7 @@ api_urlpatterns = [
 
 urlpatterns = [
     path("health", views.health, name="health"),
+    path("favicon.ico", views.favicon),
     path("v1/", include(api_urlpatterns)),
     # Before admin.site.urls, so the admin's password form is throttled like /login.
     path("admin/login/", throttle_login(admin.site.login)),

@@ -1,15 +1,21 @@
-"""Project-level views: the health probe and JSON error pages for /v1."""
+"""Project-level views: the health probe, the favicon, and the error pages: JSON for machine
+paths (/v1, /webhooks), the styled pages of templates/ (404.html, 403.html, 403_csrf.html,
+405.html, 500.html) inside the site's layout for people."""
 
 import logging
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
+from django.shortcuts import render
+from django.templatetags.static import static
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from sendook.api import json_error
+from sendook.middleware import MACHINE_PREFIXES
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +54,7 @@ def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonRespon
 
 
 def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/v1/") or request.path == "/v1"
+    return request.path.startswith(MACHINE_PREFIXES) or request.path in ("/v1", "/webhooks")
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -73,3 +79,23 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
         return json_error("Internal server error", "internal_error", 500)
     return defaults.server_error(request)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: a form posted with an expired or missing token (signed in again in
+    another tab, cookies cleared). People get the styled page with a way back to the page the
+    form was on; machine paths their JSON 403."""
+    if _is_api(request):
+        return json_error("CSRF check failed", "forbidden", 403)
+    referer = request.META.get("HTTP_REFERER", "")
+    back = (
+        referer
+        if referer and url_has_allowed_host_and_scheme(referer, {request.get_host()})
+        else ""
+    )
+    return render(request, "403_csrf.html", {"back": back, "reason": reason}, status=403)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask /favicon.ico whatever the page links: the SVG icon."""
+    return HttpResponsePermanentRedirect(static("mail/favicon.svg"))

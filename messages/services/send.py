@@ -346,6 +346,7 @@ def reply_to_message(
     parent: Message,
     *,
     reply_all: bool = False,
+    to: Sequence[str] = (),
     text: str = "",
     html: str = "",
     cc: Sequence[str] = (),
@@ -360,7 +361,8 @@ def reply_to_message(
     → ThreadChanged (409) and nothing stored or sent (see check_collision)."""
     inbox = parent.inbox
     me = {inbox.email.lower()}
-    to = _other_party(parent)
+    # `to` replaces the other party (the staff UI's editable To); reply-all still adds the rest.
+    to = list(to) or _other_party(parent)
     all_cc = list(cc)
     if reply_all:
         if parent.direction == Message.Direction.INBOUND:

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 
 from sendook.exceptions import ValidationFailed
 
-COMPOSE_FIELDS = ("inbox", "to", "cc", "subject", "text")
+COMPOSE_FIELDS = ("inbox", "to", "cc", "bcc", "subject", "text", "draft")
 SEND_FORM_FIELDS = ("parent", "text", "to", "mode")
 # What was typed into a send form whose session had expired, kept until the user is back.
 DRAFTS_SESSION_KEY = "sendook_drafts"

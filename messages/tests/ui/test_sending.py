@@ -265,7 +265,7 @@ def test_the_reply_label_names_whom_the_reply_goes_to(staff_client, post, inbox)
     )
     thread_url = f"/threads/{sent.thread.public_id}"
     page = staff_client.get(thread_url).content.decode()
-    assert "Reply to Ann Buyer</label>" in page
+    assert "Reply to Ann Buyer</h2>" in page
     post(
         f"{thread_url}/reply",
         {
@@ -287,7 +287,7 @@ def test_the_reply_label_names_the_reply_to_address_of_received_mail(staff_clien
         reply_to=["Help Desk <help@example.com>"],
     )
     page = staff_client.get(f"/threads/{received.thread.public_id}").content.decode()
-    assert "Reply to Help Desk</label>" in page
+    assert "Reply to Help Desk</h2>" in page
 
 
 def test_a_reply_typed_in_an_expired_session_survives_the_login(

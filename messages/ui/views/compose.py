@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from inboxes.selectors import get_inbox
 from messages import selectors
-from messages.ui import sending
+from messages.ui import reply_form, sending
 from messages.ui.forms import COMPOSE_FIELDS, keep_draft, read_form, take_draft
 from messages.ui.views.base import render_page, staff_page
 from sendook.exceptions import SendookError
@@ -38,20 +38,23 @@ def _compose(request: HttpRequest) -> HttpResponse:
         inbox = get_inbox(organization, form["inbox"])
         try:
             if request.POST.get("action") == "save_draft":
-                draft = sending.new_draft(inbox, form, by=request.user)
+                draft = sending.save_compose_draft(organization, inbox, form, by=request.user)
                 return redirect("mail:draft", message_id=draft.public_id)
-            send = sending.compose(organization, inbox, form, by=request.user)
-            message = sending.send_once(
-                request, organization, key, {"action": "compose", **form}, send
-            )
+            files = reply_form.uploaded_files(request)
+            send = sending.compose(organization, inbox, form, by=request.user, attachments=files)
+            fingerprint = {"action": "compose", **form, "files": reply_form.file_fingerprint(files)}
+            message = sending.send_once(request, organization, key, fingerprint, send)
         except SendookError as error:
             context: dict[str, Any] = {
                 "form": form,
                 "form_key": key,
                 "error": error.message,
                 "from_inboxes": boxes,
+                "lost_files": [upload.name for upload in request.FILES.getlist("attachments")],
+                **reply_form.limits(),
             }
             return render_page(request, "mail/compose.html", context, status=error.status_code)
+        sending.discard_autosaved(organization, form.get("draft", ""), by=request.user)
         target = reverse("mail:thread", args=[message.thread.public_id])
         return redirect(f"{target}#{message.public_id}")
     draft = take_draft(request, reverse("mail:compose"))
@@ -61,5 +64,6 @@ def _compose(request: HttpRequest) -> HttpResponse:
         "form_key": sending.new_form_key(),
         "from_inboxes": boxes,
         "draft_kept": draft is not None,
+        **reply_form.limits(),
     }
     return render_page(request, "mail/compose.html", context)

@@ -1,6 +1,6 @@
 """The organization's API keys as staff see them: who each agent is and what it may do (its
 scopes, the inboxes it is limited to, whether a person approves every send). Read-only: keys are
-made and revoked through the API (keys:write) or, by owners, in the admin."""
+made and revoked through the API (keys:write) or, by owners, in the admin. Owners only."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from django.views.decorators.http import require_GET
 
 from inboxes import selectors as inbox_selectors
 from inboxes.models import ApiKey
-from messages.ui.views.base import render_page, staff_page
+from messages.ui.views.base import render_page
+from messages.ui.views.roles import owner_page
 from sendook.api import SCOPES
 
 
@@ -26,7 +27,7 @@ def _powers(key: ApiKey, inbox_names: dict[str, str]) -> dict[str, object]:
 
 
 @require_GET
-@staff_page
+@owner_page
 def key_list(request: HttpRequest) -> HttpResponse:
     organization = request.organization  # type: ignore[attr-defined]
     inbox_names = {

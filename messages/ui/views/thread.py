@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from email.utils import getaddresses
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
@@ -13,10 +12,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from messages import selectors
+from messages.exceptions import ThreadChanged
 from messages.models import Message, Thread
-from messages.services import send as outbound
 from messages.services import threads
-from messages.ui import helpdesk, rendering, sending
+from messages.ui import helpdesk, rendering, reply_form, sending
 from messages.ui.forms import SEND_FORM_FIELDS, clean_label, keep_draft, read_form, take_draft
 from messages.ui.provenance import provenance_text
 from messages.ui.views import work
@@ -105,23 +104,8 @@ def thread_page(
 
 
 def _reply_context(messages: list[Message], **overrides: Any) -> dict[str, Any]:
-    """What the reply and forward forms need: the message they answer (the latest received
-    one, else the latest) and a fresh idempotency key for each form."""
-    received = [m for m in messages if m.direction == Message.Direction.INBOUND]
-    # A draft in the thread is not mail to answer.
-    mail = [m for m in messages if m.status != Message.Status.DRAFT]
-    parent = (received or mail)[-1] if mail else None
-    # Named as the reply service picks them: in a thread of sent mail only, our last
-    # message's recipients, not ourselves.
-    recipients = outbound.reply_recipients(parent) if parent else []
-    names = [name or address for name, address in getaddresses(recipients)]
-    return {
-        "parent": parent,
-        "reply_to_names": ", ".join(names),
-        "reply_key": sending.new_form_key(),
-        "forward_key": sending.new_form_key(),
-        **overrides,
-    }
+    """What the reply and forward forms need (messages.ui.reply_form, with the forms)."""
+    return reply_form.reply_context(messages, **overrides)
 
 
 def _failed_form(
@@ -145,38 +129,86 @@ def _failed_form(
     return render_page(request, "mail/thread.html", context, status=status)
 
 
+# What a reply or forward form submits besides its files (kept across a login, compared by
+# the idempotency fingerprint).
+_SEND_FIELDS = (*SEND_FORM_FIELDS, "cc", "bcc", "quote", "expected_last_message_id", "draft")
+
+
 @post_only(thread_url)
 def send_from_thread(request: HttpRequest, thread_id: str, action: str) -> HttpResponse:
     """Reply, reply-all or forward. From a browser whose session expired, what was typed is
-    kept and the user logs in and lands back on the thread, the form filled in again."""
+    kept (with the last message id the page showed, so a message that arrived meanwhile is
+    still caught) and the user logs in and lands back on the thread's page, the form filled in
+    again; chosen files cannot be kept and are named to be attached again."""
     if not request.user.is_authenticated:
-        fields = read_form(request, SEND_FORM_FIELDS)
-        keep_draft(request, thread_url(thread_id), {"action": action, **fields})
+        fields = read_form(request, _SEND_FIELDS)
+        files = [upload.name for upload in request.FILES.getlist("attachments")]
+        keep_draft(
+            request,
+            thread_url(thread_id),
+            {"action": action, **fields, "lost_files": ", ".join(files)},
+        )
         return redirect_to_login(thread_url(thread_id))
     return _send_from_thread(request, thread_id, action)
 
 
 @staff_page
 def _send_from_thread(request: HttpRequest, thread_id: str, action: str) -> HttpResponse:
-    """Reply, reply-all or forward, through the API's services."""
+    """Reply, reply-all or forward, through the API's services. When a message arrived in the
+    thread after the page was shown, nothing is sent: the page comes back with the new
+    message(s) and the text as typed, to send anyway or revise."""
     organization = request.organization  # type: ignore[attr-defined]
     thread = selectors.get_thread(organization, thread_id)
     parent = selectors.get_thread_message(thread, request.POST.get("parent", ""))
-    form = read_form(request, ("text", "to", "mode"))
+    form = read_form(request, _SEND_FIELDS)
+    if action != "forward" and "to" not in request.POST:
+        # A reply form from before To was editable: whom the reply goes to by default.
+        form["to"] = ", ".join(reply_form.reply_recipients(parent))
     key_field = "forward_key" if action == "forward" else "reply_key"
     key = request.POST.get("idempotency_key", "")
     try:
+        files = reply_form.uploaded_files(request)
         if action == "forward":
-            send = sending.forward(parent, form, by=request.user)
+            send = sending.forward(parent, form, by=request.user, attachments=files)
         else:
+            quote = reply_form.quote_of(parent) if form["quote"] else ""
             send = sending.reply(
-                parent, form, reply_all=form["mode"] == "reply-all", by=request.user
+                parent,
+                form,
+                reply_all=form["mode"] == "reply-all",
+                by=request.user,
+                attachments=files,
+                quote=quote,
             )
-        fingerprint = {"action": action, "parent": parent.public_id, **form}
+        # A resubmit after a collision ("Send anyway") carries the new last id: the same send.
+        fingerprint = {
+            "action": action,
+            "parent": parent.public_id,
+            **{name: value for name, value in form.items() if name != "expected_last_message_id"},
+            "files": reply_form.file_fingerprint(files),
+        }
         message = sending.send_once(request, organization, key, fingerprint, send)
+    except ThreadChanged as changed:
+        context = {
+            f"{action}_form": form,
+            f"{action}_collision": sending.new_messages(thread, changed.new_message_ids),
+            f"{action}_lost_files": [
+                upload.name for upload in request.FILES.getlist("attachments")
+            ],
+        }
+        # The form now expects the newest message: "Send anyway" sends over it.
+        form["expected_last_message_id"] = changed.new_message_ids[-1]
+        return _failed_form(request, thread, context, status=409, **{key_field: key})
     except SendookError as error:
-        context = {f"{action}_error": error.message, f"{action}_form": form}
+        context = {
+            f"{action}_error": error.message,
+            f"{action}_form": form,
+            f"{action}_lost_files": [
+                upload.name for upload in request.FILES.getlist("attachments")
+            ],
+        }
         return _failed_form(request, thread, context, status=error.status_code, **{key_field: key})
+    sending.discard_autosaved(organization, form.get("draft", ""), by=request.user)
     target = reverse("mail:thread", args=[message.thread.public_id])
     return redirect(f"{target}#{message.public_id}")
 

@@ -104,6 +104,8 @@ class Shots:
 
     def __call__(self, name: str) -> None:
         self.number += 1
+        # From the top: a full-page shot taken scrolled down draws the sticky header mid-page.
+        self.page.evaluate("window.scrollTo(0, 0)")
         self.page.screenshot(
             path=self.folder / f"shift-{self.number:02d}-{name}.png", full_page=True
         )

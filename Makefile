@@ -33,7 +33,8 @@ run: $(STAMP)
 
 ## Run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise). axe-core for the
 ## accessibility tests comes from npm (package-lock.json); without npm those tests are skipped.
-test: $(DEV_STAMP) node-deps
+test: $(DEV_STAMP)
+	@$(MAKE) --no-print-directory node-deps
 	$(PY) -m pytest -q
 
 node-deps:

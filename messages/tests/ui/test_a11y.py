@@ -103,9 +103,9 @@ def report(name: str, url: str, found: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def check(page, name: str, url: str, screenshots: Path) -> list[dict]:
+def check(page, name: str, url: str, screenshots: Path, status: int = 200) -> list[dict]:
     response = page.goto(url)
-    assert response is not None and response.status == 200, f"{name}: {url} answered {response}"
+    assert response is not None and response.status == status, f"{name}: {url} answered {response}"
     page.wait_for_load_state("networkidle")
     found = violations(page)
     page.screenshot(path=screenshots / f"a11y-{name}.png", full_page=True)
@@ -173,12 +173,18 @@ def test_axe_finds_no_serious_or_critical_violation_on_the_main_pages(
         "all-threads": "/threads",
         "thread": f"/threads/{thread.public_id}",
         "compose": f"/compose?inbox={inbox.public_id}",
+        "mine": "/threads?view=mine",
+        "closed": "/threads?view=closed",
     }
     failures = {}
     for name, path in pages.items():
         found = check(page, name, f"{live_server.url}{path}", screenshots)
         if found:
             failures[name] = report(name, path, found)
+    # An error page too (a thread that does not exist): it is inside the layout.
+    found = check(page, "error-404", f"{live_server.url}/threads/thread_none", screenshots, 404)
+    if found:
+        failures["error-404"] = report("error-404", "/threads/thread_none", found)
     assert not failures, "\n\n".join(failures.values())
 
 

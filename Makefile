@@ -45,7 +45,8 @@ node-deps:
 ## Every benchmark in bench/ against its bare baseline (PostgreSQL: DATABASE_URL, default
 ## sendook_bench; a private Redis, gunicorn, a Celery worker, moto and a webhook receiver are
 ## started; `hey` comes from Debian): prints a table, writes var/bench/latest.json.
-## BENCH_ARGS=--full for the full sizes (search over 100,000 messages).
+## BENCH_ARGS=--full for the full sizes (search over 100,000 messages); BENCH_ARGS="--only ui" for
+## the staff UI's Mine view and thread page at 10,000 threads against the API's thread list.
 bench: $(DEV_STAMP)
 	@command -v hey >/dev/null || { echo "installing hey (Debian's HTTP load generator) for bench/http_load.py"; apt-get install -y hey; }
 	$(PY) bench/run.py $(BENCH_ARGS)

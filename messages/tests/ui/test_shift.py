@@ -182,9 +182,10 @@ def test_a_whole_shift(page, live_server, org, sandbox, tmp_path):
     from inboxes.services import create_api_key
 
     shot = Shots(page)
-    dana = MembershipFactory(organization=org, user__first_name="Dana", user__last_name="Reyes")
-    member: Membership = dana
-    user = dana.user
+    member: Membership = MembershipFactory(
+        organization=org, user__first_name="Dana", user__last_name="Reyes"
+    )
+    user = member.user
     domain = DomainFactory(organization=org, name="acme.test", verified=True)
     inbox = InboxFactory(organization=org, email="support@acme.test", name="Support", domain=domain)
     agent_secret = create_api_key(org, name="Support bot").secret
@@ -245,7 +246,9 @@ def test_a_whole_shift(page, live_server, org, sandbox, tmp_path):
     mail = eventually(sandbox, "the reply reaches the mail backend")
     sent, _envelope, _raw = mail[-1]
     assert "billing@customer.example" in str(sent["Cc"])
-    assert [part.get_filename() for part in sent.iter_attachments()] == ["invoice-4711.pdf"]
+    (attached,) = sent.iter_attachments()
+    assert attached.get_filename() == "invoice-4711.pdf"
+    assert attached.get_content() == invoice.read_bytes(), "the file goes out as uploaded"
     shot("replied")
 
     # 6. A note: shown in the thread, never sent.

@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test bench reliability worker lint typecheck migrations-check install install-dev clean
+.PHONY: run test node-deps bench reliability worker lint typecheck migrations-check install install-dev clean
 
 # What the product needs at run time (requirements.txt) ...
 $(STAMP): requirements.txt
@@ -31,14 +31,22 @@ run: $(STAMP)
 	DEBUG=$${DEBUG:-1} $(PY) manage.py bootstrap_demo --superuser
 	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000
 
-## Run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise).
+## Run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise). axe-core for the
+## accessibility tests comes from npm (package-lock.json); without npm those tests are skipped.
 test: $(DEV_STAMP)
+	@$(MAKE) --no-print-directory node-deps
 	$(PY) -m pytest -q
+
+node-deps:
+	@if [ -f node_modules/axe-core/axe.min.js ]; then :; \
+	elif command -v npm >/dev/null; then npm ci --no-audit --no-fund; \
+	else echo "npm not found: the axe-core accessibility tests will be skipped (install node and npm)"; fi
 
 ## Every benchmark in bench/ against its bare baseline (PostgreSQL: DATABASE_URL, default
 ## sendook_bench; a private Redis, gunicorn, a Celery worker, moto and a webhook receiver are
 ## started; `hey` comes from Debian): prints a table, writes var/bench/latest.json.
-## BENCH_ARGS=--full for the full sizes (search over 100,000 messages).
+## BENCH_ARGS=--full for the full sizes (search over 100,000 messages); BENCH_ARGS="--only ui" for
+## the staff UI's Mine view and thread page at 10,000 threads against the API's thread list.
 bench: $(DEV_STAMP)
 	@command -v hey >/dev/null || { echo "installing hey (Debian's HTTP load generator) for bench/http_load.py"; apt-get install -y hey; }
 	$(PY) bench/run.py $(BENCH_ARGS)
@@ -71,4 +79,4 @@ migrations-check: $(DEV_STAMP)
 	$(PY) manage.py makemigrations --check --dry-run
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules

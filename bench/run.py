@@ -64,6 +64,7 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], int]] = {
         ["--messages", "100000", "--runs", "60", "--seconds", "5"],
         150,
     ),
+    "ui": ("helpdesk.py", ["--threads", "10000", "--seconds", "4"], ["--seconds", "8"], 180),
 }
 
 

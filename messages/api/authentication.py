@@ -6,8 +6,10 @@ from messages.services.authentication import VERDICTS
 from sendook.api import ApiSerializer
 
 
-def _verdict(**kwargs: object) -> serializers.ChoiceField:
-    return serializers.ChoiceField(choices=VERDICTS, read_only=True, **kwargs)
+def _verdict(*, optional: bool = False) -> serializers.ChoiceField:
+    if optional:  # DRF refuses read_only together with required=True
+        return serializers.ChoiceField(choices=VERDICTS, read_only=True, required=False)
+    return serializers.ChoiceField(choices=VERDICTS, read_only=True)
 
 
 class AuthenticationDomainsSerializer(ApiSerializer):
@@ -37,7 +39,7 @@ class AuthenticationSerializer(ApiSerializer):
     spf = _verdict()
     dkim = _verdict()
     dmarc = _verdict()
-    arc = _verdict(required=False)
+    arc = _verdict(optional=True)
     dmarc_policy = serializers.ChoiceField(
         choices=["none", "quarantine", "reject"], read_only=True, required=False
     )

@@ -551,3 +551,6 @@ def test_the_admin_shows_the_verdicts_and_filters_by_dmarc(trust_dns, inbox, smt
     assert message.public_id in failing and "fail / none / fail" in failing
     assert message.public_id not in passing
     assert "fail / none / fail" in page
+    record_page = client.get(f"/admin/mail/inboundemail/{message.inbound_email_id}/change/")
+    assert "127.0.0.1" in record_page.content.decode()  # what SPF was checked against
+    assert f"ceo@{DOMAIN}" in record_page.content.decode()

@@ -7,8 +7,20 @@ from inboxes.services import create_api_key
 from inboxes.tests.factories import MembershipFactory, OrganizationFactory
 
 
+@pytest.fixture(scope="session")
+def _nxdomain_dns():
+    """A DNS server on loopback that knows no names: the default resolver of every test, so the
+    sender checks run on received mail (messages/services/authentication.py) never reach the
+    network. Tests that need records start their own (inboxes/tests/dns_server.py)."""
+    from inboxes.tests.dns_server import loopback_dns
+
+    with loopback_dns() as server:
+        yield server
+
+
 @pytest.fixture(autouse=True)
-def _isolated_settings(settings, tmp_path):
+def _isolated_settings(settings, tmp_path, _nxdomain_dns):
+    settings.SENDOOK_DNS_RESOLVER = _nxdomain_dns.address
     # Each test gets its own storage and sandbox folders, and its own rate-limit counters.
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.SENDOOK_SANDBOX_DIR = tmp_path / "sandbox"

@@ -8,6 +8,13 @@ loopback HTTPS server), raw stored, parsed by the in-process Celery task, routed
 threaded, stored with attachments, and `message.received` recorded. That rate is compared with
 a bare loop that only parses the same corpus with the standard library's email package.
 
+Then the cost of checking who sent it: the same corpus, DKIM-signed (dkimpy, a 2048-bit test
+key per From domain published with SPF and `p=reject` DMARC records by a DNS server on loopback,
+SENDOOK_DNS_RESOLVER), stored the way the SMTP listener stores it (messages.inbound.smtp._store,
+with the connection facts) so DKIM, SPF and DMARC all run, against the same pipeline with the
+verification switched off (services/receive._verdicts returning only provider verdicts), in
+alternating rounds. Target: verification keeps at least half the throughput.
+
 Runs against a throwaway test database (in-memory SQLite by default; DATABASE_URL for
 PostgreSQL) and a temporary media folder. Never part of the test run.
 """
@@ -24,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -166,6 +174,69 @@ def run_pipeline(corpus: list[bytes]) -> tuple[tuple[float, float], dict[str, in
     return elapsed, counts
 
 
+def run_verification(corpus: list[bytes], rounds: int = 3) -> dict[str, Any]:
+    """msg/s through the SMTP listener's store path with and without DKIM/SPF/DMARC."""
+    from email.utils import parseaddr
+
+    from inboxes.models import Inbox, Organization
+    from inboxes.tests.dns_server import loopback_dns
+    from messages.inbound.smtp import _store
+    from messages.models import Message
+    from messages.services import receive as receiving
+    from messages.tests.trust.conftest import new_key, sign, txt
+
+    organization = Organization.objects.create(name="Bench verification")
+    key = new_key(2048)
+    signed = []
+    senders = []
+    for raw in corpus:
+        head = raw.split(b"\r\n\r\n", 1)[0].decode("utf-8", "replace")
+        from_line = next(
+            (line for line in head.splitlines() if line.lower().startswith("from:")), ""
+        )
+        sender = parseaddr(from_line[5:])[1] or "someone@example.com"
+        senders.append(sender)
+        signed.append(sign(raw, key, domain=sender.rpartition("@")[2], selector="bench"))
+    real_verdicts = receiving._verdicts
+
+    def unverified(record, parsed):  # type: ignore[no-untyped-def]
+        return dict(record.verdicts or {})  # what the pipeline did before Sendook checked
+
+    timings: dict[str, list[tuple[float, float]]] = {"on": [], "off": []}
+    verdicts: dict[str, int] = {}
+    with loopback_dns() as server:
+        settings.SENDOOK_DNS_RESOLVER = server.address
+        for domain in {sender.rpartition("@")[2] for sender in senders}:
+            server.add(f"bench._domainkey.{domain}", "TXT", txt(key.dns_record))
+            server.add(domain, "TXT", txt("v=spf1 ip4:127.0.0.1 -all"))
+            server.add(f"_dmarc.{domain}", "TXT", txt("v=DMARC1; p=reject"))
+        for index in range(rounds):
+            for mode in ("on", "off") if index % 2 == 0 else ("off", "on"):
+                address = f"verify-{mode}-{index}@sendook.dev"
+                Inbox.objects.create(organization=organization, email=address, name=address)
+                receiving._verdicts = real_verdicts if mode == "on" else unverified  # type: ignore[assignment]
+                wall, cpu = time.perf_counter(), time.process_time()
+                for raw, sender in zip(signed, senders, strict=True):
+                    facts = {"client_ip": "127.0.0.1", "helo": "mx.bench", "mail_from": sender}
+                    _store(raw, [address], facts)
+                timings[mode].append((time.perf_counter() - wall, time.process_time() - cpu))
+                if mode == "on":
+                    for row in Message.objects.filter(inbox__email=address).values("verdicts"):
+                        key_ = "/".join(
+                            row["verdicts"].get(k, "-") for k in ("spf", "dkim", "dmarc")
+                        )
+                        verdicts[key_] = verdicts.get(key_, 0) + 1
+        receiving._verdicts = real_verdicts  # type: ignore[assignment]
+        queries = len(server.queries)
+    n = len(corpus)
+    on, off = min(timings["on"]), min(timings["off"])
+    return {
+        "on": n / on[0], "off": n / off[0], "ratio": off[0] / on[0],
+        "on_cpu": n / on[1], "off_cpu": n / off[1], "ratio_cpu": off[1] / on[1],
+        "verdicts": verdicts, "queries": queries, "messages": n,
+    }  # fmt: skip
+
+
 def run(count: int = 300, seed: int = 1) -> list[dict]:
     """Prints the figures and returns them as data (pipeline vs stdlib parse, wall and CPU)."""
     corpus = generate_corpus(count, seed=seed)
@@ -178,6 +249,7 @@ def run(count: int = 300, seed: int = 1) -> list[dict]:
     old_name = connection.creation.create_test_db(verbosity=0)
     try:
         elapsed, counts = run_pipeline(corpus)
+        verification = run_verification(corpus)
         vendor = connection.vendor
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
@@ -207,7 +279,29 @@ def run(count: int = 300, seed: int = 1) -> list[dict]:
         f"CPU {baseline[1] / elapsed[1]:.2f}x (target >= 0.4x)"
     )
     print("counts: " + ", ".join(f"{key}={value}" for key, value in counts.items()))
+    print(
+        f"{'SMTP store path, DKIM+SPF+DMARC verified (loopback DNS)':58s} "
+        f"{verification['on']:10.1f} {verification['on_cpu']:10.1f}\n"
+        f"{'SMTP store path, verification off':58s} "
+        f"{verification['off']:10.1f} {verification['off_cpu']:10.1f}\n"
+        f"ratio verified / unverified: wall {verification['ratio']:.2f}x, "
+        f"CPU {verification['ratio_cpu']:.2f}x (target >= 0.5x); "
+        f"{verification['queries']} DNS queries; verdicts spf/dkim/dmarc: "
+        + ", ".join(f"{k}={v}" for k, v in sorted(verification["verdicts"].items()))
+    )
     return [
+        {
+            "name": f"inbound: DKIM+SPF+DMARC verified vs unverified (wall msg/s, {vendor})",
+            "figure": round(verification["on"], 1),
+            "baseline": round(verification["off"], 1),
+            "ratio": round(verification["ratio"], 3),
+            "cpu_ratio": round(verification["ratio_cpu"], 3),
+            "target": ">= 0.5x",
+            "pass": verification["ratio"] >= 0.5,
+            "unit": "msg/s",
+            "messages": n,
+        },
+    ] + [
         {
             "name": f"inbound: SNS notification -> stored message ({kind} msg/s, {vendor})",
             "figure": round(n / elapsed[i], 1),

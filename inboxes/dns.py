@@ -103,3 +103,33 @@ def check_records(records: list[dict], *, deadline: float | None = None) -> list
         for query, future in futures.items()
     }
     return [check_record(record, answers[(record["name"], record["type"])]) for record in records]
+
+
+# --- raw answers, for mail authentication (messages/services/authentication.py) ----------------
+
+
+class NoDefiniteAnswer(Exception):
+    """DNS gave no definite answer: a timeout, SERVFAIL/REFUSED, garbage, an unreachable resolver."""
+
+
+def query(name: str, rtype: str, *, timeout: float) -> list:
+    """The rdata of a definite answer to `name`/`rtype` ([] for NXDOMAIN or no answer), within
+    `timeout` seconds (the whole lookup, retries included); raises NoDefiniteAnswer otherwise.
+
+    The same configurable resolver as domain verification (SENDOOK_DNS_RESOLVER), so tests
+    answer from a DNS server on loopback and an operator can point mail checks at a local
+    validating resolver. CNAME chains are followed by dnspython."""
+    if timeout <= 0:
+        raise NoDefiniteAnswer("no time left for DNS")
+    resolver = _resolver()
+    resolver.lifetime = timeout
+    resolver.timeout = min(resolver.timeout, timeout)
+    try:
+        answer = resolver.resolve(name, rtype, search=False)
+    except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+        return []
+    except (dns.exception.DNSException, OSError, ValueError) as exc:
+        # Timeouts, NoNameservers (SERVFAIL, REFUSED, unparseable answers), YXDOMAIN, a name
+        # dnspython cannot build (too long, empty label: ValueError/LabelTooLong).
+        raise NoDefiniteAnswer(f"{type(exc).__name__}: {exc}") from exc
+    return list(answer)

@@ -4,6 +4,7 @@ from django.utils.html import format_html
 from messages.inbound.admin import InboundEmailAdmin  # noqa: F401  (registers it)
 from messages.models import Attachment, Message, Note, Suppression, Thread, ThreadActivity
 from messages.payloads import member_name
+from messages.services.authentication import VERDICTS
 
 RAW_PREVIEW_BYTES = 200_000
 
@@ -139,6 +140,22 @@ class ThreadActivityAdmin(_ReadOnlyAdmin):
         return _actor_name(row.actor)
 
 
+class DmarcVerdictFilter(admin.SimpleListFilter):
+    """Received messages by the DMARC verdict Sendook stored (a JSON key lookup, which SQLite
+    and PostgreSQL both answer)."""
+
+    title = "DMARC"
+    parameter_name = "dmarc"
+
+    def lookups(self, request, model_admin):  # type: ignore[no-untyped-def]
+        return [(verdict, verdict) for verdict in VERDICTS]
+
+    def queryset(self, request, queryset):  # type: ignore[no-untyped-def]
+        if self.value() in VERDICTS:
+            return queryset.filter(verdicts__dmarc=self.value())
+        return queryset
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = [
@@ -150,9 +167,15 @@ class MessageAdmin(admin.ModelAdmin):
         "status",
         "created_by_name",
         "approved_by_name",
+        "authentication",
         "created_at",
     ]
-    list_filter = ["status", "direction", ("created_at", admin.DateFieldListFilter)]
+    list_filter = [
+        "status",
+        "direction",
+        DmarcVerdictFilter,
+        ("created_at", admin.DateFieldListFilter),
+    ]
     search_fields = [
         "public_id",
         "subject",
@@ -163,7 +186,7 @@ class MessageAdmin(admin.ModelAdmin):
         "organization__name",
     ]
     list_select_related = ["inbox", "organization"]
-    readonly_fields = [f.name for f in Message._meta.fields] + ["raw_mime"]
+    readonly_fields = [f.name for f in Message._meta.fields] + ["authentication", "raw_mime"]
     exclude = ["raw"]
     inlines = [AttachmentInline]
 
@@ -176,6 +199,21 @@ class MessageAdmin(admin.ModelAdmin):
     def approved_by_name(self, message: Message) -> str:
         actor = message.approved_by
         return f"{actor.get('type')}: {actor.get('name')}" if actor else ""
+
+    @admin.display(description="SPF / DKIM / DMARC")
+    def authentication(self, message: Message) -> str:
+        """The verdicts Sendook stored, with the checked domains and the reasons (the full JSON
+        is the Verdicts field)."""
+        verdicts = message.verdicts or {}
+        if message.direction != Message.Direction.INBOUND or "dkim" not in verdicts:
+            return ""
+        summary = " / ".join(str(verdicts.get(key, "none")) for key in ("spf", "dkim", "dmarc"))
+        domains = verdicts.get("domains") or {}
+        reasons = verdicts.get("reasons") or {}
+        details = [f"checked by {verdicts.get('checkedBy', '?')}, From {domains.get('from', '')}"]
+        details += [f"{key}: {value}" for key, value in reasons.items()]
+        # format_html escapes: domains and reasons quote what the sender's DNS published.
+        return format_html('<span title="{}">{}</span>', "\n".join(details), summary)
 
     @admin.display(description="Raw MIME")
     def raw_mime(self, message: Message) -> str:

@@ -49,7 +49,13 @@ MESSAGE_ROW_FIELDS = (
     "hold",
     "review",
     "send_at",
+    # Inbound: who really sent it (services/authentication.py), shown as `authentication`.
+    "verdicts",
 )
+
+# The stored verdict keys the API's `authentication` object shows (reasons stay in the admin:
+# they quote DNS text the sender's domain wrote).
+_AUTHENTICATION_KEYS = ("spf", "dkim", "dmarc", "arc", "dmarcPolicy", "checkedBy")
 
 
 def message_payload(message: Message) -> dict[str, Any]:
@@ -139,11 +145,28 @@ def message_row_to_dict(
     if row["status_reason"]:
         data["statusReason"] = row["status_reason"]
     data["direction"] = row["direction"]
+    if row["direction"] == Message.Direction.INBOUND:
+        data["authentication"] = authentication_of(row["verdicts"])
     _supervision(row, data)
     if row["sent_at"]:
         data["sentAt"] = format_timestamp(row["sent_at"])
     data["createdAt"] = format_timestamp(row["created_at"])
     data["updatedAt"] = format_timestamp(row["updated_at"])
+    return data
+
+
+def authentication_of(verdicts: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A received message's `authentication` object from its stored verdicts. Messages stored
+    before Sendook checked mail itself carry only what the provider said (or nothing): "none"."""
+    verdicts = verdicts or {}
+    data: dict[str, Any] = {"spf": "none", "dkim": "none", "dmarc": "none"}
+    for key in _AUTHENTICATION_KEYS:
+        if isinstance(verdicts.get(key), str) and verdicts[key]:
+            data[key] = verdicts[key]
+    data.setdefault("checkedBy", "provider")
+    domains = verdicts.get("domains")
+    if isinstance(domains, Mapping):
+        data["domains"] = dict(domains)
     return data
 
 

@@ -263,6 +263,13 @@ SENDOOK_DNS_TIMEOUT = float(env("SENDOOK_DNS_TIMEOUT", "3"))  # one try of one l
 # The whole of POST /v1/domains/{id}/verify: its lookups run in parallel and whatever is still
 # unanswered after this many seconds is "temperror".
 SENDOOK_DNS_VERIFY_TIMEOUT = float(env("SENDOOK_DNS_VERIFY_TIMEOUT", "4"))
+# Checking who sent a received message (DKIM, ARC, SPF, DMARC; messages/services/authentication.py)
+# through the same resolver: all of one message's lookups within this many seconds, each lookup
+# within SENDOOK_AUTH_DNS_TIMEOUT; what is still unanswered then is "temperror".
+SENDOOK_AUTH_TIME_BUDGET_SECONDS = float(env("SENDOOK_AUTH_TIME_BUDGET_SECONDS", "5"))
+SENDOOK_AUTH_DNS_TIMEOUT = float(env("SENDOOK_AUTH_DNS_TIMEOUT", "2"))
+# DKIM signatures checked per message (the first ones, top down); the rest are ignored.
+SENDOOK_AUTH_MAX_SIGNATURES = env_int("SENDOOK_AUTH_MAX_SIGNATURES", 5)
 # A verified domain whose checks fail stays verified (and unclaimable) this long after its last
 # full pass; then it lapses (event domain.unverified) and its inboxes cannot send.
 SENDOOK_DOMAIN_GRACE_HOURS = float(env("SENDOOK_DOMAIN_GRACE_HOURS", "72"))

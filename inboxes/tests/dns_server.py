@@ -14,6 +14,9 @@ class LoopbackDnsServer:
     def __init__(self) -> None:
         self.records: dict[tuple[str, str], list[str]] = {}
         self.queries: list[tuple[str, str]] = []
+        # Names answered badly on purpose: "silent" (never answers, a timeout) or "garbage"
+        # (bytes that are not a DNS message).
+        self.misbehaving: dict[str, str] = {}
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
@@ -27,6 +30,10 @@ class LoopbackDnsServer:
 
     def add(self, name: str, rtype: str, value: str) -> None:
         self.records.setdefault((name.rstrip(".").lower(), rtype), []).append(value)
+
+    def misbehave(self, name: str, how: str) -> None:
+        assert how in ("silent", "garbage"), how
+        self.misbehaving[name.rstrip(".").lower()] = how
 
     def _serve(self) -> None:
         while not self._stop.is_set():
@@ -42,6 +49,12 @@ class LoopbackDnsServer:
             name = question.name.to_text().rstrip(".").lower()
             rtype = dns.rdatatype.to_text(question.rdtype)
             self.queries.append((name, rtype))
+            how = self.misbehaving.get(name)
+            if how == "silent":
+                continue
+            if how == "garbage":
+                self.sock.sendto(data[:2] + b"\x81\x80\xff\xff garbage \x00\x01" * 3, peer)
+                continue
             values = self.records.get((name, rtype))
             if values:
                 response.answer.append(

@@ -34,6 +34,10 @@ class InboundEmailAdmin(admin.ModelAdmin):
         "provider_notification_id",
         "envelope_recipients",
         "unknown_recipients",
+        # What SPF was checked against (SMTP listener only).
+        "client_ip",
+        "helo",
+        "mail_from",
         "raw_download",
         "size",
         "verdicts",

@@ -352,12 +352,37 @@ def _participants(parsed: Any) -> list[str]:
     return result
 
 
-def _verdicts(record: InboundEmail, parsed: Any) -> dict[str, str]:
-    """Only the verdicts the way in recorded from its own authenticated data (SES receipt
-    verdicts from a signature-checked SNS notification). Headers inside the message
-    (Authentication-Results, Received-SPF, X-SES-*-Verdict, X-Spam-*) are never believed: the
-    sender can write them, and nothing tells a forged one from the one a provider added."""
-    return dict(record.verdicts or {})
+def _verdicts(record: InboundEmail, parsed: Any) -> dict[str, Any]:
+    """Who really sent it: SPF, DKIM (ARC) and DMARC computed by Sendook from the raw bytes, the
+    SMTP connection facts and DNS, beside the verdicts the way in recorded from its own
+    authenticated data (SES receipt verdicts from a signature-checked SNS notification). Headers
+    inside the message (Authentication-Results, Received-SPF, X-SES-*-Verdict, X-Spam-*) are
+    never believed: the sender can write them, and nothing tells a forged one from the one a
+    provider added. Computed once per record (a message for several inboxes, a re-run after a
+    conflict), and never raises: a check that cannot finish is a temperror/permerror verdict."""
+    cached = getattr(record, "_authentication", None)
+    if cached is not None:
+        return dict(cached)
+    from messages.services.authentication import authenticate
+
+    from_address = _clean(_address(parsed.from_)[0]) if parsed.from_ else ""
+    try:
+        with record.raw.open("rb") as handle:
+            raw = handle.read()
+        verdicts = authenticate(raw, record=record, from_address=from_address)
+    except Exception:  # a bug here must not lose the message: store it unverified
+        logger.exception("inbound: could not authenticate %s", record.public_id)
+        verdicts = {
+            **dict(record.verdicts or {}),
+            "spf": "temperror",
+            "dkim": "temperror",
+            "dmarc": "temperror",
+            "checkedBy": "sendook",
+            "domains": {"from": from_address.rpartition("@")[2].lower()},
+            "reasons": {"dkim": "internal error while checking"},
+        }
+    record._authentication = verdicts  # type: ignore[attr-defined]
+    return dict(verdicts)
 
 
 def _labels(route: Route, verdicts: dict[str, str], *, auto_submitted: bool) -> list[str]:

@@ -1,6 +1,7 @@
 """Routes nested under an inbox; included by sendook/urls.py under /v1."""
 
 from messages.api.drafts import DraftViewSet
+from messages.api.lists import ListEntryViewSet
 from messages.api.viewsets import MessageViewSet, ThreadViewSet
 from sendook.api import OptionalSlashRouter
 
@@ -11,4 +12,5 @@ router = OptionalSlashRouter()
 router.register(f"{INBOX}/messages", MessageViewSet, basename="message")
 router.register(f"{INBOX}/threads", ThreadViewSet, basename="thread")
 router.register(f"{INBOX}/drafts", DraftViewSet, basename="draft")
+router.register("lists", ListEntryViewSet, basename="list-entry")
 urlpatterns = router.urls

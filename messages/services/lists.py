@@ -37,6 +37,7 @@ from messages.exceptions import (
     ListEntryExists,
     ListEntryNotFound,
     MessageNotBlocked,
+    MessageNotFound,
     RecipientBlocked,
 )
 from messages.models import ListEntry, Message, Thread
@@ -374,9 +375,19 @@ def release_message(message: Message, *, actor: Actor) -> Message:
     return message
 
 
-def list_blocked(organization: Organization, *, inbox_ids: Collection[str] | None = None):
+def list_blocked(
+    organization: Organization, *, inbox_ids: Collection[str] | None = None
+) -> QuerySet[Message]:
     """Blocked mail waiting for a person, newest first (the staff UI's Blocked view)."""
     rows = Message.objects.filter(organization=organization, status=Message.Status.BLOCKED)
     if inbox_ids is not None:
         rows = rows.filter(inbox__public_id__in=list(inbox_ids))
     return rows.select_related("inbox", "thread").defer("search_vector").order_by("-id")
+
+
+def get_blocked(organization: Organization, message_id: str) -> Message:
+    """One blocked message of the organization (the staff UI's Release button)."""
+    message = list_blocked(organization).filter(public_id=message_id).first()
+    if message is None:
+        raise MessageNotFound()
+    return message

@@ -9,6 +9,7 @@ from messages.ui.views import (
     compose,
     drafts,
     keys,
+    lists,
     search,
     thread,
     threads,
@@ -57,4 +58,9 @@ urlpatterns = [
     ),
     path("messages/<str:message_id>/undo", approvals.undo, name="undo"),
     path("attachments/<str:attachment_id>", attachments.attachment, name="attachment"),
+    path("blocked", lists.blocked_list, name="blocked"),
+    path("blocked/<str:message_id>/release", lists.release, name="release"),
+    path("lists", lists.list_page, name="lists"),
+    path("lists/add", lists.add, name="list-add"),
+    path("lists/<str:entry_id>/remove", lists.remove, name="list-remove"),
 ]

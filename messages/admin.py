@@ -1,10 +1,23 @@
+from django import forms
 from django.contrib import admin
 from django.utils.html import format_html
 
+from messages.exceptions import MessageNotBlocked
 from messages.inbound.admin import InboundEmailAdmin  # noqa: F401  (registers it)
-from messages.models import Attachment, Message, Note, Suppression, Thread, ThreadActivity
+from messages.models import (
+    Attachment,
+    ListEntry,
+    Message,
+    Note,
+    Suppression,
+    Thread,
+    ThreadActivity,
+)
 from messages.payloads import member_name
+from messages.services import lists
 from messages.services.authentication import VERDICTS
+from messages.services.provenance import user_actor
+from sendook.exceptions import ValidationFailed
 
 RAW_PREVIEW_BYTES = 200_000
 
@@ -156,6 +169,20 @@ class DmarcVerdictFilter(admin.SimpleListFilter):
         return queryset
 
 
+@admin.action(description="Release the selected blocked messages (delivered as received)")
+def release_blocked(modeladmin: admin.ModelAdmin, request, queryset) -> None:  # type: ignore[no-untyped-def]
+    released = 0
+    for message in queryset.filter(status=Message.Status.BLOCKED).select_related(
+        "organization", "inbox", "thread"
+    ):
+        try:
+            lists.release_message(message, actor=user_actor(request.user))
+        except MessageNotBlocked:
+            continue
+        released += 1
+    modeladmin.message_user(request, f"Released {released} message(s).")
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = [
@@ -176,6 +203,7 @@ class MessageAdmin(admin.ModelAdmin):
         DmarcVerdictFilter,
         ("created_at", admin.DateFieldListFilter),
     ]
+    actions = [release_blocked]  # status "blocked" is one of the status filter's choices
     search_fields = [
         "public_id",
         "subject",
@@ -242,3 +270,51 @@ class SuppressionAdmin(admin.ModelAdmin):
     list_filter = ["reason"]
     search_fields = ["email", "organization__name", "detail"]
     list_select_related = ["organization"]
+
+
+class ListEntryForm(forms.ModelForm):
+    """Values checked and normalized as the API does (lower-cased, IDNA, no wildcards)."""
+
+    class Meta:
+        model = ListEntry
+        fields = ["organization", "inbox", "direction", "kind", "value"]
+
+    def clean_value(self) -> str:
+        try:
+            return lists.normalize_value(self.cleaned_data.get("value", ""))
+        except ValidationFailed as error:
+            raise forms.ValidationError(error.message) from None
+
+    def clean(self) -> dict:
+        data = super().clean()
+        inbox, organization = data.get("inbox"), data.get("organization")
+        if (
+            inbox is not None
+            and organization is not None
+            and inbox.organization_id != organization.pk
+        ):
+            raise forms.ValidationError({"inbox": "This inbox belongs to another organization."})
+        return data
+
+
+@admin.register(ListEntry)
+class ListEntryAdmin(admin.ModelAdmin):
+    form = ListEntryForm
+    list_display = [
+        "public_id",
+        "value",
+        "direction",
+        "kind",
+        "inbox",
+        "organization",
+        "created_at",
+    ]
+    list_filter = ["direction", "kind"]
+    search_fields = ["public_id", "value", "inbox__email", "organization__name"]
+    list_select_related = ["inbox", "organization"]
+    readonly_fields = ["public_id", "created_by", "created_at"]
+
+    def save_model(self, request, obj, form, change) -> None:  # type: ignore[no-untyped-def]
+        if not change:
+            obj.created_by = user_actor(request.user)
+        super().save_model(request, obj, form, change)

@@ -153,3 +153,31 @@ class RawStorageFailed(ServiceUnavailable):
 
     code = "raw_storage_failed"
     message = "The message could not be stored; retry later"
+
+
+class RecipientBlocked(Unprocessable):
+    """A send to an address the organization's or the inbox's send lists refuse (blocked, or
+    not allowed while send-allow entries exist): nothing is stored or sent."""
+
+    code = "recipient_blocked"
+    message = "A recipient is blocked by this organization's send lists"
+
+    def __init__(self, message: str, *, address: str, field: str = "to") -> None:
+        super().__init__(message, fields={field: [message]}, extra={"address": address})
+
+
+class ListEntryNotFound(NotFound):
+    code = "list_entry_not_found"
+    message = "List entry not found"
+
+
+class ListEntryExists(Conflict):
+    code = "list_entry_exists"
+    message = "This entry is already on the list"
+
+
+class MessageNotBlocked(Conflict):
+    """A release of a message that is not (or no longer) blocked: released already, by this
+    request's twin or by someone else."""
+
+    code = "message_not_blocked"

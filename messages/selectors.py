@@ -57,6 +57,7 @@ def list_messages(
     before: datetime | None = None,
     after: datetime | None = None,
     bodies: bool = True,
+    include_blocked: bool = False,
 ) -> QuerySet[Message, dict[str, Any]]:
     """Rows (dicts) rather than models: a list page renders up to 200 messages, and building a
     model per message plus one per relation cost several times the query itself. The thread
@@ -65,6 +66,8 @@ def list_messages(
     rows = Message.objects.filter(inbox_id=inbox.pk, organization_id=inbox.organization_id).exclude(
         status=Message.Status.DRAFT
     )
+    if not include_blocked:  # held back by a receive block list (services/lists.py)
+        rows = rows.exclude(status=Message.Status.BLOCKED)
     if query:
         # The search language shared with the staff UI (messages/search/): plain words keep
         # their substring meaning; operators, phrases, -term and OR narrow further. The API
@@ -92,6 +95,7 @@ def search_messages(
     """The organization's messages matching `query` (in `inbox` if given): best matches first
     when there is free text on PostgreSQL, newest first otherwise."""
     rows = Message.objects.filter(organization=organization).exclude(status=Message.Status.DRAFT)
+    rows = rows.exclude(status=Message.Status.BLOCKED)  # found in the Blocked view instead
     if inbox is not None:
         rows = rows.filter(inbox=inbox)
     return filter_messages(rows, query)
@@ -229,6 +233,7 @@ def list_threads(
     assignee: Any = UNFILTERED,
     label: str | None = None,
     inbox_ids: Collection[str] | None = None,
+    include_blocked: bool = False,
 ) -> QuerySet[Thread]:
     """Newest activity first (exactly the thread_*_activity indexes' order, so a page is an
     index range scan). `with_message_ids` loads each thread's message ids (the API's thread
@@ -256,12 +261,17 @@ def list_threads(
         rows = rows.filter(_assignee_filter(assignee))
     if label:
         rows = rows.filter(_has_label(label))
+    if not include_blocked:
+        # A thread a blocked message started (services/lists.py) shows once it is released.
+        rows = rows.exclude(message_count=0, messages__status=Message.Status.BLOCKED)
     if with_message_ids:
         ids = (
             Message.objects.exclude(status=Message.Status.DRAFT)
             .order_by("id")
             .only("id", "public_id", "thread_id")
         )
+        if not include_blocked:
+            ids = ids.exclude(status=Message.Status.BLOCKED)
         rows = rows.prefetch_related(Prefetch("messages", queryset=ids))
     return rows
 
@@ -312,6 +322,7 @@ def get_thread(
     *,
     inbox: Inbox | None = None,
     with_messages: bool = False,
+    include_blocked: bool = False,
 ) -> Thread:
     """`with_messages` loads its messages as the API renders them (oldest first by id, with
     their relations and attachments); the staff UI reads them through thread_messages()."""
@@ -323,6 +334,8 @@ def get_thread(
             .select_related("organization", "inbox", "thread", "from_inbox", "to_inbox")
             .prefetch_related("attachments")
         )
+        if not include_blocked:
+            messages = messages.exclude(status=Message.Status.BLOCKED)
         rows = rows.prefetch_related(Prefetch("messages", queryset=messages))
     try:
         return rows.get(public_id=thread_id)
@@ -366,6 +379,7 @@ def thread_messages(thread: Thread) -> list[Message]:
     files = Attachment.objects.order_by("id")
     return list(
         thread.messages.order_by("created_at", "id")
+        .exclude(status=Message.Status.BLOCKED)  # shown in the Blocked view until released
         .defer("search_vector")
         .prefetch_related(Prefetch("attachments", queryset=files))
     )

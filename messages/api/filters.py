@@ -55,6 +55,31 @@ class WhenParam(serializers.Field):
             raise serializers.ValidationError("Must be an ISO 8601 date or date-time.") from None
 
 
+@extend_schema_field(OpenApiTypes.STR)
+class IncludeParam(serializers.Field):
+    """`include=blocked` (comma-separated, for more later): rows the default list leaves out."""
+
+    KNOWN = ("blocked",)
+
+    def to_internal_value(self, data: Any) -> frozenset[str]:
+        values = {value.strip() for value in str(data).split(",") if value.strip()}
+        unknown = sorted(values - set(self.KNOWN))
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown value {', '.join(unknown)}; known: {', '.join(self.KNOWN)}."
+            )
+        return frozenset(values)
+
+
+class IncludeFilter(serializers.Serializer):
+    """`?include=` of the message and thread lists."""
+
+    include = IncludeParam(
+        default=frozenset(),
+        help_text="blocked: also list mail held back by a receive block list (status blocked).",
+    )
+
+
 class MessageListFilter(serializers.Serializer):
     view = serializers.ChoiceField(
         choices=["full", "summary"],

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from inboxes.models import Organization
 from messages import selectors
-from messages.api.filters import validated_filters
+from messages.api.filters import IncludeFilter, validated_filters
 from messages.api.serializers import LabelList, ThreadDetailSerializer, ThreadSerializer
 from messages.api.supervision import ActorSerializer
 from messages.api.viewsets import InboxNestedViewSet
@@ -233,10 +233,17 @@ class ThreadViewSet(InboxNestedViewSet):
             status=self.filters["status"] or None,
             assignee=self.assignee_filter(organization),
             label=self.filters.get("label"),
+            include_blocked=self.include_blocked,
         )
 
     def get_row(self, organization: Organization, row_id: str) -> Any:
-        return selectors.get_thread(organization, row_id, inbox=self.inbox, with_messages=True)
+        return selectors.get_thread(
+            organization,
+            row_id,
+            inbox=self.inbox,
+            with_messages=True,
+            include_blocked=self.include_blocked,
+        )
 
     def thread(self) -> Thread:
         return selectors.get_thread(self.organization, self.kwargs["id"], inbox=self.inbox)
@@ -248,6 +255,7 @@ class ThreadViewSet(InboxNestedViewSet):
                 "assignee", str, description="me, none, a member id (user_…) or a key id (key_…)."
             ),
             OpenApiParameter("label", str, description="Threads carrying this label."),
+            IncludeFilter,
         ]
     )
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:

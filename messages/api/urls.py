@@ -3,6 +3,7 @@
 from django.urls import re_path
 
 from messages.api.drafts import DraftViewSet
+from messages.api.lists import ListEntryViewSet
 from messages.api.threads import ThreadBulkViewSet, ThreadViewSet
 from messages.api.viewsets import MessageViewSet
 from sendook.api import OptionalSlashRouter
@@ -14,6 +15,7 @@ router = OptionalSlashRouter()
 router.register(f"{INBOX}/messages", MessageViewSet, basename="message")
 router.register(f"{INBOX}/threads", ThreadViewSet, basename="thread")
 router.register(f"{INBOX}/drafts", DraftViewSet, basename="draft")
+router.register("lists", ListEntryViewSet, basename="list-entry")
 urlpatterns = [
     *router.urls,
     # One action, no list or detail: threads are read under their inbox.

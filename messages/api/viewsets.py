@@ -18,7 +18,8 @@ from inboxes.models import Inbox, Organization
 from inboxes.selectors import get_inbox
 from messages import selectors
 from messages.api.approvals import ApprovalActions
-from messages.api.filters import MessageListFilter, validated_filters
+from messages.api.filters import IncludeFilter, MessageListFilter, validated_filters
+from messages.api.lists import ReleaseActions
 from messages.api.serializers import (
     ForwardInput,
     LabelsInput,
@@ -98,8 +99,13 @@ class InboxNestedViewSet(OrgScopedViewSet):
         inbox.organization = self.organization  # the same row, already loaded by auth
         return inbox
 
+    @property
+    def include_blocked(self) -> bool:
+        """`?include=blocked`: also mail held back by a receive block list."""
+        return "blocked" in validated_filters(IncludeFilter, self.request.query_params)["include"]
 
-class MessageViewSet(ApprovalActions, InboxNestedViewSet):
+
+class MessageViewSet(ApprovalActions, ReleaseActions, InboxNestedViewSet):
     serializer_class = MessageListItemSerializer
     # No write_scope: every action that changes something names its scope here.
     scopes = {
@@ -112,6 +118,8 @@ class MessageViewSet(ApprovalActions, InboxNestedViewSet):
         "approve": "approvals:write",
         "reject": "approvals:write",
         "cancel": "messages:send",
+        # Undoing a receive block list's hold, like managing the list.
+        "release": "inboxes:write",
     }
 
     @cached_property
@@ -127,6 +135,7 @@ class MessageViewSet(ApprovalActions, InboxNestedViewSet):
             labels=filters["labels"],
             before=filters["before"],
             after=filters["after"],
+            include_blocked=self.include_blocked,
         )
 
     def get_row(self, organization: Organization, row_id: str) -> Message:
@@ -141,7 +150,7 @@ class MessageViewSet(ApprovalActions, InboxNestedViewSet):
         page = super().paginate_queryset(queryset) or []
         return selectors.complete_message_rows(self.inbox, page)
 
-    @extend_schema(parameters=[MessageListFilter])
+    @extend_schema(parameters=[MessageListFilter, IncludeFilter])
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().list(request, *args, **kwargs)
 

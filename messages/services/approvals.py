@@ -12,10 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from inboxes.models import Inbox, Organization
-from messages.exceptions import MessageNotHeld
+from messages.exceptions import MessageNotHeld, RecipientBlocked
 from messages.models import Message, Thread
 from messages.payloads import prefetch_rows, preview_of
 from messages.services.handoff import hand_to_worker, record_message_event
+from messages.services.lists import check_send_recipients
 from messages.services.policies import pause_hold
 from messages.services.provenance import SYSTEM, Actor
 from sendook.events.models import EventType
@@ -69,6 +70,8 @@ def approve_message(
             "originalHtml": message.html,
         }
     status = _go(message, now=now)
+    # A recipient blocked since the send was held is not sent to (422, the message stays held).
+    check_send_recipients(message.inbox, {"to": message.to, "cc": message.cc, "bcc": message.bcc})
     _move(message, [Status.PENDING_APPROVAL], status, **changes)
     if "text" in edits or "html" in edits:
         _refresh_preview(message)
@@ -166,7 +169,7 @@ def release_paused_messages(
     for message in rows.select_related("organization", "inbox", "thread").order_by("id"):
         try:
             approve_message(message, by=by)
-        except MessageNotHeld:
-            continue
+        except (MessageNotHeld, RecipientBlocked):
+            continue  # decided meanwhile, or to a recipient blocked since: it stays held
         released += 1
     return released

@@ -24,7 +24,7 @@ from messages.exceptions import RawStorageFailed
 from messages.models import Attachment, InboundEmail, Message
 from messages.parsing import ParseError, ParseLimits, parse_email
 from messages.payloads import message_payload, prefetch_rows
-from messages.services import threads, triage
+from messages.services import lists, threads, triage
 from messages.services.enqueue import PROCESS_INBOUND_EMAIL, enqueue
 from messages.services.provenance import inbound_actor
 from messages.services.routing import Route, hosted_inboxes, resolve_recipients
@@ -269,11 +269,18 @@ def _deliver(
     extracted_text = _clean(parsed.extracted_text)
     thread, rule = find_thread(inbox, parsed, participants=participants)
     verdicts = _verdicts(record, parsed)
+    # Trust (services/lists.py): a sender on a receive block list is stored, raw kept, but
+    # held back (read, outside the thread's summary, message.blocked) until a person releases it.
+    listing = lists.receive_listing(inbox, _clean(from_email))
+    listed = listing.kind if listing is not None else None
+    blocked = listed == lists.BLOCK
     message = Message(
         organization=inbox.organization,
         inbox=inbox,
         direction=Message.Direction.INBOUND,
-        status=Message.Status.RECEIVED,
+        status=Message.Status.BLOCKED if blocked else Message.Status.RECEIVED,
+        status_reason=lists.blocked_reason(listing) if blocked and listing else "",
+        is_read=blocked,
         from_inbox=sender_inbox,
         to_inbox=inbox,
         from_email=_clean(from_email)[:320],
@@ -298,7 +305,11 @@ def _deliver(
     message.raw.name = record.raw.name  # the same stored bytes; no copy
     # Thread summaries are kept by services/threads.py, shared with the send path: a new
     # thread is written once, already describing its first message.
-    message.thread = threads.lock_thread(thread.pk) if thread else threads.new_thread(message)
+    message.thread = (
+        threads.lock_thread(thread.pk)
+        if thread
+        else (lists.held_thread(message) if blocked else threads.new_thread(message))
+    )
     # A concurrent run storing the same mail trips the (inbox, message_id) constraint: the
     # IntegrityError rolls back the caller's transaction or savepoint, thread included.
     message.save()
@@ -306,14 +317,14 @@ def _deliver(
     if attachments:
         Attachment.objects.bulk_create(attachments)  # one INSERT, however many parts
     prefetch_rows(message, "attachments", attachments)  # the event payload needs no query
-    if thread is not None:
+    if thread is not None and not blocked:
         threads.add_to_thread(message.thread, message)
         if message.thread.status in triage.REOPENED_BY_INBOUND:
             # New mail on a closed or snoozed thread: it needs someone again.
             triage.reopen_on_inbound(message.thread, actor=message.created_by)
     record_event(
         inbox.organization,
-        event_type=EventType.MESSAGE_RECEIVED,
+        event_type=EventType.MESSAGE_BLOCKED if blocked else EventType.MESSAGE_RECEIVED,
         payload=message_payload(message),
         inbox_id=inbox.public_id,
         message_id=message.public_id,

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 
 from inboxes.addresses import addr_spec, split_address
 from inboxes.models import Inbox
-from messages.models import Message
+from messages.models import ListEntry, Message
 
 
 @dataclass
@@ -29,7 +30,17 @@ def hosted_inboxes(addresses: set[str], *, columns: tuple[str, ...] = ()) -> dic
         .filter(lower_email__in=addresses)
         .order_by()  # read into a dict: Inbox's default ordering would only add a sort
     )
-    rows = rows.only(*columns) if columns else rows.select_related("organization")
+    if columns:
+        rows = rows.only(*columns)
+    else:
+        # Whether the inbox or its organization has receive list entries at all: the inbound
+        # pipeline looks the sender up only then (messages/services/lists.py).
+        entries = ListEntry.objects.filter(
+            Q(inbox__isnull=True) | Q(inbox=OuterRef("pk")),
+            organization=OuterRef("organization_id"),
+            direction=ListEntry.Direction.RECEIVE,
+        )
+        rows = rows.select_related("organization").annotate(receive_listed=Exists(entries))
     return {inbox.lower_email: inbox for inbox in rows}
 
 

@@ -22,7 +22,7 @@ from messages import selectors
 from messages.exceptions import RecipientSuppressed, ThreadAssigned, ThreadChanged
 from messages.models import Attachment, Message, Thread
 from messages.payloads import assignee_ref, prefetch_rows
-from messages.services import handoff, policies
+from messages.services import handoff, lists, policies
 from messages.services.provenance import SYSTEM, Actor
 from messages.services.threads import (
     add_to_thread,
@@ -146,6 +146,7 @@ def admit_send(
         copied_bytes=copied_bytes,
     )
     _check_suppressions(inbox, {"to": to, "cc": cc, "bcc": bcc})
+    lists.check_send_recipients(inbox, {"to": to, "cc": cc, "bcc": bcc})
     if not sending_domain_verified(inbox):
         raise SendingDomainNotVerified(
             f"{inbox.domain_name} is not a verified domain of this organization; "

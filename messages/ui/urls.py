@@ -10,6 +10,7 @@ from messages.ui.views import (
     compose,
     drafts,
     keys,
+    lists,
     members,
     search,
     thread,
@@ -71,4 +72,9 @@ urlpatterns = [
     path("members/<str:member_id>/role", members.change_role, name="member-role"),
     path("members/<str:member_id>/remove", members.remove, name="remove-member"),
     path("join/<str:token>", members.join, name="join"),
+    path("blocked", lists.blocked_list, name="blocked"),
+    path("blocked/<str:message_id>/release", lists.release, name="release"),
+    path("lists", lists.list_page, name="lists"),
+    path("lists/add", lists.add, name="list-add"),
+    path("lists/<str:entry_id>/remove", lists.remove, name="list-remove"),
 ]

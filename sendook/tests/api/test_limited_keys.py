@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from inboxes.models import ApiKey, Inbox
 from inboxes.services import create_api_key
 from inboxes.tests.factories import InboxFactory
-from messages.models import Message
+from messages.models import ListEntry, Message
 from messages.tests.mail_factories import AttachmentFactory, MessageFactory, ThreadFactory
 from sendook.events.models import EventType
 from sendook.events.services import record_event
@@ -53,6 +53,9 @@ def _rows(organization, inbox: Inbox, *, webhook_inboxes: list[str]) -> dict[str
     )
     delivery = Delivery.objects.create(event=event, webhook=webhook)
     key = create_api_key(organization, name="theirs", inbox_ids=[inbox.public_id]).api_key
+    entry = ListEntry.objects.create(
+        organization=organization, inbox=inbox, direction="receive", kind="block", value="x.example"
+    )
     return {
         "inbox": inbox.public_id,
         "msg": message.public_id,
@@ -63,6 +66,7 @@ def _rows(organization, inbox: Inbox, *, webhook_inboxes: list[str]) -> dict[str
         "wh": webhook.public_id,
         "dlv": delivery.public_id,
         "key": key.public_id,
+        "list": entry.public_id,
     }
 
 
@@ -105,6 +109,7 @@ def _params(path: str, rows: dict[str, str]) -> dict[str, str]:
             "events": "evt",
             "webhooks": "wh",
             "approvals": "msg",
+            "lists": "list",
         }.get(path.split("/")[2], "")
     return {name: rows[kinds[name]] for name in re.findall(r"\{(\w+)\}", path) if kinds.get(name)}
 
@@ -233,4 +238,5 @@ def _snapshot(world) -> dict[str, Any]:
         ),
         "webhooks": sorted(Webhook.objects.values_list("public_id", "enabled", "inbox_ids")),
         "keys": sorted(ApiKey.objects.values_list("public_id", "revoked_at")),
+        "lists": sorted(ListEntry.objects.values_list("public_id", "value")),
     }

@@ -49,6 +49,8 @@ MESSAGE_ROW_FIELDS = (
     "hold",
     "review",
     "send_at",
+    # Trust (received mail only): what an agent may believe about the sender.
+    "trust",
 )
 
 
@@ -139,6 +141,8 @@ def message_row_to_dict(
     if row["status_reason"]:
         data["statusReason"] = row["status_reason"]
     data["direction"] = row["direction"]
+    if row["trust"]:
+        data["trust"] = dict(row["trust"])
     _supervision(row, data)
     if row["sent_at"]:
         data["sentAt"] = format_timestamp(row["sent_at"])

@@ -1,5 +1,8 @@
 """Routes nested under an inbox; included by sendook/urls.py under /v1."""
 
+from django.urls import re_path
+
+from messages.api.context import ThreadContextViewSet
 from messages.api.drafts import DraftViewSet
 from messages.api.viewsets import MessageViewSet, ThreadViewSet
 from sendook.api import OptionalSlashRouter
@@ -11,4 +14,11 @@ router = OptionalSlashRouter()
 router.register(f"{INBOX}/messages", MessageViewSet, basename="message")
 router.register(f"{INBOX}/threads", ThreadViewSet, basename="thread")
 router.register(f"{INBOX}/drafts", DraftViewSet, basename="draft")
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    re_path(
+        rf"^{INBOX}/threads/(?P<id>[A-Za-z0-9._@-]{{1,255}})/context/?$",
+        ThreadContextViewSet.as_view({"get": "context"}),
+        name="thread-context",
+    ),
+]

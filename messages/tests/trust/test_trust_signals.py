@@ -249,3 +249,39 @@ def test_trust_for_a_large_correspondence_stays_quick(desk):
     )
     assert signals["lookalikeOf"] == "company17.example"
     assert time.monotonic() - started < 2.0
+
+
+# --- the staff UI's sender warning ----------------------------------------------------------
+
+
+@pytest.fixture
+def desk_staff(desk, client):
+    from inboxes.tests.factories import MembershipFactory
+
+    client.force_login(MembershipFactory(organization=desk.organization).user)
+    return client
+
+
+def _page(client, message: Message) -> str:
+    return client.get(f"/threads/{message.thread.public_id}").content.decode()
+
+
+def test_the_thread_page_warns_of_an_unverified_sender_claiming_the_organizations_domain(
+    desk, deliver, desk_staff
+):
+    forged = deliver("ceo@acme.com", verdicts={"spf": "fail", "dmarc": "fail"})
+
+    page = _page(desk_staff, forged)
+    assert "Unverified sender" in page and "comes from acme.com" in page
+
+
+def test_no_warning_for_unknown_or_authenticated_senders_and_a_lookalike_is_named(
+    desk, deliver, desk_staff
+):
+    stranger = deliver("someone@example.org")  # unauthenticated, but claims nobody we know
+    assert "trust-warning" not in _page(desk_staff, stranger)
+    genuine = deliver("buyer@globex.com", verdicts={"dmarc": "pass"}, subject="Genuine")
+    assert "trust-warning" not in _page(desk_staff, genuine)
+    lookalike = deliver("ceo@acrne.com", subject="Lookalike")
+    page = _page(desk_staff, lookalike)
+    assert "Unverified sender" in page and "Looks like acme.com" in page

@@ -229,11 +229,12 @@ def _one_edit(a: str, b: str) -> bool:
             return True
         i = diffs[0]
         return len(diffs) == 2 and diffs[1] == i + 1 and a[i] == b[i + 1] and a[i + 1] == b[i]
+    # One character more: the first difference is the inserted one (linear, for long names).
     short, long = (a, b) if len(a) < len(b) else (b, a)
-    for i in range(len(long)):
-        if long[:i] + long[i + 1 :] == short:
-            return True
-    return False
+    i = 0
+    while i < len(short) and short[i] == long[i]:
+        i += 1
+    return short[i:] == long[i + 1 :]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -201,6 +201,7 @@ def organizational_domain(domain: str) -> str:
     return _psl.privatesuffix(domain) or domain
 
 
+@functools.lru_cache(maxsize=4096)
 def _public_suffix(domain: str) -> str:
     return _psl.publicsuffix(domain) or ""
 

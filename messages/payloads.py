@@ -51,6 +51,8 @@ MESSAGE_ROW_FIELDS = (
     "send_at",
     # Inbound: who really sent it (services/authentication.py), shown as `authentication`.
     "verdicts",
+    # Trust (received mail only): what an agent may believe about the sender.
+    "trust",
 )
 
 # The stored verdict keys the API's `authentication` object shows (reasons stay in the admin:
@@ -147,6 +149,8 @@ def message_row_to_dict(
     data["direction"] = row["direction"]
     if row["direction"] == Message.Direction.INBOUND:
         data["authentication"] = authentication_of(row["verdicts"])
+    if row["trust"]:
+        data["trust"] = dict(row["trust"])
     _supervision(row, data)
     if row["sent_at"]:
         data["sentAt"] = format_timestamp(row["sent_at"])

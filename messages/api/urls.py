@@ -2,6 +2,7 @@
 
 from django.urls import re_path
 
+from messages.api.context import ThreadContextViewSet
 from messages.api.drafts import DraftViewSet
 from messages.api.lists import ListEntryViewSet
 from messages.api.threads import ThreadBulkViewSet, ThreadViewSet
@@ -20,4 +21,9 @@ urlpatterns = [
     *router.urls,
     # One action, no list or detail: threads are read under their inbox.
     re_path(r"^threads/bulk/?$", ThreadBulkViewSet.as_view({"post": "bulk"}), name="thread-bulk"),
+    re_path(
+        rf"^{INBOX}/threads/(?P<id>[A-Za-z0-9._@-]{{1,255}})/context/?$",
+        ThreadContextViewSet.as_view({"get": "context"}),
+        name="thread-context",
+    ),
 ]

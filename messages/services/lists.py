@@ -42,7 +42,7 @@ from messages.exceptions import (
 )
 from messages.models import ListEntry, Message, Thread
 from messages.payloads import message_payload
-from messages.services import threads
+from messages.services import threads, triage
 from messages.services.handoff import record_message_event
 from messages.services.provenance import Actor
 from sendook.api import format_timestamp
@@ -364,6 +364,9 @@ def release_message(message: Message, *, actor: Actor) -> Message:
             # A thread the blocked message started: its first real summary is this message.
             thread.last_message_at = None
         message.thread = threads.add_to_thread(thread, message)
+        if thread.status in triage.REOPENED_BY_INBOUND:
+            # Released mail is new mail on the thread: a closed or snoozed one needs someone.
+            triage.reopen_on_inbound(thread, actor=message.created_by)
         record_event(
             message.organization,
             event_type=EventType.MESSAGE_RELEASED,

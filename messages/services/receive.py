@@ -29,6 +29,7 @@ from messages.services.enqueue import PROCESS_INBOUND_EMAIL, enqueue
 from messages.services.provenance import inbound_actor
 from messages.services.routing import Route, hosted_inboxes, resolve_recipients
 from messages.services.threads import find_thread, indexable_text
+from messages.services.trust import trust_signals
 from sendook.events.models import EventType
 from sendook.events.services import record_event
 
@@ -294,6 +295,7 @@ def _deliver(
         extracted_text=extracted_text,
         labels=_labels(route, verdicts, auto_submitted=bool(parsed.auto_submitted)),
         verdicts=verdicts,
+        trust=trust_signals(inbox=inbox, from_address=from_email, verdicts=verdicts, listed=listed),
         thread_rule=rule,
         inbound_email=record,
         message_id=message_id,

@@ -11,7 +11,7 @@ from django.db import close_old_connections, connection
 
 from inboxes.tests.factories import InboxFactory
 from messages.exceptions import MessageNotBlocked
-from messages.models import ListEntry, Message, Thread
+from messages.models import ListEntry, Message, Thread, ThreadStatus
 from messages.selectors import list_inboxes_with_unread, search_messages
 from messages.services import lists
 from messages.services.provenance import SYSTEM
@@ -177,6 +177,30 @@ def test_a_blocked_reply_joins_its_thread_without_showing_in_it(org, inbox, rece
     base = f"/v1/inboxes/{inbox.public_id}/threads/{thread.public_id}"
     assert len(api_client.get(base).json()["messages"]) == 1
     assert len(api_client.get(base, {"include": "blocked"}).json()["messages"]) == 2
+
+
+def test_a_blocked_reply_leaves_a_closed_thread_closed_and_its_release_reopens_it(
+    org, inbox, receive
+):
+    receive(build_email(sender="ann@customer.example", message_id="<first@customer.example>"))
+    thread = Thread.objects.get()
+    Thread.objects.filter(pk=thread.pk).update(status=ThreadStatus.CLOSED)
+    _block(org, "ann@customer.example")
+    receive(
+        build_email(
+            sender="ann@customer.example",
+            subject="Re: Hello",
+            in_reply_to="<first@customer.example>",
+        )
+    )
+    thread.refresh_from_db()
+    assert thread.status == ThreadStatus.CLOSED  # mail nobody will see does not reopen it
+
+    lists.release_message(Message.objects.get(status=Status.BLOCKED), actor=ME)
+
+    thread.refresh_from_db()
+    assert thread.status == ThreadStatus.OPEN and thread.message_count == 2
+    assert Event.objects.filter(type="thread.updated").count() == 1
 
 
 def test_an_unknown_include_value_is_a_400_naming_it(inbox, api_client):

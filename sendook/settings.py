@@ -350,6 +350,15 @@ SENDOOK_SNOOZE_SWEEP_BATCH = env_int("SENDOOK_SNOOZE_SWEEP_BATCH", 500)
 # The longest internal note, in characters.
 SENDOOK_NOTE_MAX_CHARS = env_int("SENDOOK_NOTE_MAX_CHARS", 10000)
 
+# --- Trust and the agent context view ----------------------------------------------------------
+# How long the domains an organization owns and corresponds with (the lookalike check's
+# reference) are cached; a counterparty added inside the window is compared after a refresh.
+SENDOOK_TRUST_DOMAINS_SECONDS = env_int("SENDOOK_TRUST_DOMAINS_SECONDS", 300)
+# GET …/threads/{id}/context: the time one answer may spend extracting attachment text, and
+# the largest (and default) maxChars.
+SENDOOK_CONTEXT_SECONDS = float(env("SENDOOK_CONTEXT_SECONDS", "20"))
+SENDOOK_CONTEXT_MAX_CHARS = env_int("SENDOOK_CONTEXT_MAX_CHARS", 200000)
+
 # --- Inbound mail -------------------------------------------------------------------------------
 # Hard limits for parsing a received message; beyond them it is quarantined (raw kept).
 SENDOOK_INBOUND_MAX_BYTES = env_int("SENDOOK_INBOUND_MAX_BYTES", 40 * 1024 * 1024)

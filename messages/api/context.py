@@ -24,7 +24,7 @@ FORMATS = ("json", "text")
 
 
 def max_chars_limit() -> int:
-    return int(getattr(settings, "SENDOOK_CONTEXT_MAX_CHARS", 200_000))
+    return settings.SENDOOK_CONTEXT_MAX_CHARS
 
 
 class ContextAttachmentSerializer(ApiSerializer):

@@ -82,7 +82,7 @@ def thread_context(
 ) -> dict[str, Any]:
     """The context object of API.md for `thread` (its messages already prefetched or not)."""
     deadline = time.monotonic() + (
-        seconds if seconds is not None else getattr(settings, "SENDOOK_CONTEXT_SECONDS", 20.0)
+        seconds if seconds is not None else settings.SENDOOK_CONTEXT_SECONDS
     )
     limits = extraction_limits()
     messages = [

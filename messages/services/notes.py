@@ -17,7 +17,7 @@ from sendook.exceptions import ValidationFailed
 
 
 def note_max_chars() -> int:
-    return int(getattr(settings, "SENDOOK_NOTE_MAX_CHARS", 10000))
+    return settings.SENDOOK_NOTE_MAX_CHARS
 
 
 def clean_note_text(text: Any) -> str:

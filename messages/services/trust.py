@@ -314,7 +314,7 @@ def _rows(inbox: Inbox, address: str, *, domains: bool) -> list[tuple[str, str]]
 
 def _cache_seconds() -> int:
     # Read here with a default (not declared in settings.py): only tests change it.
-    return int(getattr(settings, "SENDOOK_TRUST_DOMAINS_SECONDS", 300))
+    return settings.SENDOOK_TRUST_DOMAINS_SECONDS
 
 
 def _cache_get(key: str) -> KnownDomains | None:

@@ -1,4 +1,5 @@
-"""The schema of a received message's `authentication` object (messages.payloads builds it)."""
+"""The schema of what is known about a received message's sender: its `authentication` verdicts and
+its `trust` signals (messages.payloads builds both)."""
 
 from rest_framework import serializers
 
@@ -45,3 +46,19 @@ class AuthenticationSerializer(ApiSerializer):
     )
     checked_by = serializers.ChoiceField(choices=["sendook", "provider"], read_only=True)
     domains = AuthenticationDomainsSerializer(read_only=True, required=False)
+
+
+class TrustSerializer(ApiSerializer):
+    """What an agent may believe about a received message (messages/services/trust.py)."""
+
+    authenticated = serializers.BooleanField(
+        help_text="DMARC passed, or a DKIM signature aligned with the From domain passed."
+    )
+    first_contact = serializers.BooleanField(
+        help_text="The inbox never exchanged mail with this sender."
+    )
+    lookalike_of = serializers.CharField(
+        required=False,
+        help_text="The own or known domain the From domain imitates (confusable or one edit).",
+    )
+    listed = serializers.ChoiceField(choices=["allow", "block"], required=False)

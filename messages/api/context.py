@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from messages import selectors
-from messages.api.supervision import TrustSerializer
+from messages.api.authentication import TrustSerializer
 from messages.api.viewsets import InboxNestedViewSet
 from messages.services.context import thread_context, transcript
 from sendook.api import ApiSerializer

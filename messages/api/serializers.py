@@ -13,7 +13,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from inboxes.addresses import InvalidAddress, format_address, parse_address
-from messages.api.authentication import AuthenticationSerializer
+from messages.api.authentication import AuthenticationSerializer, TrustSerializer
 from messages.api.supervision import ActorSerializer, SendAtField
 from messages.models import Attachment, Message, Thread, ThreadStatus
 from messages.payloads import message_row, message_row_to_dict, thread_payload
@@ -231,6 +231,8 @@ class MessageSerializer(ApiSerializer):
     direction = serializers.ChoiceField(choices=Message.Direction.choices, read_only=True)
     # Received messages only: SPF/DKIM/DMARC as Sendook checked them.
     authentication = AuthenticationSerializer(read_only=True, required=False)
+    # Received messages only: what an agent may believe about the sender.
+    trust = TrustSerializer(read_only=True, required=False)
     # Who wrote it (omitted on messages stored before provenance was recorded).
     created_by = ActorSerializer(read_only=True)
     sent_at = Timestamp(read_only=True)

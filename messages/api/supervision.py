@@ -48,22 +48,6 @@ class ReviewSerializer(ApiSerializer):
     original_html = serializers.CharField()
 
 
-class TrustSerializer(ApiSerializer):
-    """What an agent may believe about a received message (messages/services/trust.py)."""
-
-    authenticated = serializers.BooleanField(
-        help_text="DMARC passed, or a DKIM signature aligned with the From domain passed."
-    )
-    first_contact = serializers.BooleanField(
-        help_text="The inbox never exchanged mail with this sender."
-    )
-    lookalike_of = serializers.CharField(
-        required=False,
-        help_text="The own or known domain the From domain imitates (confusable or one edit).",
-    )
-    listed = serializers.ChoiceField(choices=["allow", "block"], required=False)
-
-
 class MessageSupervisionFields(ApiSerializer):
     """Fields of the Message object that only held, scheduled or decided messages carry:
     documented here rather than declared on MessageSerializer, whose declared fields are the
@@ -78,8 +62,6 @@ class MessageSupervisionFields(ApiSerializer):
     declined_by = ActorSerializer(read_only=True)
     declined_at = Timestamp(read_only=True)
     review = ReviewSerializer(read_only=True)
-    # Received mail only (trust signals): documented here for the same reason.
-    trust = TrustSerializer(read_only=True)
 
 
 class MessageSchema(OpenApiSerializerExtension):

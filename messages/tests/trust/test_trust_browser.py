@@ -1,8 +1,8 @@
 """The "Unverified sender" marker in a real browser: Playwright driving Debian's Chromium.
 
-A forged "From: ceo@<a known contact's domain>" is fed to the receive pipeline with failing
-verdicts (the way in records them; over SMTP with real SPF/DKIM/DMARC is the authentication
-work's part, and this test moves to SMTP once both are merged).
+A forged "From: ceo@<a known contact's domain>" arrives over SMTP (the real listener, with
+Sendook's own SPF/DKIM/DMARC checks against the loopback DNS server) beside genuine, signed mail
+from that domain; the marker is also checked on mail fed to the pipeline with failing verdicts.
 Run with `pytest -m browser`; skipped when /usr/bin/chromium is missing.
 """
 
@@ -14,6 +14,8 @@ from django.conf import settings as django_settings
 
 from inboxes.tests.factories import DomainFactory, InboxFactory, MembershipFactory
 from messages.models import Correspondent, Message
+from messages.tests.trust.conftest import sign
+from sendook.events.models import Event
 from messages.services.receive import process_inbound_email, receive_raw_email
 from messages.tests.inbound.mail import build_email
 
@@ -115,6 +117,72 @@ def test_a_forged_mail_from_a_known_contacts_domain_shows_the_unverified_sender_
     assert page.locator(f"#{forged.public_id} header [role=note]").count() == 1
     assert page.locator(f"#{genuine.public_id} .trust-warning").count() == 0
     page.screenshot(path=str(screenshots / "trust_unverified_sender.png"), full_page=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_forged_ceo_over_smtp_is_marked_unverified_and_its_webhook_payload_says_so(
+    page, live_server, org, screenshots, trust_dns, smtp_send
+):
+    """Genuine mail from globex.example is DKIM-signed (DMARC passes through the aligned
+    signature); the forgery comes from an address outside globex.example's SPF record with no
+    signature, so SPF fails, DMARC (p=reject) fails, and trust.authenticated is false."""
+    inbox = InboxFactory(organization=org, email="support@sendook.localhost", name="Support")
+    member = MembershipFactory(organization=org).user
+    trust_dns.dkim_key(domain="globex.example")
+    trust_dns.spf("globex.example", "v=spf1 ip4:192.0.2.10 -all")  # not 127.0.0.1
+    trust_dns.dmarc("globex.example", "v=DMARC1; p=reject")
+    genuine_raw = build_email(
+        sender="Bea Buyer <buyer@globex.example>",
+        to=inbox.email,
+        subject="Invoice 1042",
+        text="Please find the invoice attached.",
+        message_id="<inv-1042@globex.example>",
+    )
+    smtp_send(
+        sign(genuine_raw, trust_dns.key, domain="globex.example"),
+        mail_from="buyer@globex.example",
+        to=inbox.email,
+    )
+    smtp_send(
+        build_email(
+            sender="Globex CEO <ceo@globex.example>",
+            to=inbox.email,
+            subject="Re: Invoice 1042",
+            text="Urgent: pay the invoice to our new account today.",
+            in_reply_to="<inv-1042@globex.example>",
+            references="<inv-1042@globex.example>",
+        ),
+        mail_from="ceo@globex.example",
+        to=inbox.email,
+        helo="mail.globex.example",
+    )
+    genuine = Message.objects.get(from_email="buyer@globex.example")
+    forged = Message.objects.get(from_email="ceo@globex.example")
+    assert (genuine.verdicts["dkim"], genuine.verdicts["dmarc"]) == ("pass", "pass")
+    assert (forged.verdicts["spf"], forged.verdicts["dmarc"]) == ("fail", "fail")
+    assert forged.verdicts["checkedBy"] == "sendook"
+    # What a webhook subscriber is sent is the event's payload.
+    event = Event.objects.get(type="message.received", message_public_id=forged.public_id)
+    assert event.payload["trust"]["authenticated"] is False
+    assert event.payload["authentication"]["dmarc"] == "fail"
+    assert (
+        Event.objects.get(type="message.received", message_public_id=genuine.public_id).payload[
+            "trust"
+        ]["authenticated"]
+        is True
+    )
+
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email").fill(member.email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/threads/{forged.thread.public_id}")
+    marker = page.locator(f"#{forged.public_id} .unverified-sender")
+    marker.wait_for()
+    assert "Unverified sender" in marker.inner_text()
+    assert page.locator(f"#{genuine.public_id} .trust-warning").count() == 0
+    page.screenshot(path=str(screenshots / "trust_unverified_sender_smtp.png"), full_page=True)
 
 
 def test_a_lookalike_domain_says_what_it_looks_like(page, live_server, org, screenshots):

@@ -1,6 +1,6 @@
 """Reliability: attachment text for the agent context view under hostile files.
 
-Each file is extracted by messages.services.context.extract_text in a fresh Python process
+Each file is extracted by messages.services.attachment_text.extract_text in a fresh Python process
 (Django set up, no database), so each case's peak RSS (ru_maxrss) is its own; a baseline
 process imports the same modules and extracts nothing. Cases: a 50 MB PDF (refused by size at
 the default limits, and parsed with the byte limit raised past it, to show what the limit
@@ -36,7 +36,7 @@ import django
 django.setup()
 from django.test.utils import override_settings
 from messages.models import Attachment
-from messages.services.context import Unavailable, extract_text, extraction_limits
+from messages.services.attachment_text import Unavailable, extract_text, extraction_limits
 name, content_type, overrides = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
 started = time.monotonic()
 outcome = "baseline"

@@ -18,7 +18,8 @@ from inboxes.services import create_api_key
 from inboxes.tests.factories import InboxFactory
 from messages.models import Attachment, Message, Thread
 from messages.parsing import parse_email
-from messages.services.context import extraction_limits, thread_context, transcript
+from messages.services.attachment_text import extraction_limits
+from messages.services.context import thread_context, transcript
 from messages.services.receive import receive_raw_email
 from messages.tests.inbound.mail import build_email
 from messages.tests.mail_factories import AttachmentFactory, MessageFactory, ThreadFactory

@@ -14,10 +14,10 @@ from django.conf import settings as django_settings
 
 from inboxes.tests.factories import DomainFactory, InboxFactory, MembershipFactory
 from messages.models import Correspondent, Message
-from messages.tests.trust.conftest import sign
-from sendook.events.models import Event
 from messages.services.receive import process_inbound_email, receive_raw_email
 from messages.tests.inbound.mail import build_email
+from messages.tests.trust.conftest import sign
+from sendook.events.models import Event
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 

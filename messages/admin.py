@@ -15,8 +15,8 @@ from messages.models import (
 )
 from messages.payloads import member_name
 from messages.services import lists
-from messages.services.authentication import VERDICTS
 from messages.services.provenance import user_actor
+from messages.services.verdicts import VERDICTS
 from sendook.exceptions import ValidationFailed
 
 RAW_PREVIEW_BYTES = 200_000

@@ -3,7 +3,7 @@ its `trust` signals (messages.payloads builds both)."""
 
 from rest_framework import serializers
 
-from messages.services.authentication import VERDICTS
+from messages.services.verdicts import VERDICTS
 from sendook.api import ApiSerializer
 
 

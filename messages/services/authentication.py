@@ -47,22 +47,27 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
-import time
-from collections.abc import Iterable
 from typing import Any
 
 import dkim
 import spf
 from django.conf import settings
-from publicsuffixlist import PublicSuffixList
 
 from inboxes import dns as sendook_dns
+from messages.services.dmarc import aligned, check_dmarc
+from messages.services.verdicts import (
+    FAIL,
+    NEUTRAL,
+    NONE,
+    PASS,
+    PERMERROR,
+    TEMPERROR,
+    VERDICTS,
+    Budget,
+)
 
 logger = logging.getLogger(__name__)
 
-PASS, FAIL, SOFTFAIL, NEUTRAL, NONE = "pass", "fail", "softfail", "neutral", "none"
-TEMPERROR, PERMERROR = "temperror", "permerror"
-VERDICTS = (PASS, FAIL, SOFTFAIL, NEUTRAL, NONE, TEMPERROR, PERMERROR)
 SENDOOK, PROVIDER = "sendook", "provider"
 
 MAX_SIGNED_HEADERS = 100  # h= entries; real signers sign ~10-30 (some twice)
@@ -78,7 +83,6 @@ _PROVIDER_STATUS = {
     "processing_failed": TEMPERROR,
 }
 
-_psl: PublicSuffixList | None = None
 _quiet = logging.getLogger("sendook.dkim")  # dkimpy logs every failure at ERROR
 _quiet.addHandler(logging.NullHandler())
 _quiet.propagate = False
@@ -90,7 +94,7 @@ _quiet.propagate = False
 def authenticate(raw: bytes, *, record: Any, from_address: str) -> dict[str, Any]:
     """The verdicts for one received message (`record` is its InboundEmail). Never raises for
     anything the message or DNS does: every failure is a verdict."""
-    budget = _Budget(settings.SENDOOK_AUTH_TIME_BUDGET_SECONDS)
+    budget = Budget(settings.SENDOOK_AUTH_TIME_BUDGET_SECONDS)
     provider = _provider_verdicts(record.verdicts or {})
     extra = {k: v for k, v in (record.verdicts or {}).items() if k not in ("spf", "dkim", "dmarc")}
     reasons: dict[str, str] = {}
@@ -138,7 +142,7 @@ def authenticate(raw: bytes, *, record: Any, from_address: str) -> dict[str, Any
             from_domain, spf=(spf_verdict, spf_domain), dkim_domains=passed, budget=budget,
             dkim_verdict=dkim_verdict,
         )  # fmt: skip
-    elif any(_aligned(d, from_domain, strict=False) for d in passed):
+    elif any(aligned(d, from_domain, strict=False) for d in passed):
         # DKIM alone decides a pass; the record says which policy applies (and strict adkim).
         dmarc = check_dmarc(
             from_domain, spf=(NONE, ""), dkim_domains=passed, budget=budget,
@@ -173,22 +177,6 @@ def authenticate(raw: bytes, *, record: Any, from_address: str) -> dict[str, Any
     return result
 
 
-# --- time -------------------------------------------------------------------------------------
-
-
-class _Budget:
-    """One message's DNS time: each lookup gets the per-lookup timeout or what is left."""
-
-    def __init__(self, seconds: float) -> None:
-        self.ends_at = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return max(0.0, self.ends_at - time.monotonic())
-
-    def lookup_timeout(self) -> float:
-        return min(settings.SENDOOK_AUTH_DNS_TIMEOUT, self.remaining())
-
-
 # --- DKIM and ARC -----------------------------------------------------------------------------
 
 
@@ -197,7 +185,7 @@ class _KeyLookup:
     timeout and an unusable key alike into "not verified" (False); this remembers which it was,
     so a timeout is "temperror" and a missing or broken key "permerror" rather than "fail"."""
 
-    def __init__(self, budget: _Budget) -> None:
+    def __init__(self, budget: Budget) -> None:
         self.budget = budget
         self.temperror = ""
         self.key_problem = ""
@@ -224,7 +212,7 @@ class _KeyLookup:
         return records[0]
 
 
-def check_dkim(raw: bytes, budget: _Budget) -> tuple[str, list[str], str]:
+def check_dkim(raw: bytes, budget: Budget) -> tuple[str, list[str], str]:
     """(verdict, d= of each passing signature, reason)."""
     try:
         verifier = dkim.DKIM(raw, logger=_quiet, minkey=1024)
@@ -248,7 +236,7 @@ def check_dkim(raw: bytes, budget: _Budget) -> tuple[str, list[str], str]:
     return verdict, passed, "; ".join(notes)
 
 
-def _check_signature(verifier: dkim.DKIM, idx: int, budget: _Budget) -> tuple[str, str, str]:
+def _check_signature(verifier: dkim.DKIM, idx: int, budget: Budget) -> tuple[str, str, str]:
     header = [value for name, value in verifier.headers if name.lower() == b"dkim-signature"][idx]
     if len(header) > MAX_SIGNATURE_BYTES:
         return PERMERROR, "", f"header is {len(header)} bytes (limit {MAX_SIGNATURE_BYTES})"
@@ -301,7 +289,7 @@ def _has_arc(raw: bytes) -> bool:
     return re.search(rb"(?im)^arc-seal\s*:", head) is not None
 
 
-def check_arc(raw: bytes, budget: _Budget) -> tuple[str, str]:
+def check_arc(raw: bytes, budget: Budget) -> tuple[str, str]:
     """(verdict, reason) of the message's ARC chain (RFC 8617 chain validation)."""
     try:
         arc = dkim.ARC(raw, logger=_quiet, minkey=1024)
@@ -355,9 +343,7 @@ def _spf_dns_lookup(name: str, qtype: str, strict: Any = True, timeout: float = 
 spf.DNSLookup = _spf_dns_lookup
 
 
-def check_spf(
-    client_ip: str, *, mail_from: str, helo: str, budget: _Budget
-) -> tuple[str, str, str]:
+def check_spf(client_ip: str, *, mail_from: str, helo: str, budget: Budget) -> tuple[str, str, str]:
     """(verdict, domain checked, reason) for the SMTP client `client_ip` sending as `mail_from`
     (or, for a null sender, postmaster@`helo`, as RFC 7208 says)."""
     try:
@@ -394,92 +380,6 @@ def check_spf(
     }
     reason = reasons.get(verdict, f"{domain} does not authorize {ip} ({verdict})")
     return verdict, domain, reason
-
-
-# --- DMARC ------------------------------------------------------------------------------------
-
-
-def check_dmarc(
-    from_domain: str,
-    *,
-    spf: tuple[str, str],
-    dkim_domains: Iterable[str],
-    dkim_verdict: str,
-    budget: _Budget,
-) -> dict[str, Any]:
-    """{"verdict", "policy"?, "domain"?, "reason"?}: the From domain's DMARC record (RFC 7489
-    6.6.3: its own, else the organizational domain's) applied to the SPF and DKIM passes."""
-    organizational = organizational_domain(from_domain)
-    found = _dmarc_record(from_domain, budget)
-    record_domain = from_domain
-    if found == {} and organizational != from_domain:
-        found = _dmarc_record(organizational, budget)
-        record_domain = organizational
-    if found is None:
-        return {"verdict": TEMPERROR, "reason": f"_dmarc.{record_domain}: no DNS answer"}
-    if not found:
-        return {"verdict": NONE, "reason": f"{from_domain} publishes no DMARC policy"}
-    if "error" in found:
-        return {"verdict": PERMERROR, "domain": record_domain, "reason": found["error"]}
-    policy = found.get("p", "")
-    if record_domain != from_domain and found.get("sp"):
-        policy = found["sp"]  # the organizational domain's policy for its subdomains
-    if policy not in ("none", "quarantine", "reject"):
-        policy = "none" if found.get("rua") else ""  # RFC 7489 6.6.3 step 6
-        if not policy:
-            return {"verdict": PERMERROR, "domain": record_domain, "reason": "no valid p= tag"}
-    strict_dkim = found.get("adkim", "r") == "s"
-    strict_spf = found.get("aspf", "r") == "s"
-    spf_verdict, spf_domain = spf
-    aligned_dkim = [d for d in dkim_domains if _aligned(d, from_domain, strict=strict_dkim)]
-    aligned_spf = spf_verdict == PASS and _aligned(spf_domain, from_domain, strict=strict_spf)
-    base = {"policy": policy, "domain": record_domain}
-    if aligned_dkim or aligned_spf:
-        return {**base, "verdict": PASS}
-    if TEMPERROR in (spf_verdict, dkim_verdict):
-        return {**base, "verdict": TEMPERROR, "reason": "no aligned pass; a check had no answer"}
-    why = []
-    if dkim_domains:
-        why.append(f"DKIM passed for {', '.join(dkim_domains)}, not aligned with {from_domain}")
-    if spf_verdict == PASS:
-        why.append(f"SPF passed for {spf_domain}, not aligned with {from_domain}")
-    return {**base, "verdict": FAIL, "reason": "; ".join(why) or "no SPF or DKIM pass"}
-
-
-def _dmarc_record(domain: str, budget: _Budget) -> dict[str, str] | None:
-    """The record's tags; {} when there is none; {"error": …} when unusable; None: no answer."""
-    try:
-        answers = sendook_dns.query(f"_dmarc.{domain}", "TXT", timeout=budget.lookup_timeout())
-    except sendook_dns.NoDefiniteAnswer:
-        return None
-    texts = [b"".join(rdata.strings).decode("utf-8", "replace") for rdata in answers]
-    records = [t for t in texts if re.match(r"v\s*=\s*DMARC1\s*(;|$)", t, re.IGNORECASE)]
-    if len(records) != 1:
-        return {}  # none, or several (RFC 7489 6.6.3: then there is no policy)
-    tags: dict[str, str] = {}
-    for part in records[0].split(";"):
-        if "=" in part:
-            key, _, value = part.partition("=")
-            tags.setdefault(key.strip().lower(), value.strip().lower())
-    return tags
-
-
-def _aligned(domain: str, from_domain: str, *, strict: bool) -> bool:
-    domain, from_domain = domain.lower().rstrip("."), from_domain.lower().rstrip(".")
-    if not domain or not from_domain:
-        return False
-    if strict:
-        return domain == from_domain
-    return organizational_domain(domain) == organizational_domain(from_domain)
-
-
-def organizational_domain(domain: str) -> str:
-    """The registrable domain (public suffix + one label): `mail.example.co.uk` → `example.co.uk`."""
-    global _psl
-    if _psl is None:
-        _psl = PublicSuffixList()
-    domain = domain.lower().rstrip(".")
-    return _psl.privatesuffix(domain) or domain
 
 
 # --- helpers ----------------------------------------------------------------------------------

@@ -28,12 +28,12 @@ from messages.exceptions import DraftNotEditable, DraftNotFound
 from messages.models import Attachment, Message, Thread
 from messages.payloads import prefetch_rows
 from messages.services import handoff
+from messages.services.collisions import check_collision
 from messages.services.provenance import SYSTEM, Actor
 from messages.services.send import (
     NewAttachment,
     Sender,
     admit_send,
-    check_collision,
     check_limits,
     reply_recipients,
     store_attachments,

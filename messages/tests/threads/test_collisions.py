@@ -6,7 +6,7 @@ import pytest
 
 from messages.exceptions import ThreadAssigned, ThreadChanged
 from messages.models import Message
-from messages.services import send, triage
+from messages.services import collisions, send, triage
 from messages.services.provenance import SYSTEM, api_key_actor, user_actor
 from messages.tests.mail_factories import MessageFactory
 from sendook.exceptions import ValidationFailed
@@ -60,7 +60,7 @@ def test_new_message_ids_are_every_newer_one_oldest_first_drafts_aside(conversat
         inbox=conversation.inbox, thread=conversation, status="draft", direction="outbound"
     )
     third = MessageFactory(inbox=conversation.inbox, thread=conversation)
-    assert send.newer_message_ids(conversation, first.public_id) == [
+    assert collisions.newer_message_ids(conversation, first.public_id) == [
         second.public_id,
         third.public_id,
     ]

@@ -5,16 +5,13 @@ services/drafts.py), so of two sends expecting the same message exactly one goes
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from inboxes.models import Membership
 from messages.exceptions import ThreadAssigned, ThreadChanged
 from messages.models import Message, Thread
 from messages.payloads import assignee_ref
 from sendook.exceptions import ValidationFailed
-
-if TYPE_CHECKING:
-    from messages.services.send import Sender
 
 # Messages that never go out (an undone or declined send) or are not written yet (drafts) do
 # not make a reply cross anything.
@@ -44,12 +41,13 @@ def newer_message_ids(thread: Thread, expected_last_message_id: str) -> list[str
 
 
 def check_collision(
-    thread: Thread, *, sender: Sender, expected_last_message_id: str | None = None
+    thread: Thread, *, sender: Any, expected_last_message_id: str | None = None
 ) -> None:
     """Collision safety of a send on an existing thread, called with the thread locked: an API
     key may not send on a thread a person is assigned to (409 thread_assigned: the person has
     taken over; a staff user may always), and a send expecting the thread's last message to be
-    `expected_last_message_id` is refused if newer ones arrived (409 thread_changed)."""
+    `expected_last_message_id` is refused if newer ones arrived (409 thread_changed).
+    `sender` is the send's services.send.Sender (typed loosely: send imports this module)."""
     if sender.api_key is not None and thread.assignee_member_id is not None:
         member = Membership.objects.select_related("user").get(pk=thread.assignee_member_id)
         raise ThreadAssigned(assignee_ref(member) or {})

@@ -18,6 +18,29 @@ def _nxdomain_dns():
         yield server
 
 
+@pytest.fixture(scope="session")
+def asgi_server(tmp_path_factory, _nxdomain_dns):
+    """The ASGI process (uvicorn sendook.asgi:application) on a database of its own, once per
+    session: see sendook/tests/asgi_server.py. Tests create their own organization on it
+    (`asgi_server.new_org()`) and may kill and restart it (`restart()`); it is started again
+    for the next test if a test left it stopped."""
+    from sendook.tests.asgi_server import drop_live_database, start_asgi_server
+
+    server, admin = start_asgi_server(tmp_path_factory.mktemp("asgi"), _nxdomain_dns.address)
+    try:
+        yield server
+    finally:
+        drop_live_database(server, admin)
+
+
+@pytest.fixture
+def live_asgi(asgi_server):
+    """`asgi_server`, running."""
+    if asgi_server.process is None or asgi_server.process.poll() is not None:
+        asgi_server.start()
+    return asgi_server
+
+
 @pytest.fixture(autouse=True)
 def _isolated_settings(settings, tmp_path, _nxdomain_dns):
     settings.SENDOOK_DNS_RESOLVER = _nxdomain_dns.address

@@ -16,6 +16,7 @@ from sendook.api.auth import (
     API_KEY_PREFIX,
     ApiClient,
     ApiKeyAuthentication,
+    authenticate_bearer,
     generate_api_key_secret,
     hash_api_key,
 )
@@ -83,6 +84,7 @@ __all__ = [
     "StrictBoolean",
     "Text",
     "Timestamp",
+    "authenticate_bearer",
     "decode_cursor",
     "encode_cursor",
     "error_body",

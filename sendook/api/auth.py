@@ -48,33 +48,43 @@ def generate_api_key_secret() -> tuple[str, str, str]:
 
 class ApiKeyAuthentication(BaseAuthentication):
     keyword = "Bearer"
-    # Writing last_used_at on every request would turn reads into writes; once a minute is
-    # precise enough to tell which keys are in use.
-    touch_interval = timedelta(minutes=1)
 
     def authenticate(self, request: Request) -> tuple[ApiClient, ApiKey] | None:
         header = request.META.get("HTTP_AUTHORIZATION", "")
         if not header:
             return None
-        scheme, _, secret = header.partition(" ")
-        secret = secret.strip()
-        if scheme.lower() != "bearer" or not secret or len(secret) > 200:
-            raise drf_exceptions.AuthenticationFailed("Invalid Authorization header")
-        keys = get_api_key_model()._default_manager
-        try:
-            api_key = cast(
-                ApiKey,
-                keys.select_related("organization").get(
-                    key_hash=hash_api_key(secret), revoked_at__isnull=True
-                ),
-            )
-        except ObjectDoesNotExist:
-            raise drf_exceptions.AuthenticationFailed("Invalid API key") from None
-        now = timezone.now()
-        if api_key.last_used_at is None or now - api_key.last_used_at > self.touch_interval:
-            keys.filter(pk=api_key.pk).update(last_used_at=now)
-            api_key.last_used_at = now
-        return ApiClient(api_key), api_key
+        client = authenticate_bearer(header)
+        return client, client.api_key
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+# Writing last_used_at on every request would turn reads into writes; once a minute is precise
+# enough to tell which keys are in use.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+def authenticate_bearer(header: str) -> ApiClient:
+    """The principal of an `Authorization: Bearer sk_…` header value, for every way in that takes
+    an API key (the REST API, the event stream, /mcp). Raises AuthenticationFailed (401) for a
+    malformed header or a key that is unknown or revoked."""
+    scheme, _, secret = header.partition(" ")
+    secret = secret.strip()
+    if scheme.lower() != "bearer" or not secret or len(secret) > 200:
+        raise drf_exceptions.AuthenticationFailed("Invalid Authorization header")
+    keys = get_api_key_model()._default_manager
+    try:
+        api_key = cast(
+            ApiKey,
+            keys.select_related("organization").get(
+                key_hash=hash_api_key(secret), revoked_at__isnull=True
+            ),
+        )
+    except ObjectDoesNotExist:
+        raise drf_exceptions.AuthenticationFailed("Invalid API key") from None
+    now = timezone.now()
+    if api_key.last_used_at is None or now - api_key.last_used_at > TOUCH_INTERVAL:
+        keys.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return ApiClient(api_key)

@@ -89,7 +89,7 @@ class AsgiServer:
         )
 
     def start(self, *, wait: float = 30) -> None:
-        log = open(self.workdir / "uvicorn.log", "ab")  # noqa: SIM115  (kept with the process)
+        log = open(self.workdir / "uvicorn.log", "ab")
         self.process = subprocess.Popen(
             [
                 sys.executable,

@@ -19,6 +19,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sendook.api import ApiClient, authenticate_bearer, error_body
 
+JSON = "application/json"
+
 _client: ContextVar[ApiClient | None] = ContextVar("sendook_mcp_client", default=None)
 
 
@@ -56,6 +58,13 @@ async def _unauthorized(send: Send, message: str) -> None:
     )
 
 
+async def _rpc_error(
+    send: Send, status: int, message: str, headers: dict[str, str] | None = None
+) -> None:
+    body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
+    await _json(send, status, body, headers or {})
+
+
 def require_api_key(app: ASGIApp) -> ASGIApp:
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -75,16 +84,12 @@ def require_api_key(app: ASGIApp) -> ASGIApp:
             if scope["method"] == "GET":
                 # Stateless: there is no session for a server-to-client stream to belong to,
                 # and an open GET would only hold a connection. MCP allows refusing it.
-                await _json(
-                    send,
-                    405,
-                    {
-                        "jsonrpc": "2.0",
-                        "id": None,
-                        "error": {"code": -32000, "message": "Method Not Allowed: POST only"},
-                    },
-                    {"allow": "POST"},
-                )
+                await _rpc_error(send, 405, "Method Not Allowed: POST only", {"allow": "POST"})
+                return
+            content_type = Headers(scope=scope).get("content-type", "")
+            if scope["method"] == "POST" and content_type.split(";")[0].strip() != JSON:
+                # The SDK answers this with a plain-text 400; a client gets JSON-RPC instead.
+                await _rpc_error(send, 415, "Unsupported Media Type: Content-Type must be " + JSON)
                 return
             token = _client.set(client)
             try:

@@ -52,10 +52,12 @@ def tool_result(data: dict[str, Any], text: str | None = None) -> CallToolResult
 
 
 def error_result(body: dict[str, Any]) -> CallToolResult:
-    """A tool error: `code: message` as text (what a model reads), the API's body structured."""
+    """A tool error: `code: message` as text (what a model reads), then whatever else the API's
+    body says (fields, the scope, newer message ids) as JSON; the API's body structured."""
     text = f"{body.get('code', 'error')}: {body.get('error', 'Error')}"
-    if body.get("fields"):
-        text += " " + json.dumps(body["fields"], ensure_ascii=False)
+    details = {name: value for name, value in body.items() if name not in ("code", "error")}
+    if details:
+        text += " " + json.dumps(details, ensure_ascii=False, default=str)
     return CallToolResult(
         content=[TextContent(type="text", text=text)], structuredContent=body, isError=True
     )

@@ -139,9 +139,9 @@ def register(mcp: FastMCP) -> None:
             Field(ge=0, description="Bound on the total text; the oldest messages' go first."),
         ] = None,
     ) -> CallToolResult:
-        """A thread as an agent should read it: each message's new text only (quoted replies
-        and signatures removed), attachments' extracted text, and how far each sender can be
-        trusted, within maxChars. The text content is a transcript to read; the structured
+        """Read a thread as an agent should: each message's new text only (quoted replies and
+        signatures removed), attachments' extracted text, and how far each sender can be
+        trusted, within maxChars. Returns a transcript to read as text; the structured
         content is {threadId, subject, participants, messages: [{id, direction, from, to, at,
         text, attachments, trust}], truncated}."""
         return await run_tool(

@@ -59,9 +59,9 @@ def _found(client: ApiClient, inbox_id: str, message_id: str) -> dict:
 
 
 async def wait(client: ApiClient, inbox_id: str, after: str | None, timeout: float) -> dict:
+    org_pk = await run_sync(lambda: _check(client, inbox_id, timeout))
     from sendook.events.stream import get_hub  # TODO(merge lead-stream): a top-level import
 
-    org_pk = await run_sync(lambda: _check(client, inbox_id, timeout))
     hub = get_hub()
     head = await hub.head(org_pk)
     if after is not None:

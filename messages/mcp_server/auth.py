@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from contextvars import ContextVar
 
-from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from asgiref.sync import ThreadSensitiveContext
 from rest_framework.exceptions import AuthenticationFailed
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from messages.mcp_server.sync import run_sync
 from sendook.api import ApiClient, authenticate_bearer, error_body
 
 JSON = "application/json"
@@ -77,7 +78,7 @@ def require_api_key(app: ASGIApp) -> ASGIApp:
         # per request), instead of queueing behind every other request on one shared thread.
         async with ThreadSensitiveContext():
             try:
-                client = await sync_to_async(authenticate_bearer)(header)
+                client = await run_sync(lambda: authenticate_bearer(header))
             except AuthenticationFailed as exc:
                 await _unauthorized(send, str(exc.detail))
                 return

@@ -4,6 +4,7 @@ REST API to set things up, as an agent and its operator would."""
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 import time
 
@@ -116,6 +117,7 @@ def test_mail_sent_between_hosted_inboxes_is_read_back_and_worked(live_asgi, liv
                 "get_thread_context", {"inboxId": receiver["id"], "threadId": got["threadId"]}
             )
             full = await call(session, "get_message", inboxId=receiver["id"], messageId=got["id"])
+            resource = await session.read_resource(f"sendook://threads/{got['threadId']}")
             over_rest = await asyncio.to_thread(
                 rest, "GET", f"/inboxes/{receiver['id']}/messages/{got['id']}"
             )
@@ -166,12 +168,12 @@ def test_mail_sent_between_hosted_inboxes_is_read_back_and_worked(live_asgi, liv
                 text="FYI",
             )
             return (
-                sent, round_trip, got, thread, context, full, over_rest, threads, reply, stale,
+                sent, round_trip, got, thread, context, full, resource, over_rest, threads, reply, stale,
                 labelled, unlabelled, closed, note, forwarded,
             )  # fmt: skip
 
     (
-        sent, round_trip, got, thread, context, full, over_rest, threads, reply, stale,
+        sent, round_trip, got, thread, context, full, resource, over_rest, threads, reply, stale,
         labelled, unlabelled, closed, note, forwarded,
     ) = asyncio.run(scenario())  # fmt: skip
     assert sent["status"] == "queued" and sent["labels"] == ["finance"]
@@ -180,6 +182,7 @@ def test_mail_sent_between_hosted_inboxes_is_read_back_and_worked(live_asgi, liv
     assert full == over_rest  # the REST API's JSON exactly
     assert full["text"].startswith("Here are the numbers.")
     assert [m["id"] for m in thread["messages"]] == [got["id"]]
+    assert json.loads(resource.contents[0].text) == thread
     assert got["threadId"] in [t["id"] for t in threads["threads"]]
     assert not context.isError and "Here are the numbers." in context.content[0].text
     assert context.structuredContent["threadId"] == got["threadId"]
@@ -251,6 +254,10 @@ def test_wait_for_message_returns_as_soon_as_mail_arrives(live_asgi, live_org):
                 call(session, "wait_for_message", inboxId=receiver["id"], timeoutSeconds=20)
             )
             await asyncio.sleep(0.5)  # the call is waiting on the hub by now
+            # A wait holds no worker thread: other calls are answered meanwhile.
+            asked = time.monotonic()
+            await call(session, "get_inbox", inboxId=receiver["id"])
+            answered_while_waiting = time.monotonic() - asked
             sent_at = time.monotonic()
             await asyncio.to_thread(
                 rest,
@@ -268,9 +275,10 @@ def test_wait_for_message_returns_as_soon_as_mail_arrives(live_asgi, live_org):
                 after=woke["message"]["id"],
                 timeoutSeconds=1,
             )
-            return quiet, quiet_took, woke, latency, earlier
+            return quiet, quiet_took, woke, latency, earlier, answered_while_waiting
 
-    quiet, quiet_took, woke, latency, earlier = asyncio.run(scenario())
+    quiet, quiet_took, woke, latency, earlier, answered_while_waiting = asyncio.run(scenario())
+    assert answered_while_waiting < 2, answered_while_waiting
     assert quiet == {"message": None, "timedOut": True}
     assert 0.9 < quiet_took < 5, quiet_took
     assert woke["timedOut"] is False and woke["message"]["subject"] == subject

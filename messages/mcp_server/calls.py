@@ -3,8 +3,8 @@
 `run_tool(scope, work)` is a tool call as the REST API would serve it: the key must hold the
 scope its REST action declares (else a tool error naming it, like the API's 403), the call
 spends the organization's API budget (and the send budgets for `send=True`, the API's
-SEND_THROTTLES), `work(client)` runs the sync ORM work off the event loop (sync.py), and what it returns
-(the API's JSON) becomes the tool's structured content plus the same JSON as text. Any
+SEND_THROTTLES), `work(client)` runs the sync ORM work off the event loop (sync.py), and what
+it returns (the API's JSON) becomes the tool's structured content plus the same JSON as text. Any
 SendookError or DRF error becomes a tool error (isError) whose text starts with the API's
 `code` and whose structured content is the API's error body.
 """
@@ -12,7 +12,6 @@ SendookError or DRF error becomes a tool error (isError) whose text starts with 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any, cast
@@ -37,8 +36,6 @@ from sendook.api import (
     spend_budgets,
 )
 from sendook.exceptions import RateLimited
-
-logger = logging.getLogger(__name__)
 
 Work = Callable[[ApiClient], dict[str, Any]]
 

@@ -167,32 +167,31 @@ def test_mail_sent_between_hosted_inboxes_is_read_back_and_worked(live_asgi, liv
                 to="boss@example.com",
                 text="FYI",
             )
-            return (
-                sent, round_trip, got, thread, context, full, resource, over_rest, threads, reply, stale,
-                labelled, unlabelled, closed, note, forwarded,
-            )  # fmt: skip
+            return locals()
 
-    (
-        sent, round_trip, got, thread, context, full, resource, over_rest, threads, reply, stale,
-        labelled, unlabelled, closed, note, forwarded,
-    ) = asyncio.run(scenario())  # fmt: skip
-    assert sent["status"] == "queued" and sent["labels"] == ["finance"]
-    assert round_trip < 5, round_trip
-    print(f"send_message round trip: {round_trip * 1000:.0f} ms")
-    assert full == over_rest  # the REST API's JSON exactly
-    assert full["text"].startswith("Here are the numbers.")
-    assert [m["id"] for m in thread["messages"]] == [got["id"]]
-    assert json.loads(resource.contents[0].text) == thread
-    assert got["threadId"] in [t["id"] for t in threads["threads"]]
-    assert not context.isError and "Here are the numbers." in context.content[0].text
-    assert context.structuredContent["threadId"] == got["threadId"]
-    assert "Alice" not in context.structuredContent["messages"][0]["text"]  # signature gone
-    assert reply["threadId"] == got["threadId"] and sender["email"] in reply["to"][0]
-    assert stale[1] == "thread_changed" and reply["id"] in stale[0]
-    assert "q3" in labelled["labels"] and "q3" not in unlabelled["labels"]
-    assert closed["status"] == "closed" and closed["assignee"]["type"] == "api_key"
-    assert note["text"] == "Done." and note["author"]["type"] == "api_key"
-    assert forwarded["to"] == ["boss@example.com"]
+    seen = asyncio.run(scenario())
+    assert seen["sent"]["status"] == "queued" and seen["sent"]["labels"] == ["finance"]
+    assert seen["round_trip"] < 5, seen["round_trip"]
+    print(f"send_message round trip: {seen['round_trip'] * 1000:.0f} ms")
+    assert seen["full"] == seen["over_rest"]  # the REST API's JSON exactly
+    assert seen["full"]["text"].startswith("Here are the numbers.")
+    assert [m["id"] for m in seen["thread"]["messages"]] == [seen["got"]["id"]]
+    assert json.loads(seen["resource"].contents[0].text) == seen["thread"]
+    assert seen["got"]["threadId"] in [t["id"] for t in seen["threads"]["threads"]]
+    assert (
+        not seen["context"].isError and "Here are the numbers." in seen["context"].content[0].text
+    )
+    assert seen["context"].structuredContent["threadId"] == seen["got"]["threadId"]
+    assert "Alice" not in seen["context"].structuredContent["messages"][0]["text"]  # signature gone
+    assert (
+        seen["reply"]["threadId"] == seen["got"]["threadId"]
+        and sender["email"] in seen["reply"]["to"][0]
+    )
+    assert seen["stale"][1] == "thread_changed" and seen["reply"]["id"] in seen["stale"][0]
+    assert "q3" in seen["labelled"]["labels"] and "q3" not in seen["unlabelled"]["labels"]
+    assert seen["closed"]["status"] == "closed" and seen["closed"]["assignee"]["type"] == "api_key"
+    assert seen["note"]["text"] == "Done." and seen["note"]["author"]["type"] == "api_key"
+    assert seen["forwarded"]["to"] == ["boss@example.com"]
 
 
 def test_a_send_held_by_the_inbox_policy_comes_back_pending_approval(live_asgi, live_org):
@@ -432,9 +431,7 @@ def test_malformed_json_rpc_gets_a_json_rpc_error_never_a_500(live_asgi, live_or
     unknown_method = rpc_error(post(b'{"jsonrpc":"2.0","id":7,"method":"mail/steal","params":{}}'))
     assert unknown_method["id"] == 7 and unknown_method["error"]["code"] in (-32601, -32602)
     unknown_tool = rpc_error(
-        post(
-            b'{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"rm_rf","arguments":{}}}'
-        )
+        post(b'{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"rm_rf"}}')
     )
     assert unknown_tool["result"]["isError"] is True
     assert unknown_tool["result"]["structuredContent"]["code"] == "unknown_tool"

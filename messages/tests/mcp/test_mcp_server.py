@@ -4,8 +4,10 @@ REST API to set things up, as an agent and its operator would."""
 from __future__ import annotations
 
 import asyncio
+import http.client
 import json
 import secrets
+import socket
 import time
 
 import httpx
@@ -237,6 +239,33 @@ def test_a_send_held_by_the_inbox_policy_comes_back_pending_approval(live_asgi, 
     assert sent_draft["id"] == draft["id"] and sent_draft["status"] == "pending_approval"
 
 
+def test_sends_spend_the_organizations_send_budget_like_the_rest_api(live_asgi):
+    org = live_asgi.new_org()
+    rest = Rest(live_asgi.url, org.api_key)
+    inbox = rest.inbox()
+    live_asgi.manage(
+        "shell",
+        "-c",
+        "from inboxes.models import Organization; "
+        f"Organization.objects.filter(public_id='{org.id}').update(send_rate_limit='2/h')",
+    )
+    body = {"to": ["a@example.com"], "subject": "Hi", "text": "Hello"}
+
+    async def scenario():
+        async with mcp_session(live_asgi.url, org.api_key) as session:
+            first = await call(session, "send_message", inboxId=inbox["id"], **body)
+            rest("POST", f"/inboxes/{inbox['id']}/messages/send", body)  # the same budget
+            over = await refused(session, "send_message", inboxId=inbox["id"], **body)
+            reading = await call(session, "list_messages", inboxId=inbox["id"])
+            return first, over, reading
+
+    first, over, reading = asyncio.run(scenario())
+    assert first["status"] == "queued"
+    assert over[1] == "rate_limited" and "retryAfter" in over[0]
+    assert len(reading["messages"]) == 2  # reads are not sends: still answered
+    rest("POST", f"/inboxes/{inbox['id']}/messages/send", body, status=429)
+
+
 def test_wait_for_message_returns_as_soon_as_mail_arrives(live_asgi, live_org):
     org, rest = live_org
     sender, receiver = rest.inbox("Sender"), rest.inbox("Waiter")
@@ -445,6 +474,19 @@ def test_malformed_json_rpc_gets_a_json_rpc_error_never_a_500(live_asgi, live_or
     assert bad_arguments["result"]["structuredContent"]["code"] == "validation_error"
     no_params = rpc_error(post(b'{"jsonrpc":"2.0","id":10,"method":"tools/call"}'))
     assert "error" in no_params
+    # A declared 50 MB body is refused before it is sent (httpx will not lie about a length).
+    with socket.create_connection(("127.0.0.1", live_asgi.port), timeout=10) as raw:
+        raw.sendall(
+            (
+                f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {org.api_key}\r\n"
+                "Content-Type: application/json\r\nAccept: application/json, text/event-stream"
+                f"\r\nContent-Length: {50 * 1024 * 1024}\r\n\r\n{{}}"
+            ).encode()
+        )
+        answer = http.client.HTTPResponse(raw)
+        answer.begin()
+        too_large = json.loads(answer.read())
+    assert answer.status == 413 and too_large["error"]["code"] == -32600
     get = httpx.get(url, headers=headers)
     assert get.status_code == 405 and get.json()["error"]["code"] == -32600
     assert live_asgi.process.poll() is None  # the server is still up

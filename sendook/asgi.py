@@ -16,6 +16,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sendook.settings")
 django_application = get_asgi_application()
 
 # After Django is set up: these import models.
+from messages.ui.live import staff_stream_client  # noqa: E402  (the staff UI's stream)
 from sendook.events.stream import api_key_stream_client, get_hub, stream_app  # noqa: E402
 from sendook.startup import refuse_public_secret_key  # noqa: E402
 
@@ -38,6 +39,7 @@ async def hub_lifespan() -> Any:
 # An exact path, or a prefix followed by "/"; the first match wins; everything else: Django.
 ROUTES: list[tuple[str, ASGIApp]] = [
     ("/v1/events/stream", stream_app(api_key_stream_client)),
+    ("/live/events", stream_app(staff_stream_client)),
 ]
 LIFESPAN: list[Callable[[], AbstractAsyncContextManager[Any]]] = [hub_lifespan]
 

@@ -14,7 +14,6 @@ from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user
 from django.http.cookie import parse_cookie
@@ -22,6 +21,7 @@ from django.http.cookie import parse_cookie
 from inboxes.selectors import member_of_user
 from messages.ui.views.base import selected_organization
 from sendook.events.stream import StreamClient
+from sendook.events.stream.hub import run_db
 from sendook.exceptions import SendookError
 
 
@@ -40,7 +40,7 @@ class NoOrganization(SendookError):
 async def staff_stream_client(scope: dict[str, Any]) -> StreamClient:
     """The ASGI scope's session -> the StreamClient of its member (401/403 SendookError)."""
     session_key = _session_key(scope)
-    return await sync_to_async(_client_for, thread_sensitive=True)(session_key)
+    return await run_db(_client_for, session_key)
 
 
 def _session_key(scope: dict[str, Any]) -> str:

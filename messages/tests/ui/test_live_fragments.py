@@ -73,17 +73,14 @@ def test_fragments_of_another_organizations_thread_answer_404(
     # Their message through our thread's URL: not a message of this thread.
     ours = message.thread.public_id
     assert (
-        staff_client.get(f"/threads/{ours}/messages/{foreign_message.public_id}").status_code
-        == 404
+        staff_client.get(f"/threads/{ours}/messages/{foreign_message.public_id}").status_code == 404
     )
     theirs_inbox = foreign_message.inbox.public_id
     assert staff_client.get(f"/threads/{ours}/row?inbox={theirs_inbox}").status_code == 404
     assert staff_client.get(f"/live/counts?inbox={theirs_inbox}").status_code == 404
 
 
-def test_a_threads_message_is_the_item_its_page_shows_and_read_marks_it_read(
-    staff_client, message
-):
+def test_a_threads_message_is_the_item_its_page_shows_and_read_marks_it_read(staff_client, message):
     url = f"/threads/{message.thread.public_id}/messages/{message.public_id}"
     item = staff_client.get(url)
     assert item.status_code == 200

@@ -24,7 +24,9 @@ from messages.ui.views.base import back, page_csp, post_only, render_page, staff
 from sendook.exceptions import SendookError
 
 
-def present_message(request: HttpRequest, message: Message, *, remote_images: bool) -> dict[str, Any]:
+def present_message(
+    request: HttpRequest, message: Message, *, remote_images: bool
+) -> dict[str, Any]:
     attachments = list(message.attachments.all())
     by_cid = {a.content_id.strip("<>"): a for a in attachments if a.content_id}
     used_cids: set[str] = set()

@@ -48,11 +48,15 @@
     return template.content.querySelector("li");
   }
 
+  var sayTimer = null;
   function say(text) {
     if (!status) return;
     // Emptied first, so the same words twice are announced twice.
     status.textContent = "";
     setTimeout(function () { status.textContent = text; }, 50);
+    // Not left behind for a screen reader's later reading of the page.
+    if (sayTimer) clearTimeout(sayTimer);
+    sayTimer = setTimeout(function () { status.textContent = ""; }, 15000);
   }
 
   function words(payload) {
@@ -301,7 +305,12 @@
 
   function connect() {
     var source = new EventSource(streamUrl + (lastId ? "&after=" + encodeURIComponent(lastId) : ""));
-    source.addEventListener("open", function () { everOpen = true; retryMs = 5000; });
+    source.addEventListener("open", function () {
+      everOpen = true;
+      retryMs = 5000;
+      // The page says whether it is live (for a stylesheet, and for the browser tests to wait on).
+      document.documentElement.setAttribute("data-live", "open");
+    });
     EVENTS.forEach(function (name) {
       source.addEventListener(name, function (event) {
         if (event.lastEventId) lastId = event.lastEventId;
@@ -310,8 +319,12 @@
     });
     source.addEventListener("error", function () {
       // While CONNECTING the browser is reconnecting by itself (with Last-Event-ID).
-      if (source.readyState !== EventSource.CLOSED) return;
+      if (source.readyState !== EventSource.CLOSED) {
+        document.documentElement.setAttribute("data-live", "connecting");
+        return;
+      }
       source.close();
+      document.documentElement.setAttribute("data-live", "off");
       // Never opened: no stream here (the WSGI process's 503, a signed-out 401): stay quiet.
       if (!everOpen) return;
       // Refused on a reconnect (a restarting server, a proxy's 502): try again, from the

@@ -216,3 +216,39 @@ def test_new_mail_appears_in_the_open_thread_the_list_and_the_title_without_relo
     expect(box).to_have_value("Sorry about that, I am looking into it")
     assert thread_page.evaluate("window.__notReloaded") is True
     context.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(BROWSER[1].args[0], reason=BROWSER[1].kwargs["reason"])
+@pytest.mark.django_db(transaction=True)
+def test_without_the_asgi_process_pages_work_and_say_nothing_about_it(page, live_server, org):
+    """The WSGI process (here Django's live server) answers /live/events 503: no live updates,
+    no error on the page, no retrying."""
+    from playwright.sync_api import expect
+
+    from inboxes.tests.factories import InboxFactory, MembershipFactory
+    from messages.tests.mail_factories import MessageFactory
+
+    user = MembershipFactory(organization=org).user
+    inbox = InboxFactory(organization=org, email="support@acme.test", name="Support")
+    message = MessageFactory(inbox=inbox, thread__inbox=inbox, subject="Parcel late")
+    streams: list[str] = []  # the pages that opened /live/events
+    page.on(
+        "request",
+        lambda request: (
+            request.resource_type == "eventsource" and streams.append(request.frame.url)
+        ),
+    )
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email").fill(user.email)
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/")
+    page.goto(f"{live_server.url}/threads/{message.thread.public_id}")
+    page.wait_for_function("document.documentElement.dataset.live === 'off'", timeout=10_000)
+    expect(page).to_have_title("Parcel late · Sendook")
+    expect(page.locator("#live-banner")).to_be_empty()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    page.wait_for_timeout(1_000)
+    thread_url = f"{live_server.url}/threads/{message.thread.public_id}"
+    assert streams.count(thread_url) == 1  # asked once, refused, not asked again

@@ -116,3 +116,64 @@ def test_live_events_on_the_wsgi_process_is_503_json_naming_the_asgi_one(staff_c
         assert answer.status_code == 503
         assert answer["Content-Type"].startswith("application/json")
         assert answer.json()["code"] == "served_by_asgi"
+
+
+# --- who the live stream serves (messages/ui/live.py), from a real session ----------------------
+
+
+def _stream_client(session_key: str):
+    import asyncio
+
+    from messages.ui.live import staff_stream_client
+
+    scope = {"type": "http", "headers": [(b"cookie", f"sessionid={session_key}".encode())]}
+    return asyncio.run(staff_stream_client(scope))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stream_serves_the_sessions_member_until_logout_removal_or_a_switch(
+    client, staff_user, org, other_org
+):
+    from inboxes.models import Membership
+    from inboxes.tests.factories import MembershipFactory
+    from sendook.exceptions import SendookError
+
+    MembershipFactory(organization=other_org, user=staff_user)
+    client.force_login(staff_user)
+    key = client.session.session_key
+    stream = _stream_client(key)
+    first = sorted([org, other_org], key=lambda o: (o.name, o.id))[0]
+    assert stream.organization.pk == first.pk and stream.inbox_ids is None
+    assert stream.label.startswith("member user_")
+    assert stream.still_allowed() is True
+
+    # Switching organization (the switcher's session key): this stream is no longer it.
+    second = other_org if first.pk == org.pk else org
+    client.post("/organization", {"organization": second.public_id})
+    assert stream.still_allowed() is False
+    stream = _stream_client(key)
+    assert stream.organization.pk == second.pk
+
+    # Removed from that organization: the stream ends at its next check.
+    Membership.objects.filter(organization=second, user=staff_user).delete()
+    assert stream.still_allowed() is False
+
+    # Logged out: no stream at all.
+    stream = _stream_client(key)
+    assert stream.still_allowed() is True
+    client.post("/logout")
+    assert stream.still_allowed() is False
+    with pytest.raises(SendookError) as refused:
+        _stream_client(key)
+    assert refused.value.status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_signed_in_user_of_no_organization_is_refused_with_403(client, django_user_model):
+    from sendook.exceptions import SendookError
+
+    user = django_user_model.objects.create_user("lone@example.com", "lone@example.com", "pw")
+    client.force_login(user)
+    with pytest.raises(SendookError) as refused:
+        _stream_client(client.session.session_key)
+    assert refused.value.status_code == 403 and refused.value.code == "no_organization"

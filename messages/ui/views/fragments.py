@@ -96,9 +96,13 @@ def counts(request: HttpRequest) -> JsonResponse:
 
 def served_by_asgi(request: HttpRequest) -> JsonResponse:
     """/live/events reached the WSGI process: the stream lives in the ASGI one."""
-    return json_error(
+    response = json_error(
         "The live stream is served by the ASGI process (uvicorn sendook.asgi:application); "
         "route /live/events to it.",
         "served_by_asgi",
         503,
     )
+    # Every staff page asks once (live.js): on a WSGI-only deployment that is not an error
+    # worth a log line per page view (django.utils.log.log_response skips a logged response).
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response

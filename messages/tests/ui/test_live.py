@@ -263,3 +263,32 @@ def test_without_the_asgi_process_pages_work_and_say_nothing_about_it(page, live
     page.wait_for_timeout(1_000)
     thread_url = f"{live_server.url}/threads/{message.thread.public_id}"
     assert streams.count(thread_url) == 1  # asked once, refused, not asked again
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(BROWSER[1].args[0], reason=BROWSER[1].kwargs["reason"])
+def test_mail_that_arrived_while_the_server_was_down_appears_when_it_is_back(live_asgi, page):
+    """The server is killed with the page open; mail arrives meanwhile; the EventSource
+    reconnects by itself (Last-Event-ID) and the page catches up, with nothing alarming shown."""
+    from playwright.sync_api import expect
+
+    org = live_asgi.new_org()
+    inbox = new_inbox(live_asgi, org)
+    first = deliver(live_asgi, inbox, subject="Invoice 7", text="Attached.")
+    log_in(page, live_asgi, org)
+    open_live(page, f"{live_asgi.url}/threads/{first['threadId']}")
+    # One event seen, so the stream has an id to resume from.
+    seen = deliver(
+        live_asgi, inbox, subject="Re: Invoice 7", text="Paid?", in_reply_to=first["messageId"]
+    )
+    expect(page.locator(f"#{seen['id']}")).to_be_visible(timeout=5_000)
+
+    live_asgi.stop(kill=True)
+    missed = deliver(
+        live_asgi, inbox, subject="Re: Invoice 7", text="Paid now.", in_reply_to=seen["messageId"]
+    )
+    live_asgi.start()
+    expect(page.locator(f"#{missed['id']}")).to_contain_text("Paid now.", timeout=15_000)
+    assert page.evaluate("window.__notReloaded") is True
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(page.locator("#live-banner")).to_be_empty()

@@ -118,7 +118,9 @@ def open_live(page, url: str) -> None:
     """The page, with its stream open (events before that are not its business), and a marker
     that a reload or a navigation would wipe."""
     page.goto(url)
-    page.wait_for_function("document.documentElement.dataset.live === 'open'", timeout=10_000)
+    # A selector, not wait_for_function: polling a string predicate needs eval, which the
+    # UI's CSP (script-src 'self') refuses.
+    page.wait_for_selector("html[data-live='open']", state="attached", timeout=10_000)
     page.evaluate("window.__notReloaded = true")
 
 
@@ -256,7 +258,9 @@ def test_without_the_asgi_process_pages_work_and_say_nothing_about_it(page, live
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{live_server.url}/")
     page.goto(f"{live_server.url}/threads/{message.thread.public_id}")
-    page.wait_for_function("document.documentElement.dataset.live === 'off'", timeout=10_000)
+    # A selector, not wait_for_function: polling a string predicate needs eval, which the
+    # UI's CSP (script-src 'self') refuses.
+    page.wait_for_selector("html[data-live='off']", state="attached", timeout=10_000)
     expect(page).to_have_title("Parcel late · Sendook")
     expect(page.locator("#live-banner")).to_be_empty()
     expect(page.get_by_role("alert")).to_have_count(0)

@@ -18,6 +18,7 @@ django_application = get_asgi_application()
 # After Django is set up: these import models.
 from messages.mcp_server.app import mcp_app, mcp_lifespan  # noqa: E402
 from messages.ui.live import staff_stream_client  # noqa: E402  (the staff UI's stream)
+from sendook.embedded_beat import embedded_beat  # noqa: E402
 from sendook.events.stream import api_key_stream_client, get_hub, stream_app  # noqa: E402
 from sendook.startup import refuse_public_secret_key  # noqa: E402
 
@@ -43,7 +44,11 @@ ROUTES: list[tuple[str, ASGIApp]] = [
     ("/live/events", stream_app(staff_stream_client)),
     ("/mcp", mcp_app),
 ]
-LIFESPAN: list[Callable[[], AbstractAsyncContextManager[Any]]] = [hub_lifespan, mcp_lifespan]
+LIFESPAN: list[Callable[[], AbstractAsyncContextManager[Any]]] = [
+    hub_lifespan,
+    mcp_lifespan,
+    embedded_beat,
+]
 
 
 def route(path: str) -> ASGIApp:

@@ -432,6 +432,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Without a broker (the embedded defaults) the ASGI process runs these sweeps itself
+# (sendook/embedded_beat.py); 0 turns that off.
+SENDOOK_EMBEDDED_BEAT = env_bool("SENDOOK_EMBEDDED_BEAT", True)
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "purge-idempotency-keys": {"task": "inboxes.tasks.purge_idempotency_keys", "schedule": 3600},
     "requeue-stuck-messages": {"task": "messages.tasks.requeue_stuck_messages", "schedule": 60},

@@ -5,9 +5,9 @@ like the rest of /v1: the method, the credentials (the authenticator), the query
 id (params.py), the organization's stream limit (limits.py). Then: `retry: 3000`, the events
 after the resume point in feed order (`id:` = event id, so Last-Event-ID resumes exactly), a
 `: heartbeat` comment every SENDOOK_STREAM_HEARTBEAT_SECONDS (the client must still be
-allowed then, and the slot's lease is renewed), and an end after SENDOOK_STREAM_IDLE_SECONDS
+allowed then), and an end after SENDOOK_STREAM_IDLE_SECONDS
 without an event. A client that does not read is cut off: when SENDOOK_STREAM_BUFFER_EVENTS
-events wait for it, or when one write cannot be handed to it for two heartbeats.
+events wait for it, or when one write cannot be handed to it for two heartbeats (10 s at least).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,7 @@ from sendook.api.errors import error_body
 from sendook.api.permissions import MissingScope
 from sendook.api.tenancy import get_api_key_model
 from sendook.events.stream.hub import FeedItem, Listener, StreamOverflow, get_hub, run_db
-from sendook.events.stream.limits import Slot, acquire_slot
+from sendook.events.stream.limits import acquire_slot
 from sendook.events.stream.params import (
     StreamFilter,
     parse_stream_request,
@@ -43,6 +44,8 @@ Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Any]
 SCOPE = "events:read"
 RETRY_MS = 3000
+CHUNK_CHARS = 64 * 1024
+WRITE_TIMEOUT_FLOOR = 10.0
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -162,7 +165,7 @@ def stream_app(authenticate: Authenticator) -> ASGIApp:
             return
         try:
             async with hub.listen(client.organization.pk, after_seq=after_seq) as listener:
-                await _serve(receive, send, listener, client, wanted, slot)
+                await _serve(receive, send, listener, client, wanted)
         finally:
             await slot.release()
 
@@ -175,10 +178,9 @@ async def _serve(
     listener: Listener,
     client: StreamClient,
     wanted: StreamFilter,
-    slot: Slot,
 ) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-    pump = asyncio.ensure_future(_pump(send, listener, client, wanted, slot))
+    pump = asyncio.ensure_future(_pump(send, listener, client, wanted))
     gone = asyncio.ensure_future(_until_disconnect(receive))
     overflow = asyncio.ensure_future(listener.overflowed.wait())
     try:
@@ -187,14 +189,19 @@ async def _serve(
         for task in (pump, gone, overflow):
             task.cancel()
         for task in (pump, gone, overflow):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await task
+            except (asyncio.CancelledError, Exception) as exc:
+                # A pump stopped mid-write keeps what the client was not sent in its frames,
+                # which a reference cycle (the task and its asyncio.timeout) would hold until
+                # the next full garbage collection: let go of them now.
+                traceback.clear_frames(exc.__traceback__)
     if overflow in done or (pump in done and isinstance(pump.exception(), StreamOverflow)):
         # It is not reading: no goodbye (that write would wait too); the connection closes.
         logger.warning("stream: %s cut off, not reading (buffer full)", client.label)
         return
     if pump in done and isinstance(pump.exception(), TimeoutError):
-        logger.warning("stream: %s cut off, a write waited two heartbeats", client.label)
+        logger.warning("stream: %s cut off, a write waited too long", client.label)
         return
     if gone in done or (pump in done and isinstance(pump.exception(), OSError)):
         return  # the client went away
@@ -210,12 +217,12 @@ async def _until_disconnect(receive: Any) -> None:
         pass
 
 
-async def _pump(
-    send: Any, listener: Listener, client: StreamClient, wanted: StreamFilter, slot: Slot
-) -> None:
+async def _pump(send: Any, listener: Listener, client: StreamClient, wanted: StreamFilter) -> None:
     heartbeat = settings.SENDOOK_STREAM_HEARTBEAT_SECONDS
     idle = settings.SENDOOK_STREAM_IDLE_SECONDS
-    write_timeout = 2 * heartbeat
+    # A client slower than this to take one piece is not reading (reading clients on slow
+    # links take far less); the buffer limit usually cuts it off first.
+    write_timeout = max(2 * heartbeat, WRITE_TIMEOUT_FLOOR)
 
     async def write(text: str) -> None:
         async with asyncio.timeout(write_timeout):
@@ -227,10 +234,18 @@ async def _pump(
     beat_at = last_event + heartbeat
     while True:
         items = await listener.next(timeout=beat_at - clock())
-        frames = "".join(frame(item) for item in items if wanted.wants(item))
-        if frames:
-            await write(frames)
-            last_event = clock()
+        chunk: list[str] = []
+        size = 0
+        for item in items:
+            if wanted.wants(item):
+                chunk.append(frame(item))
+                size += len(chunk[-1])
+            if chunk and (size >= CHUNK_CHARS or item is items[-1]):
+                # In pieces: each write waits while the client's socket is full, so the
+                # server never queues more than a piece for a client that does not read.
+                await write("".join(chunk))
+                chunk, size = [], 0
+                last_event = clock()
         now = clock()
         if now < beat_at:
             continue
@@ -240,6 +255,5 @@ async def _pump(
         if not await run_db(client.still_allowed):
             logger.info("stream: %s no longer allowed; closing", client.label)
             return
-        await slot.renew()
         await write(": heartbeat\n\n")
         beat_at = now + heartbeat

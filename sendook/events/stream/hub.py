@@ -32,7 +32,7 @@ from django.db.models import Max
 
 from sendook.events import feed, selectors
 from sendook.events.models import Event
-from sendook.events.stream import fanout
+from sendook.events.stream import fanout, limits
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,9 @@ class _Tail:
                     self.reads += 1
                     if items:
                         self._dispatch(items)
-                    if len(items) < PAGE:
+                    full = len(items) == PAGE
+                    del items  # not held by this frame while it waits for the next wake
+                    if not full:
                         break
             except asyncio.CancelledError:
                 raise
@@ -257,6 +259,7 @@ class Hub:
         self._tails: dict[int, _Tail] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._hearing: fanout.Hearing | None = None
+        self._leases: asyncio.Task[None] | None = None
 
     @property
     def started(self) -> bool:
@@ -272,6 +275,8 @@ class Hub:
         self._hearing = fanout.Hearing(wake=self.wake, wake_all=self.wake_all)
         self._hearing.start()
         fanout.wake_locally(self._wake_threadsafe)
+        if settings.SENDOOK_STREAM_URL:
+            self._leases = loop.create_task(limits.keep_leases())
 
     async def stop(self) -> None:
         if self._loop is None:
@@ -279,6 +284,9 @@ class Hub:
         fanout.wake_locally(None)
         if self._hearing is not None:
             await self._hearing.stop()
+        if self._leases is not None:
+            self._leases.cancel()
+            self._leases = None
         for tail in list(self._tails.values()):
             tail.task.cancel()
         self._tails.clear()
@@ -334,6 +342,10 @@ class Hub:
         if not tail.listeners:
             tail.task.cancel()
             del self._tails[listener.organization_pk]
+            # The tail and its task refer to each other until the garbage collector's next
+            # full pass: drop what is big now.
+            tail.ring.clear()
+            tail.ring_bytes = 0
 
 
 _hub: Hub | None = None

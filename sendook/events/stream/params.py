@@ -4,7 +4,10 @@ stream starts so that every mistake is a 4xx JSON answer, never a stream that sh
 - events: comma-separated event names; an unknown one is 400 naming it.
 - inboxId: an inbox the key does not see (another organization's, outside a limited key's
   inboxes, or no inbox at all) is 404 "Inbox not found", as on every /v1 inbox route.
-- after / Last-Event-ID (the query wins, as a client that sets it means it): an id that is
+- after / Last-Event-ID (the header wins: EventSource, and every client that copies it,
+  reconnects to the same URL, ?after= included, adding the last id it received as the header,
+  so the header is always the newer position; with the query winning every reconnect would
+  replay everything since ?after=): an id that is
   not an event id at all is 400; a well-formed id that is not one of this organization's
   events visible to the key is 404 "Event not found", as GET /v1/events?after= answers.
 """
@@ -55,7 +58,7 @@ def parse_stream_request(query_string: bytes, last_event_id: str | None) -> Stre
     if inbox_id is not None and not INBOX_ID.match(inbox_id):
         raise InboxNotFound()
     after, source = _single(query, "after"), "after"
-    if after is None and last_event_id is not None and last_event_id.strip():
+    if last_event_id is not None and last_event_id.strip():
         after, source = last_event_id.strip(), "Last-Event-ID"
     if after is not None and not EVENT_ID.match(after):
         raise ValidationFailed.for_field(

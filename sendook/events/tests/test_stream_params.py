@@ -42,9 +42,13 @@ def test_the_webhook_test_ping_is_not_an_event_a_stream_carries():
         parse_stream_request(b"events=webhook.test", None)
 
 
-def test_after_wins_over_last_event_id():
+def test_a_reconnect_resumes_from_its_last_event_id_not_from_the_urls_after():
+    # EventSource reconnects to the same URL (?after= and all) with the header it last saw.
     other = EVENT_ID[:-1] + "1"
-    assert parse_stream_request(f"after={EVENT_ID}".encode(), other).after == EVENT_ID
+    resumed = parse_stream_request(f"after={EVENT_ID}".encode(), other)
+    assert (resumed.after, resumed.after_source) == (other, "Last-Event-ID")
+    assert parse_stream_request(f"after={EVENT_ID}".encode(), None).after == EVENT_ID
+    assert parse_stream_request(f"after={EVENT_ID}".encode(), "  ").after == EVENT_ID
     header = parse_stream_request(b"", other)
     assert (header.after, header.after_source) == (other, "Last-Event-ID")
 

@@ -21,7 +21,8 @@ logger = logging.getLogger(__name__)
 
 
 def health(request: HttpRequest) -> JsonResponse:
-    """For load balancers and probes: the database must answer; the broker when one is set."""
+    """For load balancers and probes: the database must answer; the broker when one is set.
+    In the ASGI process it also shows the event stream hub (see `_stream_status`)."""
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
@@ -43,7 +44,36 @@ def health(request: HttpRequest) -> JsonResponse:
             logger.warning("health: broker: %s", exc)
             checks["broker"] = "unavailable"
     healthy = all(value in ("ok", "in-process") for value in checks.values())
-    return JsonResponse({"healthy": healthy, **checks}, status=200 if healthy else 503)
+    body: dict[str, Any] = {"healthy": healthy, **checks}
+    stream = _stream_status()
+    if stream is not None:
+        body["stream"] = stream
+        healthy = healthy and stream["state"] != "unavailable"
+        body["healthy"] = healthy
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _stream_status() -> dict[str, Any] | None:
+    """The event stream hub of this process, once the ASGI lifespan has started it; None in
+    processes that serve no stream (gunicorn). Fan-out through Redis that lost its connection is
+    "degraded", not unhealthy: the hub polls the database meanwhile, so streams keep delivering
+    (a second or so later) and taking this process out of the load balancer would only cut them.
+    """
+    try:
+        from sendook.events.stream import get_hub
+    except ImportError:  # the stream package is not there yet (its branch lands separately)
+        return None
+    hub = get_hub()
+    if not hub.started:
+        return None
+    try:
+        status = dict(hub.status())
+    except Exception as exc:  # a probe reports, it never raises
+        logger.warning("health: stream hub: %s", exc)
+        return {"state": "unavailable"}
+    lost_redis = status.get("fanout") == "redis" and not status.get("connected")
+    status["state"] = "degraded" if lost_redis else "ok"
+    return status
 
 
 # Exempt like every DRF view: API clients carry a key, not a CSRF token, so a write to an

@@ -36,7 +36,7 @@ run: $(STAMP)
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py bootstrap_demo --superuser
 	DEBUG=$${DEBUG:-1} $(VENV)/bin/uvicorn sendook.asgi:application --host 127.0.0.1 \
-		--port $(RUN_PORT) --timeout-graceful-shutdown $(RUN_GRACE)
+		--port $(RUN_PORT) --lifespan on --timeout-graceful-shutdown $(RUN_GRACE)
 
 ## Run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise). axe-core for the
 ## accessibility tests comes from npm (package-lock.json); without npm those tests are skipped.

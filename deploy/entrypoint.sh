@@ -21,11 +21,13 @@ case "$role" in
     # process. Reached only through the proxy: it trusts its X-Forwarded-* headers
     # (FORWARDED_ALLOW_IPS narrows that to the proxy's address). On SIGTERM open streams get
     # REALTIME_GRACEFUL_TIMEOUT seconds, then are cut; clients resume with Last-Event-ID.
+    # `--lifespan on`: the stream hub and MCP's session manager start before the first request,
+    # and a failed start ends the process (the container restarts) instead of serving without.
     access_log="--no-access-log"
     [ "${REALTIME_ACCESS_LOG:-0}" = "1" ] && access_log="--access-log"
     exec uvicorn sendook.asgi:application \
       --host 0.0.0.0 --port "${REALTIME_PORT:-8001}" \
-      --workers "${REALTIME_WORKERS:-1}" \
+      --workers "${REALTIME_WORKERS:-1}" --lifespan on \
       --proxy-headers --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-*}" \
       --timeout-graceful-shutdown "${REALTIME_GRACEFUL_TIMEOUT:-10}" \
       "$access_log" "$@"

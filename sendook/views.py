@@ -15,6 +15,7 @@ from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from sendook.api import json_error
+from sendook.events.stream import hub_status
 from sendook.middleware import MACHINE_PREFIXES
 
 logger = logging.getLogger(__name__)
@@ -60,17 +61,13 @@ def _stream_status() -> dict[str, Any] | None:
     (a second or so later) and taking this process out of the load balancer would only cut them.
     """
     try:
-        from sendook.events.stream import get_hub
-    except ImportError:  # the stream package is not there yet (its branch lands separately)
-        return None
-    hub = get_hub()
-    if not hub.started:
-        return None
-    try:
-        status = dict(hub.status())
+        status = hub_status()
     except Exception as exc:  # a probe reports, it never raises
         logger.warning("health: stream hub: %s", exc)
         return {"state": "unavailable"}
+    if status is None:
+        return None
+    status = dict(status)
     lost_redis = status.get("fanout") == "redis" and not status.get("connected")
     status["state"] = "degraded" if lost_redis else "ok"
     return status

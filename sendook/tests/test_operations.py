@@ -13,11 +13,13 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 import yaml
 from django.test import Client
 
-from sendook.tests.asgi_server import free_port
+from sendook.events.tests.live import Stream, api
+from sendook.tests.asgi_server import AsgiServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -250,3 +252,56 @@ def test_the_realtime_role_serves_health_and_stops_on_sigterm_within_its_grace(a
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _health(url: str) -> tuple[int, dict]:
+    response = httpx.get(url + "/health", timeout=10)
+    return response.status_code, response.json()
+
+
+def test_the_asgi_process_health_shows_its_stream_hub_and_the_streams_it_holds(live_asgi):
+    org = live_asgi.new_org()
+    expected = "redis" if live_asgi.env.get("CACHE_URL", "").startswith("redis://") else "polling"
+    with Stream(live_asgi, org.api_key) as stream:
+        assert stream.frame().retry == 3000
+        deadline = time.monotonic() + 10
+        while True:  # the hub subscribes to Redis just after it starts
+            status, body = _health(live_asgi.url)
+            if body["stream"]["state"] == "ok" or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    assert status == 200 and body["healthy"] is True
+    assert body["stream"]["fanout"] == expected
+    assert body["stream"]["connected"] is True
+    assert body["stream"]["streams"] >= 1 and body["stream"]["organizations"] >= 1
+
+
+def test_with_its_redis_unreachable_the_asgi_process_is_degraded_not_unhealthy_and_still_streams(
+    asgi_server, tmp_path
+):
+    """Redis down: health says so without failing (a load balancer keeps the process), and a
+    stream opened meanwhile still gets mail received by another process, by polling."""
+    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
+    server = AsgiServer(
+        workdir=tmp_path,
+        base_env={**asgi_server.env, "SENDOOK_STREAM_URL": dead_redis, "CACHE_URL": ""},
+    )
+    server.start()
+    try:
+        status, body = _health(server.url)
+        assert status == 200 and body["healthy"] is True
+        assert body["stream"]["fanout"] == "redis"
+        assert body["stream"]["connected"] is False
+        assert body["stream"]["state"] == "degraded"
+        org = server.new_org()
+        inbox = api(server, org.api_key, "POST", "/v1/inboxes", json={"name": "Desk"}).json()
+        params = {"events": "message.received"}
+        with Stream(server, org.api_key, params=params) as stream:
+            assert stream.frame().retry == 3000
+            raw = b"From: a@example.com\r\nTo: %s\r\nSubject: Polled\r\n\r\nhi\r\n"
+            server.manage("receive_email", stdin=raw % inbox["email"].encode())
+            (frame,) = stream.events(1, within=15)
+        assert frame.event == "message.received"
+        assert frame.envelope["inboxId"] == inbox["id"]
+    finally:
+        server.stop()

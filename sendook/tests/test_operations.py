@@ -147,9 +147,10 @@ def test_nginx_sends_the_stream_live_and_mcp_paths_to_realtime_unbuffered_and_th
 
 def test_nginx_routes_every_path_the_asgi_dispatcher_serves_itself():
     dispatcher = (ROOT / "sendook" / "asgi.py").read_text()
-    served = set(re.findall(r'^\s*\("(/[^"]+)",', dispatcher, re.M))
+    routes = re.search(r"^ROUTES[^=]*=\s*\[(.*?)\]\s*$", dispatcher, re.S | re.M).group(1)
+    served = set(re.findall(r'\(\s*"(/[^"]*)"\s*,', routes))
     locations = _nginx_locations()
-    assert served <= set(REALTIME_PATHS)
+    assert "/v1/events/stream" in served and served <= set(REALTIME_PATHS)
     for path in served:
         assert locations[f"= {path}"]["proxy_pass"] == "http://sendook_realtime", path
 

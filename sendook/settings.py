@@ -360,6 +360,10 @@ SENDOOK_TRUST_DOMAINS_SECONDS = env_int("SENDOOK_TRUST_DOMAINS_SECONDS", 300)
 SENDOOK_CONTEXT_SECONDS = float(env("SENDOOK_CONTEXT_SECONDS", "20"))
 SENDOOK_CONTEXT_MAX_CHARS = env_int("SENDOOK_CONTEXT_MAX_CHARS", 200000)
 
+# /mcp's wait_for_message: the longest one call may wait for new mail (an agent calls again).
+# Kept under the usual 60-100 s proxy read timeouts; the SDK's SSE pings keep the line busy.
+SENDOOK_MCP_WAIT_MAX_SECONDS = env_int("SENDOOK_MCP_WAIT_MAX_SECONDS", 60)
+
 # --- Inbound mail -------------------------------------------------------------------------------
 # Hard limits for parsing a received message; beyond them it is quarantined (raw kept).
 SENDOOK_INBOUND_MAX_BYTES = env_int("SENDOOK_INBOUND_MAX_BYTES", 40 * 1024 * 1024)
@@ -470,5 +474,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # The MCP SDK logs every request it handles at INFO ("Processing request of type …").
+        "mcp": {"level": env("SENDOOK_MCP_LOG_LEVEL", "WARNING")},
+    },
 }

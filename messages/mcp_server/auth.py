@@ -1,0 +1,100 @@
+"""The bearer API key in front of /mcp: the same keys, scopes and inbox limits as /v1.
+
+`require_api_key(app)` wraps the SDK's streamable HTTP handler. A request without a valid
+`Authorization: Bearer sk_…` never reaches the MCP server: it gets the API's 401 JSON body and
+`WWW-Authenticate: Bearer`. An authenticated request runs with its key as `current_client()`
+(a context variable: the SDK runs each stateless request's server in a task started from this
+request, so the task sees it, and nothing else does).
+"""
+
+from __future__ import annotations
+
+import json
+from contextvars import ContextVar
+
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from rest_framework.exceptions import AuthenticationFailed
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sendook.api import ApiClient, authenticate_bearer, error_body
+
+JSON = "application/json"
+
+_client: ContextVar[ApiClient | None] = ContextVar("sendook_mcp_client", default=None)
+
+
+def current_client() -> ApiClient:
+    """The API key of the MCP request being served."""
+    client = _client.get()
+    if client is None:  # only reachable if a tool ran outside require_api_key
+        raise AuthenticationFailed("Missing API key")
+    return client
+
+
+async def _json(send: Send, status: int, body: dict, headers: dict[str, str]) -> None:
+    raw = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(raw)).encode()),
+                *((name.encode(), value.encode()) for name, value in headers.items()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": raw})
+
+
+async def _unauthorized(send: Send, message: str) -> None:
+    # The REST API's 401 exactly (sendook.api.errors.exception_handler).
+    await _json(
+        send,
+        401,
+        error_body(message, "unauthorized"),
+        {"www-authenticate": 'Bearer realm="sendook"'},
+    )
+
+
+async def _rpc_error(
+    send: Send, status: int, message: str, headers: dict[str, str] | None = None
+) -> None:
+    body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
+    await _json(send, status, body, headers or {})
+
+
+def require_api_key(app: ASGIApp) -> ASGIApp:
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return  # websocket: not an MCP transport; the server closes it
+        header = Headers(scope=scope).get("authorization", "")
+        if not header:
+            await _unauthorized(send, "Missing API key")
+            return
+        # Each request gets its own thread for its ORM work (as Django's own ASGI handler does
+        # per request), instead of queueing behind every other request on one shared thread.
+        async with ThreadSensitiveContext():
+            try:
+                client = await sync_to_async(authenticate_bearer)(header)
+            except AuthenticationFailed as exc:
+                await _unauthorized(send, str(exc.detail))
+                return
+            if scope["method"] == "GET":
+                # Stateless: there is no session for a server-to-client stream to belong to,
+                # and an open GET would only hold a connection. MCP allows refusing it.
+                await _rpc_error(send, 405, "Method Not Allowed: POST only", {"allow": "POST"})
+                return
+            content_type = Headers(scope=scope).get("content-type", "")
+            if scope["method"] == "POST" and content_type.split(";")[0].strip() != JSON:
+                # The SDK answers this with a plain-text 400; a client gets JSON-RPC instead.
+                await _rpc_error(send, 415, "Unsupported Media Type: Content-Type must be " + JSON)
+                return
+            token = _client.set(client)
+            try:
+                await app(scope, receive, send)
+            finally:
+                _client.reset(token)
+
+    return guarded

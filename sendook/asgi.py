@@ -16,6 +16,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sendook.settings")
 django_application = get_asgi_application()
 
 # After Django is set up: these import models.
+from messages.mcp_server.app import mcp_app, mcp_lifespan  # noqa: E402
 from sendook.events.stream import api_key_stream_client, get_hub, stream_app  # noqa: E402
 from sendook.startup import refuse_public_secret_key  # noqa: E402
 
@@ -38,8 +39,9 @@ async def hub_lifespan() -> Any:
 # An exact path, or a prefix followed by "/"; the first match wins; everything else: Django.
 ROUTES: list[tuple[str, ASGIApp]] = [
     ("/v1/events/stream", stream_app(api_key_stream_client)),
+    ("/mcp", mcp_app),
 ]
-LIFESPAN: list[Callable[[], AbstractAsyncContextManager[Any]]] = [hub_lifespan]
+LIFESPAN: list[Callable[[], AbstractAsyncContextManager[Any]]] = [hub_lifespan, mcp_lifespan]
 
 
 def route(path: str) -> ASGIApp:

@@ -466,7 +466,6 @@ SENDOOK_STREAM_IDLE_SECONDS = float(env("SENDOOK_STREAM_IDLE_SECONDS", "1800"))
 SENDOOK_STREAM_MAX_PER_ORG = env_int("SENDOOK_STREAM_MAX_PER_ORG", 100)
 # Events held for a client that is not reading before it is cut off.
 SENDOOK_STREAM_BUFFER_EVENTS = env_int("SENDOOK_STREAM_BUFFER_EVENTS", 1000)
-SENDOOK_MCP_WAIT_MAX_SECONDS = env_int("SENDOOK_MCP_WAIT_MAX_SECONDS", 60)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

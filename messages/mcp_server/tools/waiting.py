@@ -25,6 +25,7 @@ from messages.mcp_server.tools import READ
 from messages.mcp_server.tools.args import InboxId
 from messages.models import Message
 from sendook.api import ApiClient
+from sendook.events.stream import get_hub
 from sendook.exceptions import ValidationFailed
 
 RECEIVED = "message.received"
@@ -60,8 +61,6 @@ def _found(client: ApiClient, inbox_id: str, message_id: str) -> dict:
 
 async def wait(client: ApiClient, inbox_id: str, after: str | None, timeout: float) -> dict:
     org_pk = await run_sync(lambda: _check(client, inbox_id, timeout))
-    from sendook.events.stream import get_hub  # TODO(merge lead-stream): a top-level import
-
     hub = get_hub()
     head = await hub.head(org_pk)
     if after is not None:

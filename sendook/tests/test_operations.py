@@ -2,6 +2,7 @@
 (the Dockerfile and docker-compose.yml cannot run here: no Docker engine, so their wiring is
 checked against the code instead)."""
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -18,7 +19,6 @@ import pytest
 import yaml
 from django.test import Client
 
-from sendook.events.tests.live import Stream, api
 from sendook.tests.asgi_server import AsgiServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -260,11 +260,30 @@ def _health(url: str) -> tuple[int, dict]:
     return response.status_code, response.json()
 
 
+@contextlib.contextmanager
+def _stream(url: str, key: str, **params: str):
+    """An open GET /v1/events/stream: yields its lines (SSE fields and comments)."""
+    headers = {"Authorization": f"Bearer {key}"}
+    with httpx.stream(
+        "GET", url + "/v1/events/stream", params=params, headers=headers, timeout=20
+    ) as response:
+        assert response.status_code == 200, response.read()
+        yield response.iter_lines()
+
+
+def _next_field(lines, name: str) -> str:
+    """The value of the next `name:` line (comments and other fields skipped)."""
+    for line in lines:
+        if line.startswith(name + ":"):
+            return line[len(name) + 1 :].strip()
+    raise EOFError("the stream ended")
+
+
 def test_the_asgi_process_health_shows_its_stream_hub_and_the_streams_it_holds(live_asgi):
     org = live_asgi.new_org()
     expected = "redis" if live_asgi.env.get("CACHE_URL", "").startswith("redis://") else "polling"
-    with Stream(live_asgi, org.api_key) as stream:
-        assert stream.frame().retry == 3000
+    with _stream(live_asgi.url, org.api_key) as lines:
+        assert _next_field(lines, "retry") == "3000"
         deadline = time.monotonic() + 10
         while True:  # the hub subscribes to Redis just after it starts
             status, body = _health(live_asgi.url)
@@ -295,14 +314,31 @@ def test_with_its_redis_unreachable_the_asgi_process_is_degraded_not_unhealthy_a
         assert body["stream"]["connected"] is False
         assert body["stream"]["state"] == "degraded"
         org = server.new_org()
-        inbox = api(server, org.api_key, "POST", "/v1/inboxes", json={"name": "Desk"}).json()
-        params = {"events": "message.received"}
-        with Stream(server, org.api_key, params=params) as stream:
-            assert stream.frame().retry == 3000
+        inbox = httpx.post(
+            server.url + "/v1/inboxes",
+            json={"name": "Desk"},
+            headers={"Authorization": f"Bearer {org.api_key}"},
+            timeout=20,
+        ).json()
+        with _stream(server.url, org.api_key, events="message.received") as lines:
+            assert _next_field(lines, "retry") == "3000"
             raw = b"From: a@example.com\r\nTo: %s\r\nSubject: Polled\r\n\r\nhi\r\n"
             server.manage("receive_email", stdin=raw % inbox["email"].encode())
-            (frame,) = stream.events(1, within=15)
-        assert frame.event == "message.received"
-        assert frame.envelope["inboxId"] == inbox["id"]
+            # Within the 20 s read timeout: polling finds it in about a second.
+            assert _next_field(lines, "event") == "message.received"
+            envelope = json.loads(_next_field(lines, "data"))
+        assert envelope["inboxId"] == inbox["id"]
     finally:
         server.stop()
+
+
+def test_the_readme_mcp_client_example_lists_the_tools_of_the_live_server(live_asgi):
+    readme = (ROOT / "README.md").read_text()
+    example = re.search(r"```python\n(import asyncio\n.*?)```", readme, re.S).group(1)
+    org = live_asgi.new_org()
+    example = example.replace("http://127.0.0.1:8000", live_asgi.url).replace("sk_…", org.api_key)
+    done = subprocess.run(
+        [sys.executable, "-c", example], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert "'send_message'" in done.stdout and "'wait_for_message'" in done.stdout

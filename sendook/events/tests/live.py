@@ -8,6 +8,7 @@ import secrets
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
@@ -165,3 +166,17 @@ def api(server, key: str, method: str, path: str, **kwargs) -> httpx.Response:
     return httpx.request(
         method, server.url + path, headers={"Authorization": f"Bearer {key}"}, timeout=20, **kwargs
     )
+
+
+@contextmanager
+def server_env(server, overrides: dict[str, str]):
+    """The live server restarted with `overrides` in its environment, then as it was."""
+    saved = dict(server.base_env)
+    server.base_env.update(overrides)
+    server.restart(kill=False)
+    try:
+        yield server
+    finally:
+        server.base_env.clear()
+        server.base_env.update(saved)
+        server.restart(kill=False)

@@ -17,6 +17,7 @@ django_application = get_asgi_application()
 
 # After Django is set up: these import models.
 from messages.mcp_server.app import mcp_app, mcp_lifespan  # noqa: E402
+from messages.ui.live import staff_stream_client  # noqa: E402  (the staff UI's stream)
 from sendook.events.stream import api_key_stream_client, get_hub, stream_app  # noqa: E402
 from sendook.startup import refuse_public_secret_key  # noqa: E402
 
@@ -39,6 +40,7 @@ async def hub_lifespan() -> Any:
 # An exact path, or a prefix followed by "/"; the first match wins; everything else: Django.
 ROUTES: list[tuple[str, ASGIApp]] = [
     ("/v1/events/stream", stream_app(api_key_stream_client)),
+    ("/live/events", stream_app(staff_stream_client)),
     ("/mcp", mcp_app),
 ]
 LIFESPAN: list[Callable[[], AbstractAsyncContextManager[Any]]] = [hub_lifespan, mcp_lifespan]

@@ -219,7 +219,10 @@ def test_the_web_process_health_says_nothing_of_a_stream_hub_it_does_not_run(cli
     assert "stream" not in body
 
 
-def test_the_realtime_role_serves_health_and_stops_on_sigterm_within_its_grace(asgi_server):
+def test_the_realtime_role_serves_health_and_a_stream_and_stops_on_sigterm_within_its_grace(
+    asgi_server,
+):
+    org = asgi_server.new_org()
     port = free_port()
     env = {
         **asgi_server.env,
@@ -243,9 +246,14 @@ def test_the_realtime_role_serves_health_and_stops_on_sigterm_within_its_grace(a
             time.sleep(0.2)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as response:
             assert json.load(response)["database"] == "ok"
-        process.send_signal(signal.SIGTERM)
-        # uvicorn shuts down, then re-raises the signal it caught (the exit status says SIGTERM).
-        assert process.wait(timeout=10) in (0, -signal.SIGTERM)
+        with _stream(f"http://127.0.0.1:{port}", org.api_key) as lines:
+            assert _next_field(lines, "retry") == "3000"
+            stopping = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            # The open stream gets REALTIME_GRACEFUL_TIMEOUT (2 s), then is cut; uvicorn then
+            # re-raises the signal it caught (the exit status says SIGTERM).
+            assert process.wait(timeout=15) in (0, -signal.SIGTERM)
+            assert time.monotonic() - stopping < 10
         log = process.stdout.read().decode()
         assert "Finished server process" in log
         assert '"GET /health' not in log  # no access log by default

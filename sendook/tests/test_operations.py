@@ -219,10 +219,17 @@ def test_the_web_process_health_says_nothing_of_a_stream_hub_it_does_not_run(cli
     assert "stream" not in body
 
 
+@pytest.fixture(scope="module")
+def live_org(asgi_server):
+    """One organization on the live server's database for this module's tests (any ASGI
+    process started on that database sees it)."""
+    return asgi_server.new_org()
+
+
 def test_the_realtime_role_serves_health_and_a_stream_and_stops_on_sigterm_within_its_grace(
-    asgi_server,
+    asgi_server, live_org
 ):
-    org = asgi_server.new_org()
+    org = live_org
     port = free_port()
     env = {
         **asgi_server.env,
@@ -287,8 +294,8 @@ def _next_field(lines, name: str) -> str:
     raise EOFError("the stream ended")
 
 
-def test_the_asgi_process_health_shows_its_stream_hub_and_the_streams_it_holds(live_asgi):
-    org = live_asgi.new_org()
+def test_the_asgi_process_health_shows_its_stream_hub_and_the_streams_it_holds(live_asgi, live_org):
+    org = live_org
     expected = "redis" if live_asgi.env.get("CACHE_URL", "").startswith("redis://") else "polling"
     with _stream(live_asgi.url, org.api_key) as lines:
         assert _next_field(lines, "retry") == "3000"
@@ -305,7 +312,7 @@ def test_the_asgi_process_health_shows_its_stream_hub_and_the_streams_it_holds(l
 
 
 def test_with_its_redis_unreachable_the_asgi_process_is_degraded_not_unhealthy_and_still_streams(
-    asgi_server, tmp_path
+    asgi_server, live_org, tmp_path
 ):
     """Redis down: health says so without failing (a load balancer keeps the process), and a
     stream opened meanwhile still gets mail received by another process, by polling."""
@@ -321,7 +328,7 @@ def test_with_its_redis_unreachable_the_asgi_process_is_degraded_not_unhealthy_a
         assert body["stream"]["fanout"] == "redis"
         assert body["stream"]["connected"] is False
         assert body["stream"]["state"] == "degraded"
-        org = server.new_org()
+        org = live_org
         inbox = httpx.post(
             server.url + "/v1/inboxes",
             json={"name": "Desk"},
@@ -340,10 +347,10 @@ def test_with_its_redis_unreachable_the_asgi_process_is_degraded_not_unhealthy_a
         server.stop()
 
 
-def test_the_readme_mcp_client_example_lists_the_tools_of_the_live_server(live_asgi):
+def test_the_readme_mcp_client_example_lists_the_tools_of_the_live_server(live_asgi, live_org):
     readme = (ROOT / "README.md").read_text()
     example = re.search(r"```python\n(import asyncio\n.*?)```", readme, re.S).group(1)
-    org = live_asgi.new_org()
+    org = live_org
     example = example.replace("http://127.0.0.1:8000", live_asgi.url).replace("sk_…", org.api_key)
     done = subprocess.run(
         [sys.executable, "-c", example], capture_output=True, text=True, timeout=60, cwd=ROOT

@@ -28,15 +28,17 @@ install-dev: $(DEV_STAMP)
 ## One uvicorn process serves everything: the API, UI and admin (Django under ASGI; static files
 ## through WhiteNoise) and what only the ASGI process serves (/v1/events/stream, /live/events,
 ## /mcp). Production splits these (README "Operations"). RUN_PORT picks another port; open
-## streams get RUN_GRACE seconds on Ctrl-C before they are cut (clients resume).
+## streams get RUN_GRACE seconds on Ctrl-C before they are cut (clients resume); RELOAD=1
+## restarts the server when a .py file changes, as runserver did.
 RUN_PORT ?= 8000
 RUN_GRACE ?= 3
+RELOAD ?=
 run: $(STAMP)
 	mkdir -p var
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py bootstrap_demo --superuser
 	DEBUG=$${DEBUG:-1} $(VENV)/bin/uvicorn sendook.asgi:application --host 127.0.0.1 \
-		--port $(RUN_PORT) --lifespan on --timeout-graceful-shutdown $(RUN_GRACE)
+		--port $(RUN_PORT) --lifespan on --timeout-graceful-shutdown $(RUN_GRACE) $(if $(RELOAD),--reload)
 
 ## Run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise). axe-core for the
 ## accessibility tests comes from npm (package-lock.json); without npm those tests are skipped.

@@ -22,7 +22,7 @@ from django.conf import settings
 from mcp.server.fastmcp import FastMCP
 from mcp.server.fastmcp.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import CallToolResult, ContentBlock
+from mcp.types import CallToolResult, ContentBlock, Icon, ToolAnnotations
 
 from messages.mcp_server.auth import require_api_key
 from messages.mcp_server.calls import arguments_error, error_of, error_result
@@ -45,14 +45,25 @@ class SendookMCP(FastMCP):
     are tool errors with a code, like the errors the tools themselves return, and whose tool
     descriptions are their docstrings unwrapped."""
 
-    def add_tool(self, fn: Any, *args: Any, description: str | None = None, **kwargs: Any) -> None:
+    def add_tool(
+        self,
+        fn: Any,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
         # Docstrings are wrapped for the source; a model reads the description as one text.
-        text = description or inspect.getdoc(fn) or ""
-        super().add_tool(fn, *args, description=" ".join(text.split()), **kwargs)
+        text = " ".join((description or inspect.getdoc(fn) or "").split())
+        super().add_tool(fn, name, title, text, annotations, icons, meta, structured_output)
 
-    async def call_tool(
+    # The SDK's low-level server takes a CallToolResult as it is (our errors are ones).
+    async def call_tool(  # type: ignore[override]
         self, name: str, arguments: dict[str, Any]
-    ) -> Sequence[ContentBlock] | dict[str, Any] | CallToolResult:  # type: ignore[override]
+    ) -> Sequence[ContentBlock] | dict[str, Any] | CallToolResult:
         try:
             return await super().call_tool(name, arguments)
         except ToolError as exc:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 from contextvars import ContextVar
 
-from asgiref.sync import ThreadSensitiveContext, sync_to_async
+from asgiref.sync import ThreadSensitiveContext
+from django.conf import settings
 from rest_framework.exceptions import AuthenticationFailed
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from messages.mcp_server.sync import run_sync
 from sendook.api import ApiClient, authenticate_bearer, error_body
 
 JSON = "application/json"
@@ -65,6 +67,19 @@ async def _rpc_error(
     await _json(send, status, body, headers or {})
 
 
+def _refused_body(scope: Scope) -> tuple[int, str] | None:
+    """What the SDK refuses in plain text (a wrong Content-Type, a declared length past the
+    limit), refused here as JSON-RPC errors instead. A chunked body past the limit is still
+    cut off by the SDK itself."""
+    headers = Headers(scope=scope)
+    if headers.get("content-type", "").split(";")[0].strip() != JSON:
+        return 415, "Unsupported Media Type: Content-Type must be " + JSON
+    length = headers.get("content-length", "")
+    if length.isdigit() and int(length) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        return 413, f"Request body exceeds {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes"
+    return None
+
+
 def require_api_key(app: ASGIApp) -> ASGIApp:
     async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,7 +92,7 @@ def require_api_key(app: ASGIApp) -> ASGIApp:
         # per request), instead of queueing behind every other request on one shared thread.
         async with ThreadSensitiveContext():
             try:
-                client = await sync_to_async(authenticate_bearer)(header)
+                client = await run_sync(lambda: authenticate_bearer(header))
             except AuthenticationFailed as exc:
                 await _unauthorized(send, str(exc.detail))
                 return
@@ -86,10 +101,8 @@ def require_api_key(app: ASGIApp) -> ASGIApp:
                 # and an open GET would only hold a connection. MCP allows refusing it.
                 await _rpc_error(send, 405, "Method Not Allowed: POST only", {"allow": "POST"})
                 return
-            content_type = Headers(scope=scope).get("content-type", "")
-            if scope["method"] == "POST" and content_type.split(";")[0].strip() != JSON:
-                # The SDK answers this with a plain-text 400; a client gets JSON-RPC instead.
-                await _rpc_error(send, 415, "Unsupported Media Type: Content-Type must be " + JSON)
+            if scope["method"] == "POST" and (refusal := _refused_body(scope)):
+                await _rpc_error(send, *refusal)
                 return
             token = _client.set(client)
             try:

@@ -3,8 +3,8 @@
 `run_tool(scope, work)` is a tool call as the REST API would serve it: the key must hold the
 scope its REST action declares (else a tool error naming it, like the API's 403), the call
 spends the organization's API budget (and the send budgets for `send=True`, the API's
-SEND_THROTTLES), `work(client)` runs the sync ORM work off the event loop, and what it returns
-(the API's JSON) becomes the tool's structured content plus the same JSON as text. Any
+SEND_THROTTLES), `work(client)` runs the sync ORM work off the event loop (sync.py), and what
+it returns (the API's JSON) becomes the tool's structured content plus the same JSON as text. Any
 SendookError or DRF error becomes a tool error (isError) whose text starts with the API's
 `code` and whose structured content is the API's error body.
 """
@@ -12,21 +12,19 @@ SendookError or DRF error becomes a tool error (isError) whose text starts with 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pydantic
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
 from django.http import QueryDict
 from mcp.types import CallToolResult, TextContent
 
-from inboxes.models import Inbox
+from inboxes.models import ApiKey, Inbox, Organization
 from inboxes.selectors import get_inbox
 from messages.mcp_server.auth import current_client
+from messages.mcp_server.sync import run_sync
 from sendook.api import (
     ApiClient,
     CursorPagination,
@@ -38,8 +36,6 @@ from sendook.api import (
     spend_budgets,
 )
 from sendook.exceptions import RateLimited
-
-logger = logging.getLogger(__name__)
 
 Work = Callable[[ApiClient], dict[str, Any]]
 
@@ -96,23 +92,6 @@ def _spend(client: ApiClient, *, send: bool) -> None:
         )
 
 
-def _in_thread(work: Callable[[], Any]) -> Callable[[], Any]:
-    def run() -> Any:
-        # As Django does around each request: no connection left broken or past its age.
-        close_old_connections()
-        try:
-            return work()
-        finally:
-            close_old_connections()
-
-    return run
-
-
-async def run_sync(work: Callable[[], Any]) -> Any:
-    """Sync ORM work off the event loop, on this request's own thread (auth.py)."""
-    return await sync_to_async(_in_thread(work))()
-
-
 async def run_tool(
     scope: str, work: Work, *, send: bool = False, text: Callable[[dict], str] | None = None
 ) -> CallToolResult:
@@ -131,11 +110,21 @@ async def run_tool(
     return tool_result(data, text(data) if text else None)
 
 
+def org(client: ApiClient) -> Organization:
+    """The key's organization as the apps' model (the kernel types it as a protocol)."""
+    return cast(Organization, client.organization)
+
+
+def key(client: ApiClient) -> ApiKey:
+    """The key's row as the apps' model."""
+    return cast(ApiKey, client.api_key)
+
+
 def visible_inbox(client: ApiClient, inbox_id: str) -> Inbox:
     """The inbox of a tool's `inboxId`, as the API's nested routes resolve it: another
     organization's, or one outside a limited key's inboxes, is "Inbox not found"."""
-    inbox = get_inbox(client.organization, inbox_id, inbox_ids=client.inbox_ids)
-    inbox.organization = client.organization
+    inbox = get_inbox(org(client), inbox_id, inbox_ids=client.inbox_ids)
+    inbox.organization = org(client)
     return inbox
 
 
@@ -165,7 +154,7 @@ def page(
     return items, paginator.next_cursor
 
 
-def listing(name: str, items: list[Any], next_cursor: str | None) -> dict[str, Any]:
+def listing(name: str, items: Any, next_cursor: str | None) -> dict[str, Any]:
     """A list as structured content (which must be an object): the REST array under `name`,
     and `nextCursor` when there is more."""
     data: dict[str, Any] = {name: items}

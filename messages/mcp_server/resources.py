@@ -23,7 +23,8 @@ from messages import selectors
 from messages.api.serializers import ThreadDetailSerializer
 from messages.exceptions import ThreadNotFound
 from messages.mcp_server.auth import current_client
-from messages.mcp_server.calls import run_sync
+from messages.mcp_server.calls import org
+from messages.mcp_server.sync import run_sync
 from messages.mcp_server.tools.inboxes import inbox_list
 from sendook.api import ApiClient, MissingScope
 from sendook.exceptions import SendookError
@@ -40,7 +41,7 @@ async def _read(scope: str, work: Callable[[ApiClient], Any]) -> str:
 
 
 def thread_of(client: ApiClient, thread_id: str) -> dict:
-    thread = selectors.get_thread(client.organization, thread_id, with_messages=True)
+    thread = selectors.get_thread(org(client), thread_id, with_messages=True)
     if client.inbox_ids is not None and thread.inbox.public_id not in client.inbox_ids:
         raise ThreadNotFound()
     return ThreadDetailSerializer(thread).data

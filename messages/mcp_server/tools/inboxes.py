@@ -5,14 +5,14 @@ from mcp.types import CallToolResult
 
 from inboxes.selectors import list_inboxes
 from inboxes.serializers import InboxSerializer
-from messages.mcp_server.calls import listing, page, run_tool, visible_inbox
+from messages.mcp_server.calls import listing, org, page, run_tool, visible_inbox
 from messages.mcp_server.tools import READ
 from messages.mcp_server.tools.args import Cursor, InboxId, Limit
 from sendook.api import ApiClient
 
 
 def inbox_list(client: ApiClient, *, limit: int | None = None, cursor: str | None = None) -> dict:
-    rows = list_inboxes(client.organization, inbox_ids=client.inbox_ids).select_related(
+    rows = list_inboxes(org(client), inbox_ids=client.inbox_ids).select_related(
         "domain", "organization"
     )
     items, next_cursor = page(rows, limit=limit, cursor=cursor)

@@ -1,6 +1,7 @@
 """Reading threads: list_threads, get_thread, get_thread_context (scope messages:read), as
 GET /v1/inboxes/{id}/threads, …/threads/{id} and …/threads/{id}/context."""
 
+from collections.abc import Sequence
 from typing import Annotated, Literal
 
 from mcp.server.fastmcp import FastMCP
@@ -12,7 +13,7 @@ from messages.api.context import max_chars_limit
 from messages.api.filters import IncludeFilter, validated_filters
 from messages.api.serializers import ThreadDetailSerializer, ThreadSerializer
 from messages.api.threads import ThreadListFilter
-from messages.mcp_server.calls import listing, page, query, run_tool, visible_inbox
+from messages.mcp_server.calls import listing, org, page, query, run_tool, visible_inbox
 from messages.mcp_server.tools import READ
 from messages.mcp_server.tools.args import Cursor, InboxId, Limit, ThreadId
 from messages.services.context import thread_context, transcript
@@ -27,7 +28,7 @@ def thread_list(
     client: ApiClient,
     inbox_id: str,
     *,
-    status: list[str] | None,
+    status: Sequence[str] | None,
     assignee: str | None,
     label: str | None,
     include_blocked: bool,
@@ -51,9 +52,9 @@ def thread_list(
     elif wanted == "none":
         who = "none"
     elif wanted is not None:
-        who = selectors.get_assignee(client.organization, wanted)
+        who = selectors.get_assignee(org(client), wanted)
     rows = selectors.list_threads(
-        client.organization,
+        org(client),
         inbox=inbox,
         with_message_ids=True,
         status=filters["status"] or None,
@@ -67,7 +68,7 @@ def thread_list(
 
 def thread_detail(client: ApiClient, inbox_id: str, thread_id: str) -> dict:
     inbox = visible_inbox(client, inbox_id)
-    thread = selectors.get_thread(client.organization, thread_id, inbox=inbox, with_messages=True)
+    thread = selectors.get_thread(org(client), thread_id, inbox=inbox, with_messages=True)
     return ThreadDetailSerializer(thread).data
 
 
@@ -78,7 +79,7 @@ def context_view(client: ApiClient, inbox_id: str, thread_id: str, max_chars: in
             "maxChars", f"Must be a whole number from 0 to {limit}, not {max_chars!r}."
         )
     inbox = visible_inbox(client, inbox_id)
-    thread = selectors.get_thread(client.organization, thread_id, inbox=inbox)
+    thread = selectors.get_thread(org(client), thread_id, inbox=inbox)
     return thread_context(thread, max_chars=limit if max_chars is None else max_chars)
 
 

@@ -11,7 +11,7 @@ from pydantic import Field
 from messages import selectors
 from messages.api.serializers import LabelsInput, MessageSerializer, ThreadSerializer
 from messages.api.threads import NoteInput, NoteSerializer, ThreadUpdateInput, change_kwargs
-from messages.mcp_server.calls import body_of, run_tool, validated, visible_inbox
+from messages.mcp_server.calls import body_of, key, org, run_tool, validated, visible_inbox
 from messages.mcp_server.tools import WRITE
 from messages.mcp_server.tools.args import InboxId, Labels, MessageId, ThreadId
 from messages.services import notes, threads, triage
@@ -31,7 +31,7 @@ Who = Annotated[
 def assignee_ref(client: ApiClient, who: str) -> dict | None:
     """The tool's one-word assignee as the API's `{"type", "id"}` (None for none)."""
     if who == "me":
-        return {"type": "api_key", "id": client.api_key.public_id}
+        return {"type": "api_key", "id": key(client).public_id}
     if who == "none":
         return None
     if who.startswith("user_"):
@@ -60,7 +60,7 @@ def relabel(
     if message_id is not None:
         message = selectors.get_message(inbox, message_id)
         return MessageSerializer(threads.update_labels(message, add=add, remove=remove)).data
-    thread = selectors.get_thread(client.organization, thread_id or "", inbox=inbox)
+    thread = selectors.get_thread(org(client), thread_id or "", inbox=inbox)
     thread = triage.update_thread(
         thread, actor=api_key_actor(client.api_key), add_labels=add, remove_labels=remove
     )
@@ -69,19 +69,19 @@ def relabel(
 
 def change_thread(client: ApiClient, inbox_id: str, thread_id: str, body: dict) -> dict:
     inbox = visible_inbox(client, inbox_id)
-    thread = selectors.get_thread(client.organization, thread_id, inbox=inbox)
+    thread = selectors.get_thread(org(client), thread_id, inbox=inbox)
     data = validated(ThreadUpdateInput, body)
     thread = triage.update_thread(
         thread,
         actor=api_key_actor(client.api_key),
-        **change_kwargs(client.organization, data),
+        **change_kwargs(org(client), data),
     )
     return ThreadSerializer(thread).data
 
 
 def note(client: ApiClient, inbox_id: str, thread_id: str, text: str) -> dict:
     inbox = visible_inbox(client, inbox_id)
-    thread = selectors.get_thread(client.organization, thread_id, inbox=inbox)
+    thread = selectors.get_thread(org(client), thread_id, inbox=inbox)
     data = validated(NoteInput, {"text": text})
     return NoteSerializer(
         notes.add_note(thread, actor=api_key_actor(client.api_key), text=data["text"])

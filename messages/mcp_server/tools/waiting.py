@@ -20,16 +20,19 @@ from pydantic import Field
 from messages import selectors
 from messages.api.serializers import MessageDetailSerializer
 from messages.mcp_server.auth import current_client
-from messages.mcp_server.calls import error_of, run_sync, run_tool, tool_result, visible_inbox
+from messages.mcp_server.calls import error_of, org, run_tool, tool_result, visible_inbox
+from messages.mcp_server.sync import run_sync
 from messages.mcp_server.tools import READ
 from messages.mcp_server.tools.args import InboxId
 from messages.models import Message
 from sendook.api import ApiClient
-from sendook.events.stream import get_hub
+from sendook.events.stream import StreamOverflow, get_hub
 from sendook.exceptions import ValidationFailed
 
 RECEIVED = "message.received"
 TIMED_OUT = {"message": None, "timedOut": True}
+WAIT_MAX = settings.SENDOOK_MCP_WAIT_MAX_SECONDS
+DEFAULT_WAIT = min(30, WAIT_MAX)
 
 
 def _check(client: ApiClient, inbox_id: str, timeout: float) -> int:
@@ -40,7 +43,7 @@ def _check(client: ApiClient, inbox_id: str, timeout: float) -> int:
             "timeoutSeconds", f"At most {limit} seconds; call again to wait longer."
         )
     visible_inbox(client, inbox_id)
-    return client.organization.pk
+    return org(client).pk
 
 
 def _received_after(client: ApiClient, inbox_id: str, after: str) -> dict | None:
@@ -67,12 +70,19 @@ async def wait(client: ApiClient, inbox_id: str, after: str | None, timeout: flo
         found = await run_sync(lambda: _received_after(client, inbox_id, after))
         if found is not None:
             return found
-    deadline = time.monotonic() + timeout
-    async with hub.listen(org_pk, after_seq=head) as listener:
-        while (left := deadline - time.monotonic()) > 0:
-            for item in await listener.next(left):
-                if item.type == RECEIVED and item.inbox_id == inbox_id and item.message_id:
-                    return await run_sync(partial(_found, client, inbox_id, item.message_id))
+    deadline, after_seq = time.monotonic() + timeout, head
+    while time.monotonic() < deadline:
+        async with hub.listen(org_pk, after_seq=after_seq) as listener:
+            try:
+                while (left := deadline - time.monotonic()) > 0:
+                    for item in await listener.next(left):
+                        if item.type == RECEIVED and item.inbox_id == inbox_id and item.message_id:
+                            load = partial(_found, client, inbox_id, item.message_id)
+                            return await run_sync(load)
+            except StreamOverflow:
+                # Cut off behind a burst of the organization's events: listen again from the
+                # last one read (the hub catches up from the database), missing none.
+                after_seq = listener.last_seq
     return TIMED_OUT
 
 
@@ -90,8 +100,8 @@ def register(mcp: FastMCP) -> None:
         ] = None,
         timeoutSeconds: Annotated[
             float,
-            Field(gt=0, description="How long to wait, at most 60 seconds (the default 30)."),
-        ] = 30,
+            Field(gt=0, description=f"How long to wait, at most {WAIT_MAX} seconds."),
+        ] = DEFAULT_WAIT,
     ) -> CallToolResult:
         """Wait until a new email is received in an inbox and return it, as soon as it
         arrives. Returns {"message": Message, "timedOut": false} (the full received message),

@@ -64,8 +64,12 @@ class Rest:
         return self("POST", "/api_keys", {"name": "scoped", **body})["key"]
 
 
-@pytest.fixture
-def live_org(live_asgi):
-    """A fresh organization on the live server: (org, its REST API)."""
-    org = live_asgi.new_org()
-    return org, Rest(live_asgi.url, org.api_key)
+@pytest.fixture(scope="module")
+def live_org(asgi_server):
+    """An organization on the live server for this file's tests, (org, its REST API): each
+    test makes its own inboxes and keys in it, so one organization is enough (createorg is a
+    Django start-up in a subprocess: seconds on a busy machine)."""
+    if asgi_server.process is None or asgi_server.process.poll() is not None:
+        asgi_server.start()
+    org = asgi_server.new_org()
+    return org, Rest(asgi_server.url, org.api_key)

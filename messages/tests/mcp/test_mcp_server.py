@@ -4,7 +4,10 @@ REST API to set things up, as an agent and its operator would."""
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
 import secrets
+import socket
 import time
 
 import httpx
@@ -116,6 +119,7 @@ def test_mail_sent_between_hosted_inboxes_is_read_back_and_worked(live_asgi, liv
                 "get_thread_context", {"inboxId": receiver["id"], "threadId": got["threadId"]}
             )
             full = await call(session, "get_message", inboxId=receiver["id"], messageId=got["id"])
+            resource = await session.read_resource(f"sendook://threads/{got['threadId']}")
             over_rest = await asyncio.to_thread(
                 rest, "GET", f"/inboxes/{receiver['id']}/messages/{got['id']}"
             )
@@ -165,31 +169,31 @@ def test_mail_sent_between_hosted_inboxes_is_read_back_and_worked(live_asgi, liv
                 to="boss@example.com",
                 text="FYI",
             )
-            return (
-                sent, round_trip, got, thread, context, full, over_rest, threads, reply, stale,
-                labelled, unlabelled, closed, note, forwarded,
-            )  # fmt: skip
+            return locals()
 
-    (
-        sent, round_trip, got, thread, context, full, over_rest, threads, reply, stale,
-        labelled, unlabelled, closed, note, forwarded,
-    ) = asyncio.run(scenario())  # fmt: skip
-    assert sent["status"] == "queued" and sent["labels"] == ["finance"]
-    assert round_trip < 5, round_trip
-    print(f"send_message round trip: {round_trip * 1000:.0f} ms")
-    assert full == over_rest  # the REST API's JSON exactly
-    assert full["text"].startswith("Here are the numbers.")
-    assert [m["id"] for m in thread["messages"]] == [got["id"]]
-    assert got["threadId"] in [t["id"] for t in threads["threads"]]
-    assert not context.isError and "Here are the numbers." in context.content[0].text
-    assert context.structuredContent["threadId"] == got["threadId"]
-    assert "Alice" not in context.structuredContent["messages"][0]["text"]  # signature gone
-    assert reply["threadId"] == got["threadId"] and sender["email"] in reply["to"][0]
-    assert stale[1] == "thread_changed" and reply["id"] in stale[0]
-    assert "q3" in labelled["labels"] and "q3" not in unlabelled["labels"]
-    assert closed["status"] == "closed" and closed["assignee"]["type"] == "api_key"
-    assert note["text"] == "Done." and note["author"]["type"] == "api_key"
-    assert forwarded["to"] == ["boss@example.com"]
+    seen = asyncio.run(scenario())
+    assert seen["sent"]["status"] == "queued" and seen["sent"]["labels"] == ["finance"]
+    assert seen["round_trip"] < 5, seen["round_trip"]
+    print(f"send_message round trip: {seen['round_trip'] * 1000:.0f} ms")
+    assert seen["full"] == seen["over_rest"]  # the REST API's JSON exactly
+    assert seen["full"]["text"].startswith("Here are the numbers.")
+    assert [m["id"] for m in seen["thread"]["messages"]] == [seen["got"]["id"]]
+    assert json.loads(seen["resource"].contents[0].text) == seen["thread"]
+    assert seen["got"]["threadId"] in [t["id"] for t in seen["threads"]["threads"]]
+    assert (
+        not seen["context"].isError and "Here are the numbers." in seen["context"].content[0].text
+    )
+    assert seen["context"].structuredContent["threadId"] == seen["got"]["threadId"]
+    assert "Alice" not in seen["context"].structuredContent["messages"][0]["text"]  # signature gone
+    assert (
+        seen["reply"]["threadId"] == seen["got"]["threadId"]
+        and sender["email"] in seen["reply"]["to"][0]
+    )
+    assert seen["stale"][1] == "thread_changed" and seen["reply"]["id"] in seen["stale"][0]
+    assert "q3" in seen["labelled"]["labels"] and "q3" not in seen["unlabelled"]["labels"]
+    assert seen["closed"]["status"] == "closed" and seen["closed"]["assignee"]["type"] == "api_key"
+    assert seen["note"]["text"] == "Done." and seen["note"]["author"]["type"] == "api_key"
+    assert seen["forwarded"]["to"] == ["boss@example.com"]
 
 
 def test_a_send_held_by_the_inbox_policy_comes_back_pending_approval(live_asgi, live_org):
@@ -235,6 +239,33 @@ def test_a_send_held_by_the_inbox_policy_comes_back_pending_approval(live_asgi, 
     assert sent_draft["id"] == draft["id"] and sent_draft["status"] == "pending_approval"
 
 
+def test_sends_spend_the_organizations_send_budget_like_the_rest_api(live_asgi):
+    org = live_asgi.new_org()
+    rest = Rest(live_asgi.url, org.api_key)
+    inbox = rest.inbox()
+    live_asgi.manage(
+        "shell",
+        "-c",
+        "from inboxes.models import Organization; "
+        f"Organization.objects.filter(public_id='{org.id}').update(send_rate_limit='2/h')",
+    )
+    body = {"to": ["a@example.com"], "subject": "Hi", "text": "Hello"}
+
+    async def scenario():
+        async with mcp_session(live_asgi.url, org.api_key) as session:
+            first = await call(session, "send_message", inboxId=inbox["id"], **body)
+            rest("POST", f"/inboxes/{inbox['id']}/messages/send", body)  # the same budget
+            over = await refused(session, "send_message", inboxId=inbox["id"], **body)
+            reading = await call(session, "list_messages", inboxId=inbox["id"])
+            return first, over, reading
+
+    first, over, reading = asyncio.run(scenario())
+    assert first["status"] == "queued"
+    assert over[1] == "rate_limited" and "retryAfter" in over[0]
+    assert len(reading["messages"]) == 2  # reads are not sends: still answered
+    rest("POST", f"/inboxes/{inbox['id']}/messages/send", body, status=429)
+
+
 def test_wait_for_message_returns_as_soon_as_mail_arrives(live_asgi, live_org):
     org, rest = live_org
     sender, receiver = rest.inbox("Sender"), rest.inbox("Waiter")
@@ -251,6 +282,10 @@ def test_wait_for_message_returns_as_soon_as_mail_arrives(live_asgi, live_org):
                 call(session, "wait_for_message", inboxId=receiver["id"], timeoutSeconds=20)
             )
             await asyncio.sleep(0.5)  # the call is waiting on the hub by now
+            # A wait holds no worker thread: other calls are answered meanwhile.
+            asked = time.monotonic()
+            await call(session, "get_inbox", inboxId=receiver["id"])
+            answered_while_waiting = time.monotonic() - asked
             sent_at = time.monotonic()
             await asyncio.to_thread(
                 rest,
@@ -268,9 +303,10 @@ def test_wait_for_message_returns_as_soon_as_mail_arrives(live_asgi, live_org):
                 after=woke["message"]["id"],
                 timeoutSeconds=1,
             )
-            return quiet, quiet_took, woke, latency, earlier
+            return quiet, quiet_took, woke, latency, earlier, answered_while_waiting
 
-    quiet, quiet_took, woke, latency, earlier = asyncio.run(scenario())
+    quiet, quiet_took, woke, latency, earlier, answered_while_waiting = asyncio.run(scenario())
+    assert answered_while_waiting < 2, answered_while_waiting
     assert quiet == {"message": None, "timedOut": True}
     assert 0.9 < quiet_took < 5, quiet_took
     assert woke["timedOut"] is False and woke["message"]["subject"] == subject
@@ -314,7 +350,7 @@ def test_a_read_only_key_gets_tool_errors_naming_the_scope(live_asgi, live_org):
             return listed, send, draft
 
     listed, send, draft = asyncio.run(scenario())
-    assert [i["id"] for i in listed["inboxes"]] == [inbox["id"]]
+    assert inbox["id"] in [i["id"] for i in listed["inboxes"]]
     assert send[1] == "forbidden" and "messages:send" in send[0]
     assert draft[1] == "forbidden" and "drafts:write" in draft[0]
 
@@ -424,9 +460,7 @@ def test_malformed_json_rpc_gets_a_json_rpc_error_never_a_500(live_asgi, live_or
     unknown_method = rpc_error(post(b'{"jsonrpc":"2.0","id":7,"method":"mail/steal","params":{}}'))
     assert unknown_method["id"] == 7 and unknown_method["error"]["code"] in (-32601, -32602)
     unknown_tool = rpc_error(
-        post(
-            b'{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"rm_rf","arguments":{}}}'
-        )
+        post(b'{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"rm_rf"}}')
     )
     assert unknown_tool["result"]["isError"] is True
     assert unknown_tool["result"]["structuredContent"]["code"] == "unknown_tool"
@@ -440,6 +474,19 @@ def test_malformed_json_rpc_gets_a_json_rpc_error_never_a_500(live_asgi, live_or
     assert bad_arguments["result"]["structuredContent"]["code"] == "validation_error"
     no_params = rpc_error(post(b'{"jsonrpc":"2.0","id":10,"method":"tools/call"}'))
     assert "error" in no_params
+    # A declared 50 MB body is refused before it is sent (httpx will not lie about a length).
+    with socket.create_connection(("127.0.0.1", live_asgi.port), timeout=10) as raw:
+        raw.sendall(
+            (
+                f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {org.api_key}\r\n"
+                "Content-Type: application/json\r\nAccept: application/json, text/event-stream"
+                f"\r\nContent-Length: {50 * 1024 * 1024}\r\n\r\n{{}}"
+            ).encode()
+        )
+        answer = http.client.HTTPResponse(raw)
+        answer.begin()
+        too_large = json.loads(answer.read())
+    assert answer.status == 413 and too_large["error"]["code"] == -32600
     get = httpx.get(url, headers=headers)
     assert get.status_code == 405 and get.json()["error"]["code"] == -32600
     assert live_asgi.process.poll() is None  # the server is still up

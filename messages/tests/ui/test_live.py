@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from datetime import datetime
 from email.utils import formatdate, make_msgid
 
 import httpx
@@ -153,6 +154,13 @@ def test_new_mail_appears_in_the_open_thread_the_list_and_the_title_without_relo
     expect(list_page).not_to_have_title(re.compile(r"^\(\d+\)"))  # the thread was read
 
     # 1. Alice answers: the message is on the open thread page within 2 s, no reload.
+    # (When each message is put on the page, by the browser's clock: this machine's.)
+    thread_page.evaluate(
+        """() => { window.__arrived = {};
+            new MutationObserver(records => records.forEach(r => r.addedNodes.forEach(n => {
+                if (n.id) window.__arrived[n.id] = Date.now(); })))
+            .observe(document.getElementById("thread-messages"), {childList: true}); }"""
+    )
     started = time.monotonic()
     reply = deliver(
         live_asgi,
@@ -171,6 +179,9 @@ def test_new_mail_appears_in_the_open_thread_the_list_and_the_title_without_relo
         f"\nmessage on the open thread page {on_screen * 1000:.0f} ms after receive_email returned"
         f" ({(time.monotonic() - started) * 1000:.0f} ms after it started, Python start-up included)"
     )
+    created = datetime.fromisoformat(reply["createdAt"].replace("Z", "+00:00")).timestamp()
+    shown = thread_page.evaluate(f"window.__arrived[{reply['id']!r}]") / 1000
+    print(f"message stored (createdAt) -> on the page: {(shown - created) * 1000:.0f} ms")
     assert thread_page.evaluate("window.__notReloaded") is True
     thread_page.screenshot(path=screenshots / "live-thread.png", full_page=True)
 
@@ -252,3 +263,32 @@ def test_without_the_asgi_process_pages_work_and_say_nothing_about_it(page, live
     page.wait_for_timeout(1_000)
     thread_url = f"{live_server.url}/threads/{message.thread.public_id}"
     assert streams.count(thread_url) == 1  # asked once, refused, not asked again
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(BROWSER[1].args[0], reason=BROWSER[1].kwargs["reason"])
+def test_mail_that_arrived_while_the_server_was_down_appears_when_it_is_back(live_asgi, page):
+    """The server is killed with the page open; mail arrives meanwhile; the EventSource
+    reconnects by itself (Last-Event-ID) and the page catches up, with nothing alarming shown."""
+    from playwright.sync_api import expect
+
+    org = live_asgi.new_org()
+    inbox = new_inbox(live_asgi, org)
+    first = deliver(live_asgi, inbox, subject="Invoice 7", text="Attached.")
+    log_in(page, live_asgi, org)
+    open_live(page, f"{live_asgi.url}/threads/{first['threadId']}")
+    # One event seen, so the stream has an id to resume from.
+    seen = deliver(
+        live_asgi, inbox, subject="Re: Invoice 7", text="Paid?", in_reply_to=first["messageId"]
+    )
+    expect(page.locator(f"#{seen['id']}")).to_be_visible(timeout=5_000)
+
+    live_asgi.stop(kill=True)
+    missed = deliver(
+        live_asgi, inbox, subject="Re: Invoice 7", text="Paid now.", in_reply_to=seen["messageId"]
+    )
+    live_asgi.start()
+    expect(page.locator(f"#{missed['id']}")).to_contain_text("Paid now.", timeout=15_000)
+    assert page.evaluate("window.__notReloaded") is True
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(page.locator("#live-banner")).to_be_empty()

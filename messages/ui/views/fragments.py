@@ -82,7 +82,7 @@ def counts(request: HttpRequest) -> JsonResponse:
         member=request.member,  # type: ignore[attr-defined]
         inbox=inbox,
     )
-    unread = {box.public_id: box.unread_threads for box in inboxes}
+    unread = {box.public_id: box.unread_threads for box in inboxes}  # type: ignore[attr-defined]
     return JsonResponse(
         {
             "unread": sum(unread.values()),

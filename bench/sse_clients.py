@@ -18,6 +18,7 @@ stream has had its first answer. Then reads commands on stdin:
       and prints {"reported": out}. commits: {event id: commit time (time.time())}; expected:
       {tag: [event ids in feed order]}.
   {"cmd": "frames", "out": FILE}   every frame received (keep_data), for a few-stream run
+  {"cmd": "cpu"}                   prints {"cpu": seconds of CPU this process used so far}
   {"cmd": "close"}                 closes every connection and exits
 Receipt time is taken once per socket read (time.time(), the same clock as the writer's commit
 stamps on this machine).
@@ -198,6 +199,12 @@ class Stream(asyncio.Protocol):
         frames = buf.split(b"\n\n")
         self.buf = frames.pop()
         for frame in frames:
+            if not self.keep_data and frame[:4] == b"id: " and b"\ndata:" in frame:
+                # The server's own frame (id, event, data lines): only the id matters here.
+                self.last_id = event_id = frame[4 : frame.find(b"\n")]
+                self.received.append(intern_id(event_id))
+                self.times.append(now)
+                continue
             event_id = None
             event_type, data = b"message", []
             for line in frame.split(b"\n"):
@@ -291,7 +298,10 @@ async def main(config_path: str) -> None:
         command = json.loads(line)
         if command["cmd"] == "close":
             break
-        if command["cmd"] == "frames":
+        if command["cmd"] == "cpu":
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            emit({"cpu": usage.ru_utime + usage.ru_stime})
+        elif command["cmd"] == "frames":
             frames = [frame for stream in streams for frame in stream.frames]
             Path(command["out"]).write_text(json.dumps(frames))
             emit({"written": command["out"]})

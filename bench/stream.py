@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -140,16 +141,16 @@ def streams_for(orgs: list[tuple[Any, str, str]], clients: int) -> list[dict[str
     ]
 
 
-def latency_phase(
+def measure(
     server: common.Uvicorn,
-    env: dict[str, str],
-    orgs: list[tuple[Any, str]],
-    args: argparse.Namespace,
-    measure_memory: bool = False,
+    streams: list[dict[str, Any]],
+    write: Callable[[], dict],
+    expect: Callable[[dict], dict[str, list[str]]],
 ) -> dict[str, Any]:
-    marked = [(org, key, marker(org)) for org, key in orgs]
+    """Opens `streams`, reads the server's RSS idle and held, runs `write` (the writer process:
+    returns its commits), evaluates the deliveries against `expect(written)`."""
     idle_kib = common.rss_kib(server.pid)
-    pool = ClientPool("127.0.0.1", server.port, streams_for(marked, args.clients), processes=2)
+    pool = ClientPool("127.0.0.1", server.port, streams, processes=2)
     try:
         started = time.monotonic()
         answers = pool.wait_connected()
@@ -157,31 +158,71 @@ def latency_phase(
         time.sleep(3)  # let the server settle before reading its RSS
         held_kib = common.rss_kib(server.pid)
         cpu_before, wall_before = common.cpu_seconds(server.pid), time.monotonic()
-        written = write_events(env, [org.pk for org, _, _ in marked], args.rate, args.seconds)
-        expected = {str(n): feed_after(org, after) for n, (org, _, after) in enumerate(marked)}
-        summary, latencies = pool.report(written["commits"], expected, wait=30, worst=False)
+        clients_before = pool.cpu()
+        written = write()
+        clients_cpu = (pool.cpu() - clients_before) / (time.monotonic() - wall_before)
+        summary, latencies = pool.report(written["commits"], expect(written), wait=30, worst=False)
         cpu = (common.cpu_seconds(server.pid) - cpu_before) / (time.monotonic() - wall_before)
     finally:
         pool.close()
-    result = {
-        "orgs": len(orgs),
+    return {
         "answers": answers,
         "connect_seconds": connect_seconds,
         "events": len(written["commits"]),
         "writer_errors": written["errors"],
         "writer_behind": written["behind"],
         "server_cpu": cpu,
+        "clients_cpu": clients_cpu,
+        "load_average": os.getloadavg()[0],
         "latencies": latencies,
+        "rss_idle_kib": idle_kib,
+        "rss_held_kib": held_kib,
         **summary,
     }
-    if measure_memory:
-        result["rss_idle_kib"], result["rss_held_kib"] = idle_kib, held_kib
-    return result
 
 
-def latency_row(result: dict[str, Any], clients: int, rate: float) -> dict[str, Any]:
+def product_phase(
+    server: common.Uvicorn, env: dict[str, str], orgs: list[tuple[Any, str]], args: Any
+) -> dict[str, Any]:
+    marked = [(org, key, marker(org)) for org, key in orgs]
+    result = measure(
+        server,
+        streams_for(marked, args.clients),
+        lambda: write_events(env, [org.pk for org, _, _ in marked], args.rate, args.seconds),
+        lambda _: {str(n): feed_after(org, after) for n, (org, _, after) in enumerate(marked)},
+    )
+    return {**result, "orgs": len(orgs)}
+
+
+def bare_phase(env: dict[str, str], logs: Path, args: Any) -> dict[str, Any]:
+    """The same clients and rate on bench/stream_bare.py (no Django): the machine's floor."""
+    channel = f"bench-bare-{time.time_ns()}"
+    bare_env = {**env, "BENCH_BARE_REDIS": env["CACHE_URL"], "BENCH_BARE_CHANNEL": channel}
+    server = common.Uvicorn(bare_env, logs / "bare.log", app="bench.stream_bare:app")
+    server.start()
+    out = logs / "bare-commits.json"
+
+    def publish() -> dict:
+        command = [sys.executable, str(ROOT / "bench" / "stream_roles.py"), "publisher"]
+        command += ["--redis", env["CACHE_URL"], "--channel", channel, "--out", str(out)]
+        command += ["--rate", str(args.rate), "--seconds", str(args.seconds)]
+        subprocess.run(command, env=env, cwd=ROOT, check=True, timeout=args.seconds + 60)
+        return json.loads(out.read_text())
+
+    streams = [{"path": "/", "tag": 0} for _ in range(args.clients)]
+    try:
+        result = measure(server, streams, publish, lambda written: {"0": list(written["commits"])})
+    finally:
+        server.stop()
+    return {**result, "orgs": 1}
+
+
+def latency_row(
+    result: dict[str, Any], bare: dict[str, Any], clients: int, rate: float
+) -> dict[str, Any]:
     lat = result["latencies"]
     p50, p95, p99 = (round(percentile(lat, f), 1) for f in (0.5, 0.95, 0.99))
+    bare_p95 = round(percentile(bare["latencies"], 0.95), 1)
     where = (
         "1 org" if result["orgs"] == 1 else f"{result['orgs']} orgs x {clients // result['orgs']}"
     )
@@ -194,8 +235,8 @@ def latency_row(result: dict[str, Any], clients: int, rate: float) -> dict[str, 
     return {
         "name": f"stream: event -> client at {rate:g} events/s, {clients} clients, {where} (ms p95)",
         "figure": p95,
-        "baseline": "",
-        "ratio": "",
+        "baseline": bare_p95,
+        "ratio": round(p95 / bare_p95, 2) if bare_p95 else "",
         "p50": p50,
         "p95": p95,
         "p99": p99,
@@ -203,6 +244,7 @@ def latency_row(result: dict[str, Any], clients: int, rate: float) -> dict[str, 
         "target": f"p95 < {TARGET_MS} ms, none lost",
         "pass": ok,
         "unit": "ms",
+        "baseline_is": "bench/stream_bare.py: Redis pub/sub -> SSE, no Django, same clients/rate",
         "deliveries": result["deliveries"],
         "expected_deliveries": result["expected_deliveries"],
         "missing": result["missing"],
@@ -211,21 +253,33 @@ def latency_row(result: dict[str, Any], clients: int, rate: float) -> dict[str, 
         "cuts": result["cuts"],
         "events": result["events"],
         "server_cpu_percent": round(result["server_cpu"] * 100),
+        "baseline_server_cpu_percent": round(bare["server_cpu"] * 100),
+        "clients_cpu_percent": round(result["clients_cpu"] * 100),
+        "load_average_1min": round(result["load_average"], 2),
         "writer_behind_schedule": result["writer_behind"],
     }
 
 
-def print_latency(result: dict[str, Any], row: dict[str, Any]) -> None:
+def print_latency(label: str, result: dict[str, Any]) -> None:
+    lat = result["latencies"]
+    p50, p95, p99 = (percentile(lat, f) for f in (0.5, 0.95, 0.99))
     print(
-        f"{row['name']}\n"
+        f"{label}\n"
         f"  {result['events']} events, {result['deliveries']} of {result['expected_deliveries']} "
         f"deliveries (missing {result['missing']}, duplicated {result['duplicated']}, out of "
         f"order streams {result['out_of_order_streams']}, cut {result['cuts']}); latency p50 "
-        f"{row['p50']} ms, p95 {row['p95']} ms, p99 {row['p99']} ms, max {row['max']} ms; "
-        f"uvicorn CPU {row['server_cpu_percent']}% of one core; opened in "
+        f"{p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {lat[-1] if lat else 0:.1f} ms; "
+        f"CPU while writing: uvicorn {result['server_cpu'] * 100:.0f}%, clients "
+        f"{result['clients_cpu'] * 100:.0f}% of one core, load {result['load_average']:.1f}; opened in "
         f"{result['connect_seconds']:.1f} s ({result['answers']}); writer late "
         f"{result['writer_behind']}x, errors {result['writer_errors']}",
         flush=True,
+    )
+
+
+def per_stream_kib(result: dict[str, Any]) -> float:
+    return (result["rss_held_kib"] - result["rss_idle_kib"]) / max(
+        1, result["answers"].get("200", 0)
     )
 
 
@@ -241,6 +295,8 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     call_command("migrate", verbosity=0)
     env = server_env(args.clients)
     logs = Path(tempfile.mkdtemp(prefix="sendook-bench-stream-"))
+    bare = bare_phase(env, logs, args)
+    print_latency(f"bare baseline (bench/stream_bare.py), {args.clients} clients", bare)
     server = common.Uvicorn(env, logs / "uvicorn.log")
     server.start()
     rows: list[dict[str, Any]] = []
@@ -253,22 +309,22 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         warm.close()
         time.sleep(1)
 
-        one = latency_phase(server, env, single, args, measure_memory=True)
-        per_stream = (one["rss_held_kib"] - one["rss_idle_kib"]) / args.clients
+        one = product_phase(server, env, single, args)
+        opened = one["answers"].get("200", 0)
         print(
             f"memory: uvicorn RSS {one['rss_idle_kib'] / 1024:.1f} MiB with 0 streams, "
-            f"{one['rss_held_kib'] / 1024:.1f} MiB with {one['answers'].get('200', 0)} idle "
-            f"streams = {per_stream:.1f} KiB per stream",
+            f"{one['rss_held_kib'] / 1024:.1f} MiB with {opened} idle streams = "
+            f"{per_stream_kib(one):.1f} KiB per stream (bare: {per_stream_kib(bare):.1f} KiB)",
             flush=True,
         )
         rows.append(
             {
                 "name": f"stream: {args.clients} concurrent SSE clients held by one uvicorn process",
-                "figure": one["answers"].get("200", 0),
-                "baseline": "",
+                "figure": opened,
+                "baseline": bare["answers"].get("200", 0),
                 "ratio": "",
                 "target": f">= {args.clients} open",
-                "pass": one["answers"].get("200", 0) == args.clients and one["cuts"] == 0,
+                "pass": opened == args.clients and one["cuts"] == 0,
                 "unit": "streams",
                 "answers": one["answers"],
                 "open_seconds": round(one["connect_seconds"], 1),
@@ -277,23 +333,23 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         rows.append(
             {
                 "name": "stream: memory per idle stream (uvicorn RSS delta / streams)",
-                "figure": round(per_stream, 1),
-                "baseline": "",
+                "figure": round(per_stream_kib(one), 1),
+                "baseline": round(per_stream_kib(bare), 1),
                 "ratio": "",
                 "target": "(informative)",
                 "pass": None,
                 "unit": "KiB",
                 "rss_0_streams_kib": one["rss_idle_kib"],
-                f"rss_{args.clients}_streams_kib": one["rss_held_kib"],
+                f"rss_{opened}_streams_kib": one["rss_held_kib"],
             }
         )
-        rows.append(latency_row(one, args.clients, args.rate))
-        print_latency(one, rows[-1])
+        rows.append(latency_row(one, bare, args.clients, args.rate))
+        print_latency(rows[-1]["name"], one)
 
         if args.orgs > 1:
-            spread = latency_phase(server, env, new_orgs(args.orgs, "spread"), args)
-            rows.append(latency_row(spread, args.clients, args.rate))
-            print_latency(spread, rows[-1])
+            spread = product_phase(server, env, new_orgs(args.orgs, "spread"), args)
+            rows.append(latency_row(spread, bare, args.clients, args.rate))
+            print_latency(rows[-1]["name"], spread)
 
         if args.mails:
             from bench.stream_inbound import run_inbound

@@ -118,6 +118,14 @@ class ClientPool:
             frames.extend(json.loads(out.read_text()))
         return frames
 
+    def cpu(self) -> float:
+        """CPU seconds all the client processes used so far."""
+        total = 0.0
+        for process in self.processes:
+            self._send(process, {"cmd": "cpu"})
+            total += self._line(process)["cpu"]
+        return total
+
     def close(self) -> None:
         for process in self.processes:
             if process.poll() is None:

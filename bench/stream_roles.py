@@ -8,6 +8,8 @@ process so none shares the stream server's or the clients' GIL:
         callback that runs right after COMMIT, before the announcement); writes
         {"commits": {event id: time}, "errors": {...}, "behind": n}. Errors (e.g. Redis gone
         while announcing) are counted and the writing goes on, as a busy app would.
+    python bench/stream_roles.py publisher --redis URL --channel NAME --rate 50 --seconds 15 --out FILE
+        the bare baseline's writer (bench/stream_bare.py): PUBLISH only, stamped just before.
     python bench/stream_roles.py receiver
         a webhook receiver on loopback: prints its port, answers 200 to every POST and stamps
         its arrival; on stdin's end prints [[time, envelope], ...].
@@ -85,6 +87,37 @@ def writer(args: argparse.Namespace) -> None:
     Path(args.out).write_text(json.dumps({"commits": commits, "errors": errors, "behind": behind}))
 
 
+def publisher(args: argparse.Namespace) -> None:
+    """The bare baseline's writer: PUBLISH an envelope-sized JSON message at the same rate,
+    stamped just before it is published (there is no commit to wait for)."""
+    import redis
+
+    client = redis.Redis.from_url(args.redis)
+    text = "Hello from the stream benchmark. " * (args.payload_bytes // 33 + 1)
+    commits: dict[str, float] = {}
+    interval = 1 / args.rate
+    started = time.monotonic()
+    n = 0
+    while n * interval < args.seconds:
+        delay = started + n * interval - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        event_id = f"evt_bare{started:.0f}x{n}"
+        message = {
+            "id": event_id,
+            "event": "message.received",
+            "payload": {
+                "id": f"msg_bench{n}",
+                "subject": f"Bare {n}",
+                "text": text[: args.payload_bytes],
+            },
+        }
+        commits[event_id] = time.time()
+        client.publish(args.channel, json.dumps(message, separators=(",", ":")))
+        n += 1
+    Path(args.out).write_text(json.dumps({"commits": commits, "errors": {}, "behind": 0}))
+
+
 def receiver() -> None:
     arrivals: list[tuple[float, object]] = []
     lock = threading.Lock()
@@ -123,10 +156,19 @@ def main() -> None:
     write.add_argument("--seconds", type=float, default=15)
     write.add_argument("--payload-bytes", type=int, default=800)
     write.add_argument("--out", required=True)
+    publish = roles.add_parser("publisher")
+    publish.add_argument("--redis", required=True)
+    publish.add_argument("--channel", required=True)
+    publish.add_argument("--rate", type=float, default=50)
+    publish.add_argument("--seconds", type=float, default=15)
+    publish.add_argument("--payload-bytes", type=int, default=800)
+    publish.add_argument("--out", required=True)
     roles.add_parser("receiver")
     args = parser.parse_args()
     if args.role == "writer":
         writer(args)
+    elif args.role == "publisher":
+        publisher(args)
     else:
         receiver()
 

@@ -489,8 +489,10 @@ class Uvicorn:
     port: what serves the event stream. `pid` is the uvicorn process itself (no supervisor), so
     its RSS and CPU are the stream's."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
+    def __init__(
+        self, env: dict[str, str], log: Path, app: str = "sendook.asgi:application"
+    ) -> None:
+        self.env, self.log, self.app = env, log, app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process: subprocess.Popen | None = None
@@ -506,7 +508,7 @@ class Uvicorn:
                 sys.executable,
                 "-m",
                 "uvicorn",
-                "sendook.asgi:application",
+                self.app,
                 "--host",
                 "127.0.0.1",
                 "--port",

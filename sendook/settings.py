@@ -236,6 +236,7 @@ SENDOOK_IDEMPOTENCY_TTL_HOURS = env_int("SENDOOK_IDEMPOTENCY_TTL_HOURS", 24)
 # The models sendook.api reads, named the way AUTH_USER_MODEL is, so the kernel imports no app.
 SENDOOK_API_KEY_MODEL = "inboxes.ApiKey"
 SENDOOK_IDEMPOTENCY_MODEL = "inboxes.IdempotencyRecord"
+SENDOOK_INBOX_MODEL = "inboxes.Inbox"
 
 # --- Mail domains ---------------------------------------------------------------------------
 SENDOOK_DEFAULT_DOMAIN = env("SENDOOK_DEFAULT_DOMAIN", "sendook.localhost").lower()
@@ -448,6 +449,20 @@ CELERY_BEAT_SCHEDULE["wake-snoozed-threads"] = {
     "schedule": SENDOOK_SNOOZE_SWEEP_SECONDS,
 }
 CELERY_BEAT_SCHEDULE["recheck-domains"] = {"task": "inboxes.tasks.recheck_domains", "schedule": 600}
+
+# --- Agents connect directly: the live event stream (sendook/events/stream) and /mcp ---------
+# Redis for waking every process's stream hub when an event commits (pub/sub); empty: each hub
+# polls the database every SENDOOK_STREAM_POLL_SECONDS instead (the embedded default).
+_redis_cache = CACHE_URL if CACHE_URL.startswith(("redis://", "rediss://")) else ""
+SENDOOK_STREAM_URL = env("SENDOOK_STREAM_URL", env("REDIS_URL") or _redis_cache)
+SENDOOK_STREAM_POLL_SECONDS = float(env("SENDOOK_STREAM_POLL_SECONDS", "1"))
+SENDOOK_STREAM_HEARTBEAT_SECONDS = float(env("SENDOOK_STREAM_HEARTBEAT_SECONDS", "15"))
+# A stream that delivered no event for this long is closed (clients resume with Last-Event-ID).
+SENDOOK_STREAM_IDLE_SECONDS = float(env("SENDOOK_STREAM_IDLE_SECONDS", "1800"))
+SENDOOK_STREAM_MAX_PER_ORG = env_int("SENDOOK_STREAM_MAX_PER_ORG", 100)
+# Events held for a client that is not reading before it is cut off.
+SENDOOK_STREAM_BUFFER_EVENTS = env_int("SENDOOK_STREAM_BUFFER_EVENTS", 1000)
+SENDOOK_MCP_WAIT_MAX_SECONDS = env_int("SENDOOK_MCP_WAIT_MAX_SECONDS", 60)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {

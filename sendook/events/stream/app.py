@@ -1,0 +1,245 @@
+"""The ASGI app serving one Server-Sent Events stream of an organization's event log.
+
+Everything that can be refused is refused before the first byte of the stream, as a JSON error
+like the rest of /v1: the method, the credentials (the authenticator), the query and resume
+id (params.py), the organization's stream limit (limits.py). Then: `retry: 3000`, the events
+after the resume point in feed order (`id:` = event id, so Last-Event-ID resumes exactly), a
+`: heartbeat` comment every SENDOOK_STREAM_HEARTBEAT_SECONDS (the client must still be
+allowed then, and the slot's lease is renewed), and an end after SENDOOK_STREAM_IDLE_SECONDS
+without an event. A client that does not read is cut off: when SENDOOK_STREAM_BUFFER_EVENTS
+events wait for it, or when one write cannot be handed to it for two heartbeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError
+from rest_framework import exceptions as drf_exceptions
+
+from sendook.api.auth import authenticate_bearer
+from sendook.api.errors import error_body
+from sendook.api.permissions import MissingScope
+from sendook.api.tenancy import get_api_key_model
+from sendook.events.stream.hub import FeedItem, Listener, StreamOverflow, get_hub, run_db
+from sendook.events.stream.limits import Slot, acquire_slot
+from sendook.events.stream.params import (
+    StreamFilter,
+    parse_stream_request,
+    resolve_stream_request,
+)
+from sendook.exceptions import SendookError, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Any]
+SCOPE = "events:read"
+RETRY_MS = 3000
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),  # nginx: pass each event on at once
+]
+
+
+@dataclass(frozen=True)
+class StreamClient:
+    organization: Any
+    inbox_ids: frozenset[str] | None
+    label: str
+    still_allowed: Callable[[], bool]
+
+
+Authenticator = Callable[[Scope], Awaitable[StreamClient]]
+
+
+class Unauthorized(SendookError):
+    status_code = 401
+    code = "unauthorized"
+    message = "Missing API key"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="sendook"'})
+
+
+class MethodNotAllowed(SendookError):
+    status_code = 405
+    code = "method_not_allowed"
+
+    def __init__(self, method: str) -> None:
+        super().__init__(f'Method "{method[:20]}" not allowed.', headers={"Allow": "GET"})
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def api_key_stream_client(scope: Scope) -> StreamClient:
+    """The bearer API key of the request; it needs scope events:read."""
+    authorization = header(scope, b"authorization")
+    if not authorization:
+        raise Unauthorized()
+    try:
+        client = await run_db(authenticate_bearer, authorization)
+    except drf_exceptions.AuthenticationFailed as exc:
+        raise Unauthorized(str(exc.detail)) from None
+    if SCOPE not in client.scopes:
+        raise MissingScope(SCOPE)
+    key_pk, inbox_ids = client.api_key.pk, client.inbox_ids
+
+    def still_allowed() -> bool:
+        """Not revoked, still with the scope, still seeing the same inboxes."""
+        row = (
+            get_api_key_model()
+            ._default_manager.filter(pk=key_pk, revoked_at__isnull=True)
+            .values_list("scopes", "inbox_ids")
+            .first()
+        )
+        if row is None or SCOPE not in row[0]:
+            return False
+        return (None if row[1] is None else frozenset(row[1])) == inbox_ids
+
+    return StreamClient(client.organization, inbox_ids, str(client), still_allowed)
+
+
+async def send_error(send: Callable[[dict], Awaitable[None]], error: SendookError) -> None:
+    body = error_body(error.message, error.code, error.fields)
+    body.update(error.extra)
+    payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
+    headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
+    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def frame(item: FeedItem) -> str:
+    return f"id: {item.id}\nevent: {item.type}\ndata: {item.data}\n\n"
+
+
+async def _open(scope: Scope, authenticate: Authenticator) -> tuple[StreamClient, StreamFilter]:
+    method = scope.get("method", "GET")
+    if method != "GET":
+        raise MethodNotAllowed(method)
+    client = await authenticate(scope)
+    request = parse_stream_request(scope.get("query_string", b""), header(scope, b"last-event-id"))
+    wanted = await run_db(
+        lambda: resolve_stream_request(client.organization, request, inbox_ids=client.inbox_ids)
+    )
+    return client, wanted
+
+
+def stream_app(authenticate: Authenticator) -> ASGIApp:
+    async def app(scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1003})
+            return
+        hub = get_hub()
+        try:
+            await hub.start()
+            client, wanted = await _open(scope, authenticate)
+            after_seq = wanted.after_seq
+            if after_seq is None:
+                after_seq = await hub.head(client.organization.pk)
+            slot = await acquire_slot(client.organization.pk)
+        except SendookError as error:
+            await send_error(send, error)
+            return
+        except DatabaseError:
+            logger.exception("stream: database error while opening a stream")
+            await send_error(send, ServiceUnavailable(headers={"Retry-After": "5"}))
+            return
+        try:
+            async with hub.listen(client.organization.pk, after_seq=after_seq) as listener:
+                await _serve(receive, send, listener, client, wanted, slot)
+        finally:
+            await slot.release()
+
+    return app
+
+
+async def _serve(
+    receive: Any,
+    send: Any,
+    listener: Listener,
+    client: StreamClient,
+    wanted: StreamFilter,
+    slot: Slot,
+) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    pump = asyncio.ensure_future(_pump(send, listener, client, wanted, slot))
+    gone = asyncio.ensure_future(_until_disconnect(receive))
+    overflow = asyncio.ensure_future(listener.overflowed.wait())
+    try:
+        done, _ = await asyncio.wait({pump, gone, overflow}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (pump, gone, overflow):
+            task.cancel()
+        for task in (pump, gone, overflow):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    if overflow in done or (pump in done and isinstance(pump.exception(), StreamOverflow)):
+        # It is not reading: no goodbye (that write would wait too); the connection closes.
+        logger.warning("stream: %s cut off, not reading (buffer full)", client.label)
+        return
+    if pump in done and isinstance(pump.exception(), TimeoutError):
+        logger.warning("stream: %s cut off, a write waited two heartbeats", client.label)
+        return
+    if gone in done:
+        return
+    if pump.exception() is not None:
+        logger.error("stream: %s ended by an error", client.label, exc_info=pump.exception())
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(settings.SENDOOK_STREAM_HEARTBEAT_SECONDS):
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _until_disconnect(receive: Any) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _pump(
+    send: Any, listener: Listener, client: StreamClient, wanted: StreamFilter, slot: Slot
+) -> None:
+    heartbeat = settings.SENDOOK_STREAM_HEARTBEAT_SECONDS
+    idle = settings.SENDOOK_STREAM_IDLE_SECONDS
+    write_timeout = 2 * heartbeat
+
+    async def write(text: str) -> None:
+        async with asyncio.timeout(write_timeout):
+            await send({"type": "http.response.body", "body": text.encode(), "more_body": True})
+
+    clock = asyncio.get_running_loop().time
+    await write(f"retry: {RETRY_MS}\n\n")
+    last_event = clock()
+    beat_at = last_event + heartbeat
+    while True:
+        items = await listener.next(timeout=beat_at - clock())
+        frames = "".join(frame(item) for item in items if wanted.wants(item))
+        if frames:
+            await write(frames)
+            last_event = clock()
+        now = clock()
+        if now < beat_at:
+            continue
+        if now - last_event >= idle:
+            await write(": idle, closing; reconnect with Last-Event-ID\n\n")
+            return
+        if not await run_db(client.still_allowed):
+            logger.info("stream: %s no longer allowed; closing", client.label)
+            return
+        await slot.renew()
+        await write(": heartbeat\n\n")
+        beat_at = now + heartbeat

@@ -1,0 +1,116 @@
+"""Per-organization stream slots: at most SENDOOK_STREAM_MAX_PER_ORG open streams (0: no limit).
+
+With Redis (SENDOOK_STREAM_URL) the slots are leases in one sorted set per organization, so
+every process counts the same streams: a slot expires unless its stream renews it at each
+heartbeat, which frees the slots of a process that crashed. Without Redis, or while it cannot
+be reached, each process counts its own streams.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import Counter
+
+from django.conf import settings
+
+from sendook.events.stream import fanout
+from sendook.exceptions import RateLimited
+
+logger = logging.getLogger(__name__)
+
+KEY = "sendook:stream:slots:{}"
+# Redis's clock, so that processes on several machines agree on when a lease ends.
+_ACQUIRE = """
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t)
+if tonumber(ARGV[1]) > 0 and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
+  return 0
+end
+redis.call('ZADD', KEYS[1], t + tonumber(ARGV[2]), ARGV[3])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1)
+return 1
+"""
+_RENEW = """
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+redis.call('ZADD', KEYS[1], 'XX', t + tonumber(ARGV[1]), ARGV[2])
+redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1])) + 1)
+return 1
+"""
+
+_local: Counter[int] = Counter()
+
+
+class TooManyStreams(RateLimited):
+    code = "too_many_streams"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"This organization already has {limit} open event streams; close one or retry later",
+            headers={"Retry-After": "5"},
+            extra={"limit": limit},
+        )
+
+
+def lease_seconds() -> float:
+    # Three missed heartbeats: a live stream renews long before, a dead process's lapse soon.
+    return 3 * settings.SENDOOK_STREAM_HEARTBEAT_SECONDS + 5
+
+
+class Slot:
+    def __init__(self, organization_pk: int, *, shared: bool) -> None:
+        self.organization_pk = organization_pk
+        self.shared = shared  # held in Redis (else in this process's count)
+        self.member = secrets.token_hex(8)
+        self.released = False
+
+    async def renew(self) -> None:
+        if not self.shared or self.released:
+            return
+        try:
+            client = fanout.async_client(settings.SENDOOK_STREAM_URL)
+            await client.eval(
+                _RENEW, 1, KEY.format(self.organization_pk), lease_seconds(), self.member
+            )
+        except Exception as exc:  # the lease lapses and frees a slot early: harmless
+            logger.warning("stream: renewing a stream slot in Redis failed: %s", exc)
+
+    async def release(self) -> None:
+        if self.released:
+            return
+        self.released = True
+        if not self.shared:
+            _local[self.organization_pk] -= 1
+            if _local[self.organization_pk] <= 0:
+                del _local[self.organization_pk]
+            return
+        try:
+            client = fanout.async_client(settings.SENDOOK_STREAM_URL)
+            await client.zrem(KEY.format(self.organization_pk), self.member)
+        except Exception as exc:  # the lease expires on its own
+            logger.warning("stream: releasing a stream slot in Redis failed: %s", exc)
+
+
+async def acquire_slot(organization_pk: int) -> Slot:
+    """A slot for one more stream of the organization, or TooManyStreams (429)."""
+    limit = settings.SENDOOK_STREAM_MAX_PER_ORG
+    url = settings.SENDOOK_STREAM_URL
+    if url:
+        slot = Slot(organization_pk, shared=True)
+        try:
+            client = fanout.async_client(url)
+            granted = await client.eval(
+                _ACQUIRE, 1, KEY.format(organization_pk), limit, lease_seconds(), slot.member
+            )
+        except Exception as exc:
+            logger.warning("stream: Redis unreachable for stream slots (counting here): %s", exc)
+        else:
+            if not int(granted):
+                raise TooManyStreams(limit)
+            return slot
+    if limit > 0 and _local[organization_pk] >= limit:
+        raise TooManyStreams(limit)
+    _local[organization_pk] += 1
+    return Slot(organization_pk, shared=False)

@@ -162,7 +162,8 @@ def measure(
         written = write()
         clients_cpu = (pool.cpu() - clients_before) / (time.monotonic() - wall_before)
         summary, latencies = pool.report(written["commits"], expect(written), wait=30, worst=False)
-        cpu = (common.cpu_seconds(server.pid) - cpu_before) / (time.monotonic() - wall_before)
+        cpu_used = common.cpu_seconds(server.pid) - cpu_before
+        cpu = cpu_used / (time.monotonic() - wall_before)
     finally:
         pool.close()
     return {
@@ -172,6 +173,7 @@ def measure(
         "writer_errors": written["errors"],
         "writer_behind": written["behind"],
         "server_cpu": cpu,
+        "server_cpu_seconds": cpu_used,
         "clients_cpu": clients_cpu,
         "load_average": os.getloadavg()[0],
         "latencies": latencies,
@@ -253,6 +255,14 @@ def latency_row(
         "cuts": result["cuts"],
         "events": result["events"],
         "server_cpu_percent": round(result["server_cpu"] * 100),
+        "server_cpu_us_per_delivery": round(
+            result["server_cpu_seconds"] * 1e6 / max(1, result["deliveries"]), 2
+        ),
+        "baseline_server_cpu_us_per_delivery": round(
+            bare["server_cpu_seconds"] * 1e6 / max(1, bare["deliveries"]), 2
+        )
+        if bare.get("deliveries")
+        else None,
         "baseline_server_cpu_percent": round(bare["server_cpu"] * 100),
         "clients_cpu_percent": round(result["clients_cpu"] * 100),
         "load_average_1min": round(result["load_average"], 2),
@@ -269,7 +279,8 @@ def print_latency(label: str, result: dict[str, Any]) -> None:
         f"deliveries (missing {result['missing']}, duplicated {result['duplicated']}, out of "
         f"order streams {result['out_of_order_streams']}, cut {result['cuts']}); latency p50 "
         f"{p50:.1f} ms, p95 {p95:.1f} ms, p99 {p99:.1f} ms, max {lat[-1] if lat else 0:.1f} ms; "
-        f"CPU while writing: uvicorn {result['server_cpu'] * 100:.0f}%, clients "
+        f"uvicorn CPU {result['server_cpu_seconds'] * 1e6 / max(1, result['deliveries']):.1f} "
+        f"us per delivery; CPU while writing: uvicorn {result['server_cpu'] * 100:.0f}%, clients "
         f"{result['clients_cpu'] * 100:.0f}% of one core, load {result['load_average']:.1f}; opened in "
         f"{result['connect_seconds']:.1f} s ({result['answers']}); writer late "
         f"{result['writer_behind']}x, errors {result['writer_errors']}",
@@ -295,8 +306,17 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     call_command("migrate", verbosity=0)
     env = server_env(args.clients)
     logs = Path(tempfile.mkdtemp(prefix="sendook-bench-stream-"))
-    bare = bare_phase(env, logs, args)
-    print_latency(f"bare baseline (bench/stream_bare.py), {args.clients} clients", bare)
+    if args.no_bare:
+        bare = {
+            "latencies": [],
+            "server_cpu": 0,
+            "answers": {},
+            "rss_idle_kib": 0,
+            "rss_held_kib": 0,
+        }
+    else:
+        bare = bare_phase(env, logs, args)
+        print_latency(f"bare baseline (bench/stream_bare.py), {args.clients} clients", bare)
     server = common.Uvicorn(env, logs / "uvicorn.log")
     server.start()
     rows: list[dict[str, Any]] = []
@@ -367,6 +387,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15, help="how long the writer writes")
     parser.add_argument("--orgs", type=int, default=10, help="organizations of the spread run")
     parser.add_argument("--mails", type=int, default=40, help="inbound mails (0: skip)")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare baseline")
     parser.add_argument("--json", help="also write the results (a JSON list) to this file")
     args = parser.parse_args()
     with contextlib.ExitStack() as stack:

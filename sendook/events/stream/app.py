@@ -196,8 +196,8 @@ async def _serve(
     if pump in done and isinstance(pump.exception(), TimeoutError):
         logger.warning("stream: %s cut off, a write waited two heartbeats", client.label)
         return
-    if gone in done:
-        return
+    if gone in done or (pump in done and isinstance(pump.exception(), OSError)):
+        return  # the client went away
     if pump.exception() is not None:
         logger.error("stream: %s ended by an error", client.label, exc_info=pump.exception())
     with contextlib.suppress(Exception):

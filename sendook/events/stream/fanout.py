@@ -112,6 +112,9 @@ class Hearing:
         self.poll_seconds = max(settings.SENDOOK_STREAM_POLL_SECONDS, 0.05)
         self.safety_seconds = max(settings.SENDOOK_STREAM_HEARTBEAT_SECONDS, self.poll_seconds)
         self._tasks: list[asyncio.Task[Any]] = []
+        # Until then, poll as if Redis were down: just after a reconnect, processes that failed
+        # to publish during the outage still skip Redis for up to PUBLISH_PAUSE_SECONDS.
+        self._fast_until = 0.0
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -133,7 +136,8 @@ class Hearing:
         while True:
             await asyncio.sleep(self.poll_seconds)
             now = time.monotonic()
-            if not (self.url and self.connected) or now - last >= self.safety_seconds:
+            fast = not (self.url and self.connected) or now < self._fast_until
+            if fast or now - last >= self.safety_seconds:
                 last = now
                 self.wake_all()
 
@@ -147,6 +151,7 @@ class Hearing:
                 if not self.connected:
                     logger.info("stream: listening on Redis channel %s", CHANNEL)
                 self.connected = True
+                self._fast_until = time.monotonic() + PUBLISH_PAUSE_SECONDS + self.poll_seconds
                 backoff = 0.25
                 self.wake_all()  # whatever was announced while nobody here was subscribed
                 while True:

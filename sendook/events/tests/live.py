@@ -4,10 +4,16 @@ which httpx-sse's parser drops) and events written straight into the live server
 from __future__ import annotations
 
 import json
+import secrets
+import subprocess
+import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import httpx
+
+from sendook.tests.asgi_server import ROOT, LiveOrg
 
 
 @dataclass
@@ -75,35 +81,102 @@ class Stream:
         return found
 
 
-def write_events(
-    server,
-    organization_id: str,
-    count: int,
-    *,
-    event_type: str = "inbox.updated",
-    inbox_id: str = "",
-    pad: int = 0,
-    delay: float = 0,
-) -> list[str]:
-    """`count` events recorded by another process (manage.py shell) in the server's database,
-    as any worker or command would; returns their ids in commit order."""
-    code = f"""
-import json, time
+_WRITER = """
+import io, json, sys, time
 from django.apps import apps
+from django.core.management import call_command
 from sendook.events.services import record_event
-org = apps.get_model("inboxes", "Organization").objects.get(public_id={organization_id!r})
-ids = []
-for n in range({count}):
-    event = record_event(org, event_type={event_type!r}, inbox_id={inbox_id!r},
-                         payload={{"n": n, "pad": "x" * {pad}}})
-    ids.append(event.public_id)
-    time.sleep({delay})
-print(json.dumps(ids))
+Organization = apps.get_model("inboxes", "Organization")
+print("\\nready", flush=True)
+for line in sys.stdin:
+    order = json.loads(line)
+    if order["do"] == "org":
+        out = io.StringIO()
+        call_command("createorg", order["name"], "--json", stdout=out)
+        print(out.getvalue().strip(), flush=True)
+        continue
+    org = Organization.objects.get(public_id=order["org"])
+    ids = []
+    for n in range(order["count"]):
+        event = record_event(org, event_type=order["type"], inbox_id=order["inbox"],
+                             payload={"n": n, "pad": "x" * order["pad"]})
+        ids.append(event.public_id)
+        time.sleep(order["delay"])
+    print(json.dumps(ids), flush=True)
 """
-    return json.loads(server.manage("shell", "-c", code).strip().splitlines()[-1])
+
+
+class EventWriter:
+    """A process beside the server that records events in its database, as a worker or a
+    management command does (its commits reach the server through the fan-out: Redis when the
+    server has it, else polling). One long-lived `manage.py shell`, so a write costs
+    milliseconds rather than a Django start-up."""
+
+    def __init__(self, server, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "shell", "-c", _WRITER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env or server.env,
+            cwd=ROOT,
+            text=True,
+        )
+        while self._answer() != "ready":  # the shell may say something first
+            pass
+
+    def _answer(self) -> str:
+        line = self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("the event writer died (see the test's stderr)")
+        return line.strip()
+
+    def _ask(self, order: dict):
+        self.process.stdin.write(json.dumps(order) + "\n")
+        self.process.stdin.flush()
+        return json.loads(self._answer())
+
+    def new_org(self) -> LiveOrg:
+        made = self._ask({"do": "org", "name": f"Live {secrets.token_hex(3)}"})
+        return LiveOrg(id=made["organizationId"], api_key=made["apiKey"], email="", password="")
+
+    def events(
+        self,
+        organization_id: str,
+        count: int,
+        *,
+        event_type: str = "inbox.updated",
+        inbox_id: str = "",
+        pad: int = 0,
+        delay: float = 0,
+    ) -> list[str]:
+        """Records `count` events; returns their ids in commit order."""
+        order = {"do": "events", "org": organization_id, "count": count, "type": event_type}
+        return self._ask({**order, "inbox": inbox_id, "pad": pad, "delay": delay})
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def api(server, key: str, method: str, path: str, **kwargs) -> httpx.Response:
     return httpx.request(
         method, server.url + path, headers={"Authorization": f"Bearer {key}"}, timeout=20, **kwargs
     )
+
+
+@contextmanager
+def server_env(server, overrides: dict[str, str]):
+    """The live server restarted with `overrides` in its environment, then as it was."""
+    saved = dict(server.base_env)
+    server.base_env.update(overrides)
+    server.restart(kill=False)
+    try:
+        yield server
+    finally:
+        server.base_env.clear()
+        server.base_env.update(saved)
+        server.restart(kill=False)

@@ -266,9 +266,11 @@ def evaluate(streams: list[Stream], command: dict[str, Any]) -> dict[str, Any]:
         if firsts != [i for i in want if i in unique]:
             summary["out_of_order_streams"] += 1
         summary["cuts"] += stream.cuts
+        first: set[int] = set()
         for index, at in zip(got, stream.times, strict=True):
             committed = commit_of.get(index)
-            if committed is not None:
+            if committed is not None and index not in first:  # a repeat is not a latency
+                first.add(index)
                 latency = (at - committed) * 1000
                 latencies.append(latency)
                 if command.get("worst") and latency > worst.get(index, -1e9):

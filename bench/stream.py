@@ -397,6 +397,12 @@ def main() -> None:
                 common.CACHE_URL,
                 common.BROKER_URL,
             )
+        # The inbound part needs a real broker (a worker parses and delivers).
+        os.environ.setdefault(
+            "CELERY_BROKER_URL",
+            os.environ.get("SENDOOK_TEST_BROKER_URL")
+            or os.environ["CACHE_URL"].rsplit("/", 1)[0] + "/1",
+        )
         results = run(args)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

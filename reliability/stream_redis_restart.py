@@ -8,7 +8,9 @@ Last-Event-ID after the server's retry delay). Each starts after a marker event,
 organization's streams must receive the same events. A writer process
 (bench/stream_roles.py writer: record_event through the real write path, each in its own
 transaction) writes --rate events/s round-robin over the organizations for --seconds; at
---kill-at s Redis is SIGKILLed, and --outage s later restarted empty on the same port.
+--kill-at s Redis is SIGKILLed, and --outage s later restarted empty on the same port; at
+--kill-server-at s the uvicorn process itself is SIGKILLed and started again, so every stream
+is cut and must resume from its Last-Event-ID (the Redis fault alone cuts none: the hub polls).
 
 Checked at the end against the feed in the database (feed_seq order after the marker): every
 stream received every event of its organization exactly once, in feed order. Figures: events
@@ -41,6 +43,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--kill-at", type=float, default=20)
     parser.add_argument("--outage", type=float, default=5)
+    parser.add_argument(
+        "--kill-server-at",
+        type=float,
+        default=40,
+        help="also SIGKILL uvicorn then (and start it again), so that every stream is cut and "
+        "resumes with Last-Event-ID; 0: only the Redis fault",
+    )
     parser.add_argument("--timeout", type=float, default=120, help="to catch up at the end")
     args = parser.parse_args()
     port = common.free_port()
@@ -95,6 +104,11 @@ def run(args: argparse.Namespace, port: int, redis_process: subprocess.Popen) ->
         redis_process = common.start_redis(port)
         back_at = time.time()
         print(f"  Redis back after {back_at - killed_at:.1f} s (empty)", flush=True)
+        if args.kill_server_at > args.kill_at + args.outage:
+            time.sleep(max(0.0, args.kill_server_at - (time.time() - killed_at + args.kill_at)))
+            common.stop(server.process, signal.SIGKILL)
+            server.start()
+            print(f"  uvicorn SIGKILLed at {args.kill_server_at:g} s and started again", flush=True)
         writer.wait(timeout=args.seconds + 120)
         written = json.loads(out.read_text())
         expected = {str(n): feed_after(org, after) for n, (org, _, after) in enumerate(orgs)}

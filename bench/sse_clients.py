@@ -7,8 +7,9 @@ reliability/stream_redis_restart.py; never part of the test run.
 CONFIG: {"host", "port", "streams": [{"path", "headers": {...}, "tag"}], "batch": 50,
 "reconnect": false, "keep_data": false}. Each stream is one connection; `tag` groups streams
 that should receive the same events (e.g. one organization). With "reconnect", a stream that is
-cut (or refused: 429, 503) reconnects like EventSource: the same path, `Last-Event-ID` set to the
-last id it received, after the server's `retry:` delay.
+cut reconnects like EventSource: the same path (its ?after= included), `Last-Event-ID` set to the
+last id it received, after the server's `retry:` delay; a refused one (429, 503) retries the
+same way (where EventSource would give up: an agent's client retries).
 
 Talks over stdio, one JSON object per line. Prints {"connected": n, "refused": {...}} once every
 stream has had its first answer. Then reads commands on stdin:

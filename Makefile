@@ -66,7 +66,7 @@ bench: $(DEV_STAMP)
 ## cluster (initdb/pg_ctl from RELIABILITY_PG_BIN, default /usr/lib/postgresql/15/bin, run as the
 ## postgres user when root). Each script prints its figure on its last line
 ## and exits non-zero when it misses its target; all run, the target fails if any did.
-RELIABILITY := send_burst_kill redis_outage postgres_restart inbound_storm mime_bombs api_fuzz header_injection slow_clients auth_bounds attachment_text
+RELIABILITY := send_burst_kill redis_outage postgres_restart inbound_storm mime_bombs api_fuzz header_injection slow_clients auth_bounds attachment_text stream_redis_restart
 reliability: $(DEV_STAMP)
 	@failed=0; for script in $(RELIABILITY); do \
 		echo "== reliability/$$script.py"; \

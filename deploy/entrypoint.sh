@@ -1,8 +1,8 @@
 #!/bin/sh
 # One image, one role per container: `web` (default), `realtime`, `worker`, `beat`, `smtpd`,
-# `migrate`, or any other command (e.g. `python manage.py createorg Acme --json`). Extra arguments after
-# the role are passed on. Migrations run only in the `migrate` role, never on web start-up, so
-# several web containers can start at once and a deploy migrates exactly once.
+# `migrate`, or any other command (e.g. `python manage.py createorg Acme --json`). Extra
+# arguments after the role are passed on. Migrations run only in the `migrate` role, never on
+# web start-up, so several web containers can start at once and a deploy migrates exactly once.
 set -eu
 
 role="${1:-web}"

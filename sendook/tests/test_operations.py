@@ -123,7 +123,9 @@ def _nginx_locations() -> dict[str, dict[str, str]]:
 
 
 def _nginx_seconds(value: str) -> int:
-    number, unit = re.fullmatch(r"(\d+)([smh]?)", value).groups()
+    parsed = re.fullmatch(r"(\d+)([smh]?)", value)
+    assert parsed, f"not an nginx time: {value}"
+    number, unit = parsed.groups()
     return int(number) * {"": 1, "s": 1, "m": 60, "h": 3600}[unit]
 
 

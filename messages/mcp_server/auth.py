@@ -10,16 +10,20 @@ request, so the task sees it, and nothing else does).
 from __future__ import annotations
 
 import json
+import logging
 from contextvars import ContextVar
 
-from asgiref.sync import ThreadSensitiveContext
 from django.conf import settings
+from django.db import DatabaseError
 from rest_framework.exceptions import AuthenticationFailed
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from messages.mcp_server.sync import run_sync
 from sendook.api import ApiClient, authenticate_bearer, error_body
+from sendook.exceptions import ServiceUnavailable
+
+logger = logging.getLogger(__name__)
 
 JSON = "application/json"
 
@@ -88,26 +92,30 @@ def require_api_key(app: ASGIApp) -> ASGIApp:
         if not header:
             await _unauthorized(send, "Missing API key")
             return
-        # Each request gets its own thread for its ORM work (as Django's own ASGI handler does
-        # per request), instead of queueing behind every other request on one shared thread.
-        async with ThreadSensitiveContext():
-            try:
-                client = await run_sync(lambda: authenticate_bearer(header))
-            except AuthenticationFailed as exc:
-                await _unauthorized(send, str(exc.detail))
-                return
-            if scope["method"] == "GET":
-                # Stateless: there is no session for a server-to-client stream to belong to,
-                # and an open GET would only hold a connection. MCP allows refusing it.
-                await _rpc_error(send, 405, "Method Not Allowed: POST only", {"allow": "POST"})
-                return
-            if scope["method"] == "POST" and (refusal := _refused_body(scope)):
-                await _rpc_error(send, *refusal)
-                return
-            token = _client.set(client)
-            try:
-                await app(scope, receive, send)
-            finally:
-                _client.reset(token)
+        try:
+            client = await run_sync(lambda: authenticate_bearer(header))
+        except AuthenticationFailed as exc:
+            await _unauthorized(send, str(exc.detail))
+            return
+        except DatabaseError:
+            # The key cannot be checked: the API's 503, not a 500.
+            logger.exception("database error while authenticating an MCP request")
+            unavailable = ServiceUnavailable()
+            body = error_body(unavailable.message, unavailable.code)
+            await _json(send, 503, body, {"retry-after": "5"})
+            return
+        if scope["method"] == "GET":
+            # Stateless: there is no session for a server-to-client stream to belong to,
+            # and an open GET would only hold a connection. MCP allows refusing it.
+            await _rpc_error(send, 405, "Method Not Allowed: POST only", {"allow": "POST"})
+            return
+        if scope["method"] == "POST" and (refusal := _refused_body(scope)):
+            await _rpc_error(send, *refusal)
+            return
+        token = _client.set(client)
+        try:
+            await app(scope, receive, send)
+        finally:
+            _client.reset(token)
 
     return guarded

@@ -347,9 +347,17 @@ def test_a_read_only_key_gets_tool_errors_naming_the_scope(live_asgi, live_org):
                 text="y",
             )
             draft = await refused(session, "create_draft", inboxId=inbox["id"])
-            return listed, send, draft
+            bad_query = await refused(
+                session, "search_messages", inboxId=inbox["id"], query="before:someday"
+            )
+            bad_status = await refused(
+                session, "list_threads", inboxId=inbox["id"], status=["lost"]
+            )
+            return listed, send, draft, bad_query, bad_status
 
-    listed, send, draft = asyncio.run(scenario())
+    listed, send, draft, bad_query, bad_status = asyncio.run(scenario())
+    assert bad_query[1] == "invalid_query"
+    assert bad_status[1] == "validation_error" and "status" in bad_status[0]
     assert inbox["id"] in [i["id"] for i in listed["inboxes"]]
     assert send[1] == "forbidden" and "messages:send" in send[0]
     assert draft[1] == "forbidden" and "drafts:write" in draft[0]

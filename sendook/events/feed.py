@@ -27,6 +27,9 @@ def sequence_events(organization: Organization, *, batch: int = 5000) -> int:
     reads, and a read touches only its own organization's rows.
     """
     numbered = 0
+    # Most reads find nothing to number (the stream hubs read at every wake): no lock then.
+    if not Event.objects.filter(organization=organization, feed_seq__isnull=True).exists():
+        return numbered
     while True:
         with transaction.atomic():
             if connection.vendor == "postgresql":
@@ -35,6 +38,11 @@ def sequence_events(organization: Organization, *, batch: int = 5000) -> int:
                         "SELECT pg_advisory_xact_lock(%s, %s)",
                         [_FEED_LOCK, organization.pk % 2**31],
                     )
+            elif connection.vendor == "sqlite":
+                # Write first: a transaction that reads and then writes cannot wait for another
+                # writer (SQLite answers "database is locked" at once); one that starts by
+                # writing waits for it (the busy timeout), like the advisory lock above.
+                Event.objects.filter(pk=-1).update(feed_seq=None)
             mine = Event.objects.filter(organization=organization)
             pending = list(
                 mine.filter(feed_seq__isnull=True)

@@ -7,7 +7,7 @@ after the resume point in feed order (`id:` = event id, so Last-Event-ID resumes
 `: heartbeat` comment every SENDOOK_STREAM_HEARTBEAT_SECONDS (the client must still be
 allowed then, and the slot's lease is renewed), and an end after SENDOOK_STREAM_IDLE_SECONDS
 without an event. A client that does not read is cut off: when SENDOOK_STREAM_BUFFER_EVENTS
-events wait for it, or when one write cannot be handed to it for two heartbeats.
+events wait for it, or when one write cannot be handed to it for two heartbeats (10 s at least).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,8 @@ Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Any]
 SCOPE = "events:read"
 RETRY_MS = 3000
+CHUNK_CHARS = 64 * 1024
+WRITE_TIMEOUT_FLOOR = 10.0
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     (b"cache-control", b"no-cache"),
@@ -187,14 +190,19 @@ async def _serve(
         for task in (pump, gone, overflow):
             task.cancel()
         for task in (pump, gone, overflow):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await task
+            except (asyncio.CancelledError, Exception) as exc:
+                # A pump stopped mid-write keeps what the client was not sent in its frames,
+                # which a reference cycle (the task and its asyncio.timeout) would hold until
+                # the next full garbage collection: let go of them now.
+                traceback.clear_frames(exc.__traceback__)
     if overflow in done or (pump in done and isinstance(pump.exception(), StreamOverflow)):
         # It is not reading: no goodbye (that write would wait too); the connection closes.
         logger.warning("stream: %s cut off, not reading (buffer full)", client.label)
         return
     if pump in done and isinstance(pump.exception(), TimeoutError):
-        logger.warning("stream: %s cut off, a write waited two heartbeats", client.label)
+        logger.warning("stream: %s cut off, a write waited too long", client.label)
         return
     if gone in done or (pump in done and isinstance(pump.exception(), OSError)):
         return  # the client went away
@@ -215,7 +223,9 @@ async def _pump(
 ) -> None:
     heartbeat = settings.SENDOOK_STREAM_HEARTBEAT_SECONDS
     idle = settings.SENDOOK_STREAM_IDLE_SECONDS
-    write_timeout = 2 * heartbeat
+    # A client slower than this to take one piece is not reading (reading clients on slow
+    # links take far less); the buffer limit usually cuts it off first.
+    write_timeout = max(2 * heartbeat, WRITE_TIMEOUT_FLOOR)
 
     async def write(text: str) -> None:
         async with asyncio.timeout(write_timeout):
@@ -227,10 +237,18 @@ async def _pump(
     beat_at = last_event + heartbeat
     while True:
         items = await listener.next(timeout=beat_at - clock())
-        frames = "".join(frame(item) for item in items if wanted.wants(item))
-        if frames:
-            await write(frames)
-            last_event = clock()
+        chunk: list[str] = []
+        size = 0
+        for item in items:
+            if wanted.wants(item):
+                chunk.append(frame(item))
+                size += len(chunk[-1])
+            if chunk and (size >= CHUNK_CHARS or item is items[-1]):
+                # In pieces: each write waits while the client's socket is full, so the
+                # server never queues more than a piece for a client that does not read.
+                await write("".join(chunk))
+                chunk, size = [], 0
+                last_event = clock()
         now = clock()
         if now < beat_at:
             continue

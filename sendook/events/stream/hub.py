@@ -143,7 +143,9 @@ class _Tail:
                     self.reads += 1
                     if items:
                         self._dispatch(items)
-                    if len(items) < PAGE:
+                    full = len(items) == PAGE
+                    del items  # not held by this frame while it waits for the next wake
+                    if not full:
                         break
             except asyncio.CancelledError:
                 raise
@@ -334,6 +336,10 @@ class Hub:
         if not tail.listeners:
             tail.task.cancel()
             del self._tails[listener.organization_pk]
+            # The tail and its task refer to each other until the garbage collector's next
+            # full pass: drop what is big now.
+            tail.ring.clear()
+            tail.ring_bytes = 0
 
 
 _hub: Hub | None = None

@@ -50,6 +50,12 @@ def main() -> int:
         help="also SIGKILL uvicorn then (and start it again), so that every stream is cut and "
         "resumes with Last-Event-ID; 0: only the Redis fault",
     )
+    parser.add_argument(
+        "--no-after",
+        action="store_true",
+        help="open the streams without ?after= (they start at the head, right after the marker), "
+        "so a reconnect carries only Last-Event-ID",
+    )
     parser.add_argument("--timeout", type=float, default=120, help="to catch up at the end")
     args = parser.parse_args()
     port = common.free_port()
@@ -73,7 +79,11 @@ def run(args: argparse.Namespace, port: int, redis_process: subprocess.Popen) ->
     orgs = [(org, key, marker(org)) for org, key in new_orgs(args.orgs, "redis-restart")]
     server = common.Uvicorn(common.worker_env(), tmp / "uvicorn.log")
     server.start()
-    pool = ClientPool("127.0.0.1", server.port, streams_for(orgs, args.streams), reconnect=True)
+    streams = streams_for(orgs, args.streams)
+    if args.no_after:
+        for stream in streams:
+            stream["path"] = stream["path"].split("?")[0]
+    pool = ClientPool("127.0.0.1", server.port, streams, reconnect=True)
     try:
         answers = pool.wait_connected()
         print(f"  {args.streams} streams opened: {answers}", flush=True)

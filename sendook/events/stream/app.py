@@ -5,7 +5,7 @@ like the rest of /v1: the method, the credentials (the authenticator), the query
 id (params.py), the organization's stream limit (limits.py). Then: `retry: 3000`, the events
 after the resume point in feed order (`id:` = event id, so Last-Event-ID resumes exactly), a
 `: heartbeat` comment every SENDOOK_STREAM_HEARTBEAT_SECONDS (the client must still be
-allowed then, and the slot's lease is renewed), and an end after SENDOOK_STREAM_IDLE_SECONDS
+allowed then), and an end after SENDOOK_STREAM_IDLE_SECONDS
 without an event. A client that does not read is cut off: when SENDOOK_STREAM_BUFFER_EVENTS
 events wait for it, or when one write cannot be handed to it for two heartbeats (10 s at least).
 """
@@ -30,7 +30,7 @@ from sendook.api.errors import error_body
 from sendook.api.permissions import MissingScope
 from sendook.api.tenancy import get_api_key_model
 from sendook.events.stream.hub import FeedItem, Listener, StreamOverflow, get_hub, run_db
-from sendook.events.stream.limits import Slot, acquire_slot
+from sendook.events.stream.limits import acquire_slot
 from sendook.events.stream.params import (
     StreamFilter,
     parse_stream_request,
@@ -165,7 +165,7 @@ def stream_app(authenticate: Authenticator) -> ASGIApp:
             return
         try:
             async with hub.listen(client.organization.pk, after_seq=after_seq) as listener:
-                await _serve(receive, send, listener, client, wanted, slot)
+                await _serve(receive, send, listener, client, wanted)
         finally:
             await slot.release()
 
@@ -178,10 +178,9 @@ async def _serve(
     listener: Listener,
     client: StreamClient,
     wanted: StreamFilter,
-    slot: Slot,
 ) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
-    pump = asyncio.ensure_future(_pump(send, listener, client, wanted, slot))
+    pump = asyncio.ensure_future(_pump(send, listener, client, wanted))
     gone = asyncio.ensure_future(_until_disconnect(receive))
     overflow = asyncio.ensure_future(listener.overflowed.wait())
     try:
@@ -218,9 +217,7 @@ async def _until_disconnect(receive: Any) -> None:
         pass
 
 
-async def _pump(
-    send: Any, listener: Listener, client: StreamClient, wanted: StreamFilter, slot: Slot
-) -> None:
+async def _pump(send: Any, listener: Listener, client: StreamClient, wanted: StreamFilter) -> None:
     heartbeat = settings.SENDOOK_STREAM_HEARTBEAT_SECONDS
     idle = settings.SENDOOK_STREAM_IDLE_SECONDS
     # A client slower than this to take one piece is not reading (reading clients on slow
@@ -258,6 +255,5 @@ async def _pump(
         if not await run_db(client.still_allowed):
             logger.info("stream: %s no longer allowed; closing", client.label)
             return
-        await slot.renew()
         await write(": heartbeat\n\n")
         beat_at = now + heartbeat

@@ -32,7 +32,7 @@ from django.db.models import Max
 
 from sendook.events import feed, selectors
 from sendook.events.models import Event
-from sendook.events.stream import fanout
+from sendook.events.stream import fanout, limits
 
 logger = logging.getLogger(__name__)
 
@@ -259,6 +259,7 @@ class Hub:
         self._tails: dict[int, _Tail] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._hearing: fanout.Hearing | None = None
+        self._leases: asyncio.Task[None] | None = None
 
     @property
     def started(self) -> bool:
@@ -274,6 +275,8 @@ class Hub:
         self._hearing = fanout.Hearing(wake=self.wake, wake_all=self.wake_all)
         self._hearing.start()
         fanout.wake_locally(self._wake_threadsafe)
+        if settings.SENDOOK_STREAM_URL:
+            self._leases = loop.create_task(limits.keep_leases())
 
     async def stop(self) -> None:
         if self._loop is None:
@@ -281,6 +284,9 @@ class Hub:
         fanout.wake_locally(None)
         if self._hearing is not None:
             await self._hearing.stop()
+        if self._leases is not None:
+            self._leases.cancel()
+            self._leases = None
         for tail in list(self._tails.values()):
             tail.task.cancel()
         self._tails.clear()

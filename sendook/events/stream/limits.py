@@ -1,13 +1,16 @@
 """Per-organization stream slots: at most SENDOOK_STREAM_MAX_PER_ORG open streams (0: no limit).
 
 With Redis (SENDOOK_STREAM_URL) the slots are leases in one sorted set per organization, so
-every process counts the same streams: a slot expires unless its stream renews it at each
-heartbeat, which frees the slots of a process that crashed. Without Redis, or while it cannot
+every process counts the same streams: a slot expires LEASE_SECONDS after it was last renewed,
+and each process renews all of its slots every RENEW_SECONDS in one round trip
+(`keep_leases`, run by the hub), so the slots of a process that crashed are free again within
+LEASE_SECONDS, before most of its clients have reconnected. Without Redis, or while it cannot
 be reached, each process counts its own streams.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections import Counter
@@ -40,7 +43,11 @@ redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[1])) + 1)
 return 1
 """
 
+LEASE_SECONDS = 15.0
+RENEW_SECONDS = 5.0
+
 _local: Counter[int] = Counter()
+_shared: set[Slot] = set()
 
 
 class TooManyStreams(RateLimited):
@@ -54,11 +61,6 @@ class TooManyStreams(RateLimited):
         )
 
 
-def lease_seconds() -> float:
-    # Three missed heartbeats: a live stream renews long before, a dead process's lapse soon.
-    return 3 * settings.SENDOOK_STREAM_HEARTBEAT_SECONDS + 5
-
-
 class Slot:
     def __init__(self, organization_pk: int, *, shared: bool) -> None:
         self.organization_pk = organization_pk
@@ -66,21 +68,11 @@ class Slot:
         self.member = secrets.token_hex(8)
         self.released = False
 
-    async def renew(self) -> None:
-        if not self.shared or self.released:
-            return
-        try:
-            client = fanout.async_client(settings.SENDOOK_STREAM_URL)
-            await client.eval(
-                _RENEW, 1, KEY.format(self.organization_pk), lease_seconds(), self.member
-            )
-        except Exception as exc:  # the lease lapses and frees a slot early: harmless
-            logger.warning("stream: renewing a stream slot in Redis failed: %s", exc)
-
     async def release(self) -> None:
         if self.released:
             return
         self.released = True
+        _shared.discard(self)
         if not self.shared:
             _local[self.organization_pk] -= 1
             if _local[self.organization_pk] <= 0:
@@ -102,15 +94,34 @@ async def acquire_slot(organization_pk: int) -> Slot:
         try:
             client = fanout.async_client(url)
             granted = await client.eval(
-                _ACQUIRE, 1, KEY.format(organization_pk), limit, lease_seconds(), slot.member
+                _ACQUIRE, 1, KEY.format(organization_pk), limit, LEASE_SECONDS, slot.member
             )
         except Exception as exc:
             logger.warning("stream: Redis unreachable for stream slots (counting here): %s", exc)
         else:
             if not int(granted):
                 raise TooManyStreams(limit)
+            _shared.add(slot)
             return slot
     if limit > 0 and _local[organization_pk] >= limit:
         raise TooManyStreams(limit)
     _local[organization_pk] += 1
     return Slot(organization_pk, shared=False)
+
+
+async def keep_leases() -> None:
+    """Renews every Redis slot of this process, every RENEW_SECONDS, in one pipeline."""
+    while True:
+        await asyncio.sleep(RENEW_SECONDS)
+        slots = [slot for slot in list(_shared) if not slot.released]
+        if not slots:
+            continue
+        try:
+            client = fanout.async_client(settings.SENDOOK_STREAM_URL)
+            async with client.pipeline(transaction=False) as pipe:
+                for slot in slots:
+                    key = KEY.format(slot.organization_pk)
+                    pipe.eval(_RENEW, 1, key, LEASE_SECONDS, slot.member)
+                await pipe.execute()
+        except Exception as exc:  # leases lapse early and free slots: the limit errs lenient
+            logger.warning("stream: renewing stream slots in Redis failed: %s", exc)

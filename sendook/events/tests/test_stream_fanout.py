@@ -10,8 +10,7 @@ import time
 
 import pytest
 
-from sendook.events.tests.live import EventWriter, Stream, api, server_env
-from sendook.tests.asgi_server import free_port
+from sendook.events.tests.live import EventWriter, Stream, api, free_port, server_env
 
 
 def _arrival(stream: Stream, writer: EventWriter, org_id: str) -> float:

@@ -32,6 +32,7 @@ ASGIApp = Callable[..., Any]
 async def hub_lifespan() -> Any:
     hub = get_hub()
     await hub.start()
+    hub.close_all_on_exit_signals()
     try:
         yield
     finally:

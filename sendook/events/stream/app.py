@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from sendook.api.auth import authenticate_bearer
 from sendook.api.errors import error_body
 from sendook.api.permissions import MissingScope
 from sendook.api.tenancy import get_api_key_model
-from sendook.events.stream.hub import FeedItem, Listener, StreamOverflow, get_hub, run_db
+from sendook.events.stream.hub import Listener, StreamOverflow, get_hub, run_db
 from sendook.events.stream.limits import acquire_slot
 from sendook.events.stream.params import (
     StreamFilter,
@@ -44,7 +45,7 @@ Scope = dict[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Any]
 SCOPE = "events:read"
 RETRY_MS = 3000
-CHUNK_CHARS = 64 * 1024
+CHUNK_BYTES = 64 * 1024
 WRITE_TIMEOUT_FLOOR = 10.0
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -103,17 +104,35 @@ async def api_key_stream_client(scope: Scope) -> StreamClient:
 
     def still_allowed() -> bool:
         """Not revoked, still with the scope, still seeing the same inboxes."""
-        row = (
-            get_api_key_model()
-            ._default_manager.filter(pk=key_pk, revoked_at__isnull=True)
-            .values_list("scopes", "inbox_ids")
-            .first()
-        )
+        row = _key_row(key_pk)
         if row is None or SCOPE not in row[0]:
             return False
         return (None if row[1] is None else frozenset(row[1])) == inbox_ids
 
     return StreamClient(client.organization, inbox_ids, str(client), still_allowed)
+
+
+# key pk -> (when read, its (scopes, inbox_ids) or None when revoked): the streams of one key
+# (an agent's many connections, a bench's thousand) re-check it with one query per interval.
+_key_rows: dict[int, tuple[float, Any]] = {}
+
+
+def _key_row(key_pk: int) -> Any:
+    now = time.monotonic()
+    fresh_for = min(5.0, settings.SENDOOK_STREAM_HEARTBEAT_SECONDS / 2)
+    cached = _key_rows.get(key_pk)
+    if cached is not None and now - cached[0] < fresh_for:
+        return cached[1]
+    row = (
+        get_api_key_model()
+        ._default_manager.filter(pk=key_pk, revoked_at__isnull=True)
+        .values_list("scopes", "inbox_ids")
+        .first()
+    )
+    if len(_key_rows) > 10_000:
+        _key_rows.clear()
+    _key_rows[key_pk] = (now, row)
+    return row
 
 
 async def send_error(send: Callable[[dict], Awaitable[None]], error: SendookError) -> None:
@@ -124,10 +143,6 @@ async def send_error(send: Callable[[dict], Awaitable[None]], error: SendookErro
     headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
     await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
-
-
-def frame(item: FeedItem) -> str:
-    return f"id: {item.id}\nevent: {item.type}\ndata: {item.data}\n\n"
 
 
 async def _open(scope: Scope, authenticate: Authenticator) -> tuple[StreamClient, StreamFilter]:
@@ -198,10 +213,9 @@ async def _serve(
                 traceback.clear_frames(exc.__traceback__)
     if overflow in done or (pump in done and isinstance(pump.exception(), StreamOverflow)):
         # It is not reading: no goodbye (that write would wait too); the connection closes.
-        logger.warning("stream: %s cut off, not reading (buffer full)", client.label)
-        return
-    if pump in done and isinstance(pump.exception(), TimeoutError):
-        logger.warning("stream: %s cut off, a write waited too long", client.label)
+        logger.warning(
+            "stream: %s cut off, not reading (%s)", client.label, listener.cut_off_reason
+        )
         return
     if gone in done or (pump in done and isinstance(pump.exception(), OSError)):
         return  # the client went away
@@ -224,36 +238,45 @@ async def _pump(send: Any, listener: Listener, client: StreamClient, wanted: Str
     # links take far less); the buffer limit usually cuts it off first.
     write_timeout = max(2 * heartbeat, WRITE_TIMEOUT_FLOOR)
 
-    async def write(text: str) -> None:
-        async with asyncio.timeout(write_timeout):
-            await send({"type": "http.response.body", "body": text.encode(), "more_body": True})
+    listener.write_timeout = write_timeout
+
+    async def write(body: bytes) -> None:
+        # Watched by the hub's clock (Listener._tick), not by a timer per write.
+        listener.writing_since = clock()
+        try:
+            await send({"type": "http.response.body", "body": body, "more_body": True})
+        finally:
+            listener.writing_since = None
 
     clock = asyncio.get_running_loop().time
-    await write(f"retry: {RETRY_MS}\n\n")
+    await write(b"retry: %d\n\n" % RETRY_MS)
     last_event = clock()
-    beat_at = last_event + heartbeat
+    beat_at = listener.due = last_event + heartbeat
     while True:
-        items = await listener.next(timeout=beat_at - clock())
-        chunk: list[str] = []
+        items = await listener.next(None)
+        if listener.closing:
+            await write(b": server stopping; reconnect with Last-Event-ID\n\n")
+            return
+        chunk: list[bytes] = []
         size = 0
         for item in items:
             if wanted.wants(item):
-                chunk.append(frame(item))
-                size += len(chunk[-1])
-            if chunk and (size >= CHUNK_CHARS or item is items[-1]):
+                chunk.append(item.frame)
+                size += len(item.frame)
+            if chunk and (size >= CHUNK_BYTES or item is items[-1]):
                 # In pieces: each write waits while the client's socket is full, so the
                 # server never queues more than a piece for a client that does not read.
-                await write("".join(chunk))
+                await write(b"".join(chunk))
                 chunk, size = [], 0
                 last_event = clock()
         now = clock()
         if now < beat_at:
             continue
         if now - last_event >= idle:
-            await write(": idle, closing; reconnect with Last-Event-ID\n\n")
+            await write(b": idle, closing; reconnect with Last-Event-ID\n\n")
             return
         if not await run_db(client.still_allowed):
             logger.info("stream: %s no longer allowed; closing", client.label)
             return
-        await write(": heartbeat\n\n")
-        beat_at = now + heartbeat
+        await write(b": heartbeat\n\n")
+        beat_at = listener.due = now + heartbeat

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import signal
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -71,6 +72,8 @@ class FeedItem:
     message_id: str
     envelope: dict
     data: str
+    # The whole SSE frame, encoded once for every stream of every listener.
+    frame: bytes = b""
 
 
 class StreamOverflow(Exception):
@@ -79,6 +82,7 @@ class StreamOverflow(Exception):
 
 def _item(event: Event) -> FeedItem:
     envelope = feed.build_envelope(event)
+    data = json.dumps(envelope, separators=(",", ":"))
     return FeedItem(
         seq=event.feed_seq or 0,
         id=event.public_id,
@@ -86,7 +90,8 @@ def _item(event: Event) -> FeedItem:
         inbox_id=event.inbox_public_id,
         message_id=event.message_public_id,
         envelope=envelope,
-        data=json.dumps(envelope, separators=(",", ":")),
+        data=data,
+        frame=f"id: {event.public_id}\nevent: {event.type}\ndata: {data}\n\n".encode(),
     )
 
 
@@ -188,6 +193,16 @@ class Listener:
         # Set when the buffer overflowed: a caller blocked elsewhere (writing to a client
         # that does not read) can wait on it to give up.
         self.overflowed = asyncio.Event()
+        # Kept by the hub's clock (one timer per process instead of one per stream and wake):
+        # `due` (loop time) is when a caller waiting in next(None) wants to be woken anyway
+        # (its heartbeat); `writing_since` is set by a caller while it hands data to a client,
+        # and one that waits longer than `write_timeout` is cut off as a client not reading.
+        self.due: float | None = None
+        self.writing_since: float | None = None
+        self.write_timeout: float | None = None
+        self.cut_off_reason = ""
+        # Set when the process is stopping: the caller says goodbye and ends (Hub.close_all).
+        self.closing = False
         self._tail: _Tail | None = None
 
     async def __aenter__(self) -> Listener:
@@ -213,26 +228,47 @@ class Listener:
         # buffer at every next(); only items left untaken count against the limit.
         if len(self._buffer) >= self._limit:
             self._buffer.clear()
-            self.overflowed.set()
+            self.cut_off("buffer full")
         else:
             self._buffer.extend(items)
         self._signal.set()
 
-    async def next(self, timeout: float) -> list[FeedItem]:
-        """The items after `last_seq`, in order; [] when none came within `timeout` seconds."""
+    def cut_off(self, reason: str) -> None:
+        self.cut_off_reason = self.cut_off_reason or reason
+        self.overflowed.set()
+        self._signal.set()
+
+    def _tick(self, now: float) -> None:
+        """The hub's clock, about once a second."""
+        if self.due is not None and now >= self.due:
+            self._signal.set()
+        since, limit = self.writing_since, self.write_timeout
+        if since is not None and limit is not None and now - since > limit:
+            self.cut_off("a write waited too long")
+
+    async def next(self, timeout: float | None) -> list[FeedItem]:
+        """The items after `last_seq`, in order; [] when none came within `timeout` seconds.
+        `timeout=None`: no timer of its own; woken by items, or by the hub's clock at `due`
+        (the stream's heartbeat: at 1,000 streams a timer per stream and wake cost more than
+        the events)."""
         if self.overflowed.is_set():
             raise StreamOverflow()
+        if self.closing:
+            return []
         if self.last_seq < self._join_seq:
             caught = await self._catch_up()
             if caught:
                 return caught
         if not self._buffer:
             self._signal.clear()
-            try:
-                async with asyncio.timeout(max(timeout, 0)):
-                    await self._signal.wait()
-            except TimeoutError:
-                return []
+            if timeout is None:
+                await self._signal.wait()
+            else:
+                try:
+                    async with asyncio.timeout(max(timeout, 0)):
+                        await self._signal.wait()
+                except TimeoutError:
+                    return []
             if self.overflowed.is_set():
                 raise StreamOverflow()
         items = [item for item in self._buffer if item.seq > self.last_seq]
@@ -275,6 +311,7 @@ class Hub:
         self._hearing = fanout.Hearing(wake=self.wake, wake_all=self.wake_all)
         self._hearing.start()
         fanout.wake_locally(self._wake_threadsafe)
+        self._clock = loop.create_task(self._keep_time())
         if settings.SENDOOK_STREAM_URL:
             self._leases = loop.create_task(limits.keep_leases())
 
@@ -282,6 +319,9 @@ class Hub:
         if self._loop is None:
             return
         fanout.wake_locally(None)
+        if self._clock is not None:
+            self._clock.cancel()
+            self._clock = None
         if self._hearing is not None:
             await self._hearing.stop()
         if self._leases is not None:
@@ -302,10 +342,47 @@ class Hub:
         size = settings.SENDOOK_STREAM_BUFFER_EVENTS if buffer is None else buffer
         return Listener(self, organization_pk, after_seq, size)
 
+    async def _keep_time(self) -> None:
+        loop = asyncio.get_running_loop()
+        period = min(1.0, max(settings.SENDOOK_STREAM_HEARTBEAT_SECONDS / 2, 0.05))
+        while True:
+            await asyncio.sleep(period)
+            now = loop.time()
+            for tail in list(self._tails.values()):
+                for listener in list(tail.listeners):
+                    listener._tick(now)
+
     def wake(self, organization_pk: int) -> None:
         tail = self._tails.get(organization_pk)
         if tail is not None:
             tail.wake.set()
+
+    def close_all(self) -> None:
+        """The process is stopping: every stream says goodbye and ends now, so its client
+        reconnects (to another process) with Last-Event-ID instead of being cut off when the
+        server's graceful shutdown runs out."""
+        for tail in list(self._tails.values()):
+            for listener in list(tail.listeners):
+                listener.closing = True
+                listener._signal.set()
+
+    def close_all_on_exit_signals(self) -> None:
+        """Chains a handler before the server's own SIGTERM/SIGINT handlers (uvicorn installs
+        them before the lifespan starts): the server then finds no open stream to wait for."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(signum)
+            if not callable(previous):
+                continue
+
+            def handler(number: int, frame: Any, previous: Callable[..., Any] = previous) -> None:
+                loop.call_soon_threadsafe(self.close_all)
+                previous(number, frame)
+
+            try:
+                signal.signal(signum, handler)
+            except ValueError:  # not the main thread: the server handles signals elsewhere
+                return
 
     def wake_all(self) -> None:
         for tail in self._tails.values():

@@ -137,3 +137,25 @@ def test_a_stream_without_events_for_the_idle_timeout_is_closed(tight, event_wri
             comments += stream.frame().comments
     assert 3.5 < time.monotonic() - opened < 8
     assert "idle" in comments[-1] and "Last-Event-ID" in comments[-1]
+
+
+def test_a_stopping_server_says_goodbye_to_its_streams_and_exits_without_waiting_for_them(
+    live_asgi, live_org
+):
+    # A rolling deploy: SIGTERM. Every open stream gets a closing comment and a clean end (its
+    # client reconnects elsewhere with Last-Event-ID) instead of the server waiting out its
+    # graceful shutdown and then cutting the connections.
+    with Stream(live_asgi, live_org.api_key) as one, Stream(live_asgi, live_org.api_key) as two:
+        assert one.frame().retry == two.frame().retry == 3000
+        logged = len(live_asgi.log_tail(10**9))
+        started = time.monotonic()
+        live_asgi.stop()  # SIGTERM
+        stopped_in = time.monotonic() - started
+        for stream in (one, two):
+            comments = []
+            with pytest.raises(EOFError):
+                while True:
+                    comments += stream.frame().comments
+            assert comments == ["server stopping; reconnect with Last-Event-ID"]
+    assert stopped_in < 1.5, f"the server took {stopped_in:.1f} s to stop"
+    assert "CancelledError" not in live_asgi.log_tail(10**9)[logged:]

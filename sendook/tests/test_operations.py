@@ -22,6 +22,10 @@ from django.test import Client
 from sendook.tests.asgi_server import AsgiServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+# sendook/settings/ (a package: __init__.py, env.py, mail.py), read as one text.
+SETTINGS_SOURCE = "".join(
+    path.read_text() for path in sorted((ROOT / "sendook" / "settings").glob("*.py"))
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -73,9 +77,8 @@ def test_every_compose_service_on_the_sendook_image_runs_a_role_the_entrypoint_k
 
 def test_compose_sets_only_variables_that_settings_or_the_entrypoint_read():
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    readers = "".join(
-        (ROOT / path).read_text()
-        for path in ("sendook/settings.py", "deploy/entrypoint.sh", "deploy/gunicorn.conf.py")
+    readers = SETTINGS_SOURCE + "".join(
+        (ROOT / path).read_text() for path in ("deploy/entrypoint.sh", "deploy/gunicorn.conf.py")
     )
     for name, service in compose["services"].items():
         if "build" not in service:
@@ -196,8 +199,9 @@ def test_make_run_serves_the_asgi_application_with_uvicorn_on_the_loopback_port_
 
 
 def test_env_example_documents_every_variable_settings_and_the_realtime_role_read():
-    settings_py = (ROOT / "sendook" / "settings.py").read_text()
-    read = set(re.findall(r'\b(?:env\w*|os\.environ\.get)\(\s*"([A-Z][A-Z0-9_]+)"', settings_py))
+    read = set(
+        re.findall(r'\b(?:env\w*|os\.environ\.get)\(\s*"([A-Z][A-Z0-9_]+)"', SETTINGS_SOURCE)
+    )
     entrypoint = (ROOT / "deploy" / "entrypoint.sh").read_text()
     realtime = re.search(r"^  realtime\)$(.*?)^    ;;$", entrypoint, re.S | re.M).group(1)
     read |= set(re.findall(r"\$\{([A-Z][A-Z0-9_]+)", realtime))

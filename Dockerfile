@@ -1,5 +1,5 @@
-# Sendook production image: one image for every role (web, worker, beat, smtpd, migrate; see
-# deploy/entrypoint.sh). Build: docker build -t sendook .
+# Sendook production image: one image for every role (web, realtime, worker, beat, smtpd, migrate;
+# see deploy/entrypoint.sh). Build: docker build -t sendook .
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -28,9 +28,10 @@ RUN chmod 0755 /app/deploy/entrypoint.sh
 
 USER sendook
 VOLUME ["/var/lib/sendook"]
-EXPOSE 8000 2525
+EXPOSE 8000 8001 2525
 
-# For the web role; docker-compose.yml disables it for worker, beat, smtpd and migrate.
+# For the web role (realtime: `healthcheck.py realtime`, set in docker-compose.yml); compose
+# disables it for worker, beat, smtpd and migrate.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
     CMD ["python", "/app/deploy/healthcheck.py"]
 

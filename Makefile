@@ -25,11 +25,20 @@ install-dev: $(DEV_STAMP)
 
 ## Serve the product on http://127.0.0.1:8000 on embedded defaults (SQLite, in-process tasks,
 ## sandbox mail); DATABASE_URL, CELERY_BROKER_URL and EMAIL_BACKEND switch to the real services.
+## One uvicorn process serves everything: the API, UI and admin (Django under ASGI; static files
+## through WhiteNoise) and what only the ASGI process serves (/v1/events/stream, /live/events,
+## /mcp). Production splits these (README "Operations"). RUN_PORT picks another port; open
+## streams get RUN_GRACE seconds on Ctrl-C before they are cut (clients resume); RELOAD=1
+## restarts the server when a .py file changes, as runserver did.
+RUN_PORT ?= 8000
+RUN_GRACE ?= 3
+RELOAD ?=
 run: $(STAMP)
 	mkdir -p var
 	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
 	DEBUG=$${DEBUG:-1} $(PY) manage.py bootstrap_demo --superuser
-	DEBUG=$${DEBUG:-1} $(PY) manage.py runserver 127.0.0.1:8000
+	DEBUG=$${DEBUG:-1} $(VENV)/bin/uvicorn sendook.asgi:application --host 127.0.0.1 \
+		--port $(RUN_PORT) --lifespan on --timeout-graceful-shutdown $(RUN_GRACE) $(if $(RELOAD),--reload)
 
 ## Run the whole suite (PostgreSQL when DATABASE_URL is set, SQLite otherwise). axe-core for the
 ## accessibility tests comes from npm (package-lock.json); without npm those tests are skipped.
@@ -57,7 +66,7 @@ bench: $(DEV_STAMP)
 ## cluster (initdb/pg_ctl from RELIABILITY_PG_BIN, default /usr/lib/postgresql/15/bin, run as the
 ## postgres user when root). Each script prints its figure on its last line
 ## and exits non-zero when it misses its target; all run, the target fails if any did.
-RELIABILITY := send_burst_kill redis_outage postgres_restart inbound_storm mime_bombs api_fuzz header_injection slow_clients auth_bounds attachment_text
+RELIABILITY := send_burst_kill redis_outage postgres_restart inbound_storm mime_bombs api_fuzz header_injection slow_clients auth_bounds attachment_text stream_redis_restart
 reliability: $(DEV_STAMP)
 	@failed=0; for script in $(RELIABILITY); do \
 		echo "== reliability/$$script.py"; \

@@ -6,7 +6,8 @@ Starts what the benchmarks need: a private Redis on a free loopback port (cache 
 broker in db 1; BENCH_REDIS_URL=redis://host:port uses an existing one instead), and through the
 scripts themselves the app under gunicorn with two workers driven by `hey` (http_load.py), a real
 Celery worker and moto's server as the local SES endpoint (send.py), a local webhook receiver
-(webhooks.py). Each script generates its own deterministic data. PostgreSQL is DATABASE_URL (default
+(webhooks.py), one uvicorn process holding 1,000 event streams with their raw-socket clients
+(stream.py). Each script generates its own deterministic data. PostgreSQL is DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/sendook_bench, created if missing, migrated and written to:
 never point it at real data).
 
@@ -65,6 +66,12 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str], int]] = {
         150,
     ),
     "ui": ("helpdesk.py", ["--threads", "10000", "--seconds", "4"], ["--seconds", "8"], 180),
+    "stream": (
+        "stream.py",
+        ["--clients", "1000", "--seconds", "10", "--mails", "30"],
+        ["--clients", "1000", "--seconds", "30", "--mails", "100"],
+        360,
+    ),
 }
 
 
@@ -159,6 +166,7 @@ def metadata(pg_version: str, redis_url: str, args: argparse.Namespace) -> dict[
         "postgresql": pg_version,
         "redis": redis.Redis.from_url(redis_url).info("server")["redis_version"],
         "moto": version("moto"),
+        "uvicorn": version("uvicorn"),
         "hey": "debian " + program("dpkg-query", "-W", "-f", "${Version}", "hey"),
     }
     return {

@@ -408,6 +408,14 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (0 when it is gone)."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
 # One key for every process of a run (web processes refuse the public fallback with DEBUG off).
 _RUN_SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_urlsafe(50)
 
@@ -470,6 +478,59 @@ class Gunicorn:
         ):
             raise RuntimeError(
                 "gunicorn did not start:\n" + self.log.read_text(errors="replace")[-3000:]
+            )
+
+    def stop(self) -> None:
+        stop(self.process)
+
+
+class Uvicorn:
+    """The ASGI process (`uvicorn sendook.asgi:application`, one process) on a random loopback
+    port: what serves the event stream. `pid` is the uvicorn process itself (no supervisor), so
+    its RSS and CPU are the stream's."""
+
+    def __init__(
+        self, env: dict[str, str], log: Path, app: str = "sendook.asgi:application"
+    ) -> None:
+        self.env, self.log, self.app = env, log, app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def start(self, timeout: float = 60) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                self.app,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        if (
+            not wait_until(
+                lambda: _port_open(self.port) or self.process.poll() is not None, timeout, 0.1
+            )
+            or self.process.poll() is not None
+        ):
+            raise RuntimeError(
+                "uvicorn did not start:\n" + self.log.read_text(errors="replace")[-3000:]
             )
 
     def stop(self) -> None:

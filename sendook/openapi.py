@@ -12,13 +12,14 @@ ERROR_SCHEMA = {
     "type": "object",
     "properties": {
         "error": {"type": "string"},
+        "message": {"type": "string", "description": "The same text as `error`."},
         "code": {"type": "string"},
         "fields": {
             "type": "object",
             "additionalProperties": {"type": "array", "items": {"type": "string"}},
         },
     },
-    "required": ["error", "code"],
+    "required": ["error", "message", "code"],
 }
 
 ERROR_STATUSES = {

@@ -1,4 +1,5 @@
-"""Where a request goes: /v1 (JSON API), /health, /admin, /webhooks (providers), / (staff UI)."""
+"""Where a request goes: /v1 (JSON API), /health, /admin, /webhooks (providers), / (staff UI),
+/mcp (the ASGI process's; a 503 saying so here)."""
 
 from django.contrib import admin
 from django.urls import include, path, re_path
@@ -13,6 +14,7 @@ from inboxes.viewsets import (
     OrganizationViewSet,
 )
 from messages.api.approvals import ApprovalViewSet
+from messages.mcp_server.views import served_by_asgi as mcp_served_by_asgi
 from sendook import views
 from sendook.api import OptionalSlashRouter
 from sendook.events.viewsets import EventViewSet
@@ -46,6 +48,8 @@ api_urlpatterns = [
 urlpatterns = [
     path("health", views.health, name="health"),
     path("favicon.ico", views.favicon),
+    # Served by the ASGI process (sendook/asgi.py routes it before Django); here, a JSON 503.
+    re_path(r"^mcp(?:/.*)?$", mcp_served_by_asgi, name="mcp"),
     path("v1/", include(api_urlpatterns)),
     # Before admin.site.urls, so the admin's password form is throttled like /login.
     path("admin/login/", throttle_login(admin.site.login)),

@@ -15,13 +15,15 @@ from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
 from sendook.api import json_error
+from sendook.events.stream import hub_status
 from sendook.middleware import MACHINE_PREFIXES
 
 logger = logging.getLogger(__name__)
 
 
 def health(request: HttpRequest) -> JsonResponse:
-    """For load balancers and probes: the database must answer; the broker when one is set."""
+    """For load balancers and probes: the database must answer; the broker when one is set.
+    In the ASGI process it also shows the event stream hub (see `_stream_status`)."""
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
@@ -43,7 +45,32 @@ def health(request: HttpRequest) -> JsonResponse:
             logger.warning("health: broker: %s", exc)
             checks["broker"] = "unavailable"
     healthy = all(value in ("ok", "in-process") for value in checks.values())
-    return JsonResponse({"healthy": healthy, **checks}, status=200 if healthy else 503)
+    body: dict[str, Any] = {"healthy": healthy, **checks}
+    stream = _stream_status()
+    if stream is not None:
+        body["stream"] = stream
+        healthy = healthy and stream["state"] != "unavailable"
+        body["healthy"] = healthy
+    return JsonResponse(body, status=200 if healthy else 503)
+
+
+def _stream_status() -> dict[str, Any] | None:
+    """The event stream hub of this process, once the ASGI lifespan has started it; None in
+    processes that serve no stream (gunicorn). Fan-out through Redis that lost its connection is
+    "degraded", not unhealthy: the hub polls the database meanwhile, so streams keep delivering
+    (a second or so later) and taking this process out of the load balancer would only cut them.
+    """
+    try:
+        status = hub_status()
+    except Exception as exc:  # a probe reports, it never raises
+        logger.warning("health: stream hub: %s", exc)
+        return {"state": "unavailable"}
+    if status is None:
+        return None
+    status = dict(status)
+    lost_redis = status.get("fanout") == "redis" and not status.get("connected")
+    status["state"] = "degraded" if lost_redis else "ok"
+    return status
 
 
 # Exempt like every DRF view: API clients carry a key, not a CSRF token, so a write to an

@@ -141,3 +141,13 @@ class AttemptSerializer(ApiModelSerializer):
             "delivery_status",
             "created_at",
         ]
+
+
+class PingAttemptSerializer(AttemptSerializer):
+    """POST /v1/webhooks/{id}/test: the ping's attempt. `success` repeats `succeeded` for the
+    original Sendook's clients, which read it (sendook-mcp reports a ping without it as failed)."""
+
+    success = serializers.BooleanField(source="succeeded", read_only=True)
+
+    class Meta(AttemptSerializer.Meta):
+        fields = [*AttemptSerializer.Meta.fields, "success"]

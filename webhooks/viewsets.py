@@ -13,6 +13,7 @@ from webhooks import selectors
 from webhooks.serializers import (
     AttemptSerializer,
     DeliverySerializer,
+    PingAttemptSerializer,
     WebhookCreateInput,
     WebhookSerializer,
     WebhookUpdateInput,
@@ -69,12 +70,12 @@ class WebhookViewSet(OrgScopedViewSet):
     def destroy(self, request: Request, id: str) -> Response:
         return self.respond(webhook_service.delete_webhook(self.get_object()))
 
-    @extend_schema(request=None, responses={200: AttemptSerializer})
+    @extend_schema(request=None, responses={200: PingAttemptSerializer})
     @action(detail=True, methods=["post"])
     def test(self, request: Request, id: str) -> Response:
         # The one attempt made inside a request: the caller asked to wait for it.
         attempt = delivery_service.send_test(self.get_object())
-        return self.respond(attempt, serializer_class=AttemptSerializer)
+        return self.respond(attempt, serializer_class=PingAttemptSerializer)
 
     @extend_schema(responses={200: AttemptSerializer(many=True)})
     @action(detail=True, methods=["get"])

@@ -48,7 +48,11 @@ def test_another_organizations_key_is_not_found(api_client, other_api_client):
     for method in (api_client.get, api_client.delete):
         response = method(f"/v1/api_keys/{created['id']}")
         assert response.status_code == 404
-        assert response.json() == {"error": "API key not found", "code": "api_key_not_found"}
+        assert response.json() == {
+            "error": "API key not found",
+            "message": "API key not found",
+            "code": "api_key_not_found",
+        }
     assert ApiKey.objects.get(public_id=created["id"]).revoked_at is None
 
 

@@ -124,7 +124,11 @@ def test_another_organizations_domain_is_not_found(api_client, other_api_client)
         assert api_client.get(f"/v1/domains/{path}/dns").status_code == 404
         assert api_client.post(f"/v1/domains/{path}/verify").status_code == 404
         response = api_client.delete(f"/v1/domains/{path}")
-        assert response.json() == {"error": "Domain not found", "code": "domain_not_found"}
+        assert response.json() == {
+            "error": "Domain not found",
+            "message": "Domain not found",
+            "code": "domain_not_found",
+        }
     assert Domain.objects.filter(public_id=theirs["id"]).exists()
 
 

@@ -80,7 +80,11 @@ def test_get_patch_delete_an_inbox_and_the_events_they_record(api_client):
 def test_another_organizations_inbox_is_not_found_and_untouched(api_client, other_api_client):
     theirs = other_api_client.post("/v1/inboxes", {"name": "Theirs"}, format="json").json()
     url = f"/v1/inboxes/{theirs['id']}"
-    assert api_client.get(url).json() == {"error": "Inbox not found", "code": "inbox_not_found"}
+    assert api_client.get(url).json() == {
+        "error": "Inbox not found",
+        "message": "Inbox not found",
+        "code": "inbox_not_found",
+    }
     assert api_client.patch(url, {"name": "Mine"}, format="json").status_code == 404
     assert api_client.delete(url).status_code == 404
     assert other_api_client.get(url).json()["name"] == "Theirs"

@@ -178,7 +178,11 @@ def test_a_limited_key_sees_only_keys_limited_to_its_inboxes(org, api_client):
     for method in (client.get, client.delete):
         response = method(f"/v1/api_keys/{outside.public_id}")
         assert response.status_code == 404
-        assert response.json() == {"error": "API key not found", "code": "api_key_not_found"}
+        assert response.json() == {
+            "error": "API key not found",
+            "message": "API key not found",
+            "code": "api_key_not_found",
+        }
     assert ApiKey.objects.get(pk=outside.pk).revoked_at is None
     # The full key of the organization is not its business either.
     assert api_client.get("/v1/api_keys").status_code == 200

@@ -9,6 +9,7 @@ from messages.ui.views import (
     bulk,
     compose,
     drafts,
+    fragments,
     keys,
     lists,
     members,
@@ -32,6 +33,16 @@ urlpatterns = [
     # Before threads/<id>: "bulk" is not a thread id.
     path("threads/bulk", bulk.bulk, name="bulk"),
     path("threads/<str:thread_id>", thread.thread_detail, name="thread"),
+    # The pieces the live updates fetch (static/mail/live.js).
+    path("threads/<str:thread_id>/row", fragments.thread_row, name="live-row"),
+    path(
+        "threads/<str:thread_id>/messages/<str:message_id>",
+        fragments.thread_message,
+        name="live-message",
+    ),
+    path("live/counts", fragments.counts, name="live-counts"),
+    # The ASGI process answers /live/events before Django; this is the WSGI process's answer.
+    path("live/events", fragments.served_by_asgi, name="live-events"),
     path("threads/<str:thread_id>/assign", work_forms.assign, name="assign"),
     path("threads/<str:thread_id>/status", work_forms.set_status, name="status"),
     path("threads/<str:thread_id>/notes", work_forms.add_note, name="notes"),

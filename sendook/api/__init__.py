@@ -48,7 +48,7 @@ from sendook.api.serializers import (
     format_timestamp,
     validate_no_control_chars,
 )
-from sendook.api.tenancy import get_api_key_model, get_idempotency_model
+from sendook.api.tenancy import get_api_key_model, get_idempotency_model, get_inbox_model
 from sendook.api.throttling import (
     ApiRateThrottle,
     BudgetUsage,
@@ -95,6 +95,7 @@ __all__ = [
     "generate_api_key_secret",
     "get_api_key_model",
     "get_idempotency_model",
+    "get_inbox_model",
     "hash_api_key",
     "idempotent",
     "json_error",

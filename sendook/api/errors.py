@@ -1,6 +1,8 @@
-"""One JSON error shape for every error: `{"error", "code"}`, plus `"fields"` naming the inputs
-to blame. `error_body` builds it; DRF views render it through `exception_handler`, plain Django
-views (error pages, provider webhooks, the JSON errors middleware) through `json_error`."""
+"""One JSON error shape for every error: `{"error", "message", "code"}`, plus `"fields"` naming
+the inputs to blame. `message` repeats `error`: the original Sendook's clients read it (its
+published MCP server, sendook-mcp, shows an agent `message` and nothing else of the body).
+`error_body` builds it; DRF views render it through `exception_handler`, plain Django views
+(error pages, provider webhooks, the JSON errors middleware) through `json_error`."""
 
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ def flatten_errors(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 def error_body(
     message: str, code: str, fields: dict[str, list[str]] | None = None
 ) -> dict[str, Any]:
-    body: dict[str, Any] = {"error": message, "code": code}
+    body: dict[str, Any] = {"error": message, "message": message, "code": code}
     if fields:
         body["fields"] = fields
     return body

@@ -76,3 +76,9 @@ def get_api_key_model() -> type[models.Model]:
 
 def get_idempotency_model() -> type[models.Model]:
     return _model("SENDOOK_IDEMPOTENCY_MODEL")
+
+
+def get_inbox_model() -> type[models.Model]:
+    """The inboxes (rows with `organization` and `public_id`): the event stream's ?inboxId=
+    answers 404 "Inbox not found" for one the key cannot see, as every /v1 inbox route does."""
+    return _model("SENDOOK_INBOX_MODEL")

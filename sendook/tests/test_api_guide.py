@@ -1,5 +1,6 @@
 """docs/api.md, the API guide users read, names exactly the routes the server has."""
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -50,3 +51,15 @@ def test_every_resource_section_of_the_guide_shows_a_curl_example():
     assert len(resources) >= 7
     for section in resources:
         assert "curl " in section, section.splitlines()[0]
+
+
+def test_the_guides_mcp_section_names_every_tool_the_mcp_server_offers():
+    from messages.mcp_server.app import server
+
+    offered = {tool.name for tool in asyncio.run(server.list_tools())}
+    (section,) = [
+        s for s in re.split(r"^## ", GUIDE.read_text(), flags=re.M) if s.startswith("MCP")
+    ]
+    named = set(re.findall(r"`([a-z_]+)`", section))
+    assert len(offered) >= 10
+    assert offered - named == set()

@@ -185,7 +185,11 @@ def test_delete_returns_the_webhook_and_removes_it(api_client):
 def test_another_organizations_webhook_is_not_found_everywhere(api_client, other_api_client):
     theirs = create_webhook(other_api_client, URL)
     base = f"/v1/webhooks/{theirs['id']}"
-    expected = {"error": "Webhook not found", "code": "webhook_not_found"}
+    expected = {
+        "error": "Webhook not found",
+        "message": "Webhook not found",
+        "code": "webhook_not_found",
+    }
     assert api_client.get(base).json() == expected
     assert api_client.patch(base, {"enabled": False}, format="json").json() == expected
     assert api_client.delete(base).json() == expected

@@ -39,6 +39,7 @@ def test_an_empty_view_is_refused_but_an_empty_date_is_unset():
     failure = error.value
     assert error_body(failure.message, failure.code, failure.fields) == {
         "error": "Must be full or summary.",
+        "message": "Must be full or summary.",
         "code": "validation_error",
         "fields": {"view": ["Must be full or summary."]},
     }

@@ -124,7 +124,11 @@ def test_another_organizations_or_inboxes_message_is_404_everywhere(
             send(base + "/forward", {"to": ["x@example.com"]}),
         ):
             assert response.status_code == 404, response.content
-            assert response.json() == {"error": "Message not found", "code": "message_not_found"}
+            assert response.json() == {
+                "error": "Message not found",
+                "message": "Message not found",
+                "code": "message_not_found",
+            }
     assert api_client.get(url(other_inbox)).json()["code"] == "inbox_not_found"
     assert Message.objects.filter(direction="outbound").count() == 0
     assert (

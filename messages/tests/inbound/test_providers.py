@@ -45,6 +45,7 @@ def test_with_no_provider_enabled_a_forged_postmark_post_is_a_json_404_and_store
         assert response["Content-Type"] == "application/json"
         assert response.json() == {
             "error": "No such provider webhook is enabled",
+            "message": "No such provider webhook is enabled",
             "code": "not_found",
         }
     assert InboundEmail.objects.count() == 0

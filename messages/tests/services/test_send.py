@@ -133,6 +133,7 @@ def test_sending_from_another_organizations_inbox_is_404(other_inbox, send):
     )
     assert response.status_code == 404 and response.json() == {
         "error": "Inbox not found",
+        "message": "Inbox not found",
         "code": "inbox_not_found",
     }
     assert Message.objects.count() == 0

@@ -8,13 +8,13 @@ from messages.models import Message
 from messages.services import lists
 from messages.services.provenance import SYSTEM
 from messages.tests.inbound.mail import build_email
-from messages.tests.ui.test_browser import (  # noqa: F401  (fixtures)
+from messages.tests.ui.conftest import (  # noqa: F401  (the staff UI's browser fixtures)
     CHROMIUM,
     browser,
-    log_in,
     page,
     screenshots,
 )
+from messages.tests.ui.test_browser import log_in
 from sendook.events.models import Event
 
 pytestmark = [

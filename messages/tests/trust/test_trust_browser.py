@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the browser fixtures imported from the staff UI's conftest are parameters here)
 """The "Unverified sender" marker in a real browser: Playwright driving Debian's Chromium.
 
 A forged "From: ceo@<a known contact's domain>" arrives over SMTP (the real listener, with
@@ -10,13 +11,17 @@ import os
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 
 from inboxes.tests.factories import DomainFactory, InboxFactory, MembershipFactory
 from messages.models import Correspondent, Message
 from messages.services.receive import process_inbound_email, receive_raw_email
 from messages.tests.inbound.mail import build_email
 from messages.tests.trust.conftest import sign
+from messages.tests.ui.conftest import (  # noqa: F401  (the staff UI's browser fixtures)
+    browser,
+    page,
+    screenshots,
+)
 from sendook.events.models import Event
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -31,34 +36,6 @@ pytestmark = [
         not CHROMIUM.exists(), reason="Debian's Chromium (/usr/bin/chromium) is not installed"
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    page = context.new_page()
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def screenshots():
-    folder = Path(django_settings.BASE_DIR) / "var" / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def _deliver(raw: bytes, *, to: str, verdicts: dict) -> Message:

@@ -36,19 +36,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
 def page(browser):
     # bypass_csp: the pages' CSP (script-src 'self') would refuse the injected axe-core script.
@@ -112,13 +99,6 @@ def check(page, name: str, url: str, screenshots: Path, status: int = 200) -> li
     if found:
         print(report(name, url, found))
     return found
-
-
-@pytest.fixture
-def screenshots():
-    folder = Path(django_settings.BASE_DIR) / "var" / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def test_axe_finds_no_serious_or_critical_violation_on_the_login_page(

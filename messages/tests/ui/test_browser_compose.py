@@ -8,13 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from messages.models import Message
+from messages.tests.ui.conftest import CHROMIUM
 from messages.tests.ui.test_browser import (  # noqa: F401  (fixtures)
-    CHROMIUM,
-    browser,
     inbox,
     log_in,
     member,
-    screenshots,
 )
 
 pytestmark = [

@@ -34,6 +34,17 @@ def page_csp(*, remote_images: bool = False) -> str:
     )
 
 
+def selected_organization(user: User, session: Any) -> tuple[list[Any], Any | None]:
+    """The user's organizations and the one the session chose (the switcher's), else their
+    first; the pages and the live stream (messages.ui.live) pick it the same way."""
+    memberships = list(organizations_for(user))
+    wanted = session.get(ORG_SESSION_KEY)
+    organization = next((o for o in memberships if o.public_id == wanted), None) or (
+        memberships[0] if memberships else None
+    )
+    return memberships, organization
+
+
 def staff_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Signed-in members only; sets request.organization and the page's CSP. A selector's
     not-found error (another organization's id) is the site's 404 page."""
@@ -41,11 +52,7 @@ def staff_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        memberships = list(organizations_for(request.user))
-        wanted = request.session.get(ORG_SESSION_KEY)
-        organization = next((o for o in memberships if o.public_id == wanted), None) or (
-            memberships[0] if memberships else None
-        )
+        memberships, organization = selected_organization(request.user, request.session)
         request.organizations = memberships  # type: ignore[attr-defined]
         if organization is None:
             response = render(request, "mail/no_organization.html", status=403)

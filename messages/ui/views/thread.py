@@ -24,7 +24,9 @@ from messages.ui.views.base import back, page_csp, post_only, render_page, staff
 from sendook.exceptions import SendookError
 
 
-def _present(request: HttpRequest, message: Message, *, remote_images: bool) -> dict[str, Any]:
+def present_message(
+    request: HttpRequest, message: Message, *, remote_images: bool
+) -> dict[str, Any]:
     attachments = list(message.attachments.all())
     by_cid = {a.content_id.strip("<>"): a for a in attachments if a.content_id}
     used_cids: set[str] = set()
@@ -77,7 +79,7 @@ def thread_page(
     """The thread page; after a failed assign/status/note form (work.py), with its error."""
     remote_images = request.GET.get("images") == "1"
     messages = selectors.thread_messages(thread)
-    items = [_present(request, message, remote_images=remote_images) for message in messages]
+    items = [present_message(request, message, remote_images=remote_images) for message in messages]
     if status == 200:
         threads.mark_thread(thread, read=True)
     # A form of this page that failed (a POST to work.py) leaves any kept draft for the reload.
@@ -118,7 +120,7 @@ def _failed_form(
 ) -> HttpResponse:
     """The thread page again after one of its forms failed, the error beside that form."""
     messages = selectors.thread_messages(thread)
-    items = [_present(request, m, remote_images=False) for m in messages]
+    items = [present_message(request, m, remote_images=False) for m in messages]
     context = {
         "thread": thread,
         "inbox": thread.inbox,

@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from inboxes.selectors import get_inbox
@@ -41,11 +42,7 @@ def render_thread_list(
     organization = request.organization  # type: ignore[attr-defined]
     member = request.member  # type: ignore[attr-defined]
     inbox = get_inbox(organization, inbox_id) if inbox_id else None
-    view = helpdesk.view_named(params.get("view"))
-    try:
-        label = clean_label(params.get("label", "")) if params.get("label", "").strip() else ""
-    except ValueError:
-        label = ""
+    view, label = list_query(params)
     page = _page_of(params)
     rows = helpdesk.threads_in_view(
         organization, member=member, view=view, inbox=inbox, label=label
@@ -55,6 +52,9 @@ def render_thread_list(
     total = rows.count() if (threads and (has_next or page > 1)) else len(threads)
     first = (page - 1) * selectors.THREADS_PER_PAGE + 1
     query = {"view": view.key, **({"label": label} if label else {})}
+    # Where the live updates fetch one row of this list (views/fragments.py): the same view.
+    row_query = {**query, **({"inbox": inbox.public_id} if inbox else {})}
+    live_rows = reverse("mail:live-row", args=["THREAD"]) + "?" + urlencode(row_query)
     context = {
         "inbox": inbox,
         "list_inbox": inbox,
@@ -67,6 +67,7 @@ def render_thread_list(
         "view": view,
         "label": label,
         "query": urlencode(query),
+        "live_rows": live_rows,
         "view_all": inbox is None,
         "bulk_actions": BULK_ACTIONS,
         # What the last bulk action did (views/bulk.py redirects here after it).
@@ -74,6 +75,17 @@ def render_thread_list(
         **extra,
     }
     return render_page(request, "mail/threads.html", context, status=status)
+
+
+def list_query(params: Any) -> tuple[helpdesk.View, str]:
+    """The list's view and label from its query (an unknown view is the default, a bad label
+    none), for the page and for one of its rows (views/fragments.py)."""
+    view = helpdesk.view_named(params.get("view"))
+    try:
+        label = clean_label(params.get("label", "")) if params.get("label", "").strip() else ""
+    except ValueError:
+        label = ""
+    return view, label
 
 
 def _page_of(params: Any) -> int:

@@ -56,7 +56,11 @@ def test_another_organizations_events_are_invisible(api_client, other_org):
     assert api_client.get("/v1/events").json() == []
     response = api_client.get(f"/v1/events/{theirs.public_id}")
     assert response.status_code == 404
-    assert response.json() == {"error": "Event not found", "code": "event_not_found"}
+    assert response.json() == {
+        "error": "Event not found",
+        "message": "Event not found",
+        "code": "event_not_found",
+    }
     # Paging after another organization's event is the same as after an unknown id.
     assert api_client.get(f"/v1/events?after={theirs.public_id}").status_code == 404
     assert api_client.get("/v1/events?after=evt_nope").status_code == 404

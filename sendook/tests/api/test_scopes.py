@@ -86,6 +86,7 @@ def test_a_key_without_the_scope_gets_a_403_naming_it(org):
     assert response.status_code == 403
     assert response.json() == {
         "error": "This API key needs scope messages:send",
+        "message": "This API key needs scope messages:send",
         "code": "forbidden",
         "requiredScope": "messages:send",
     }

@@ -7,7 +7,7 @@ from sendook.events.models import Event
 from webhooks.models import Delivery, DeliveryAttempt
 from webhooks.services import delivery
 from webhooks.tests.conftest import create_webhook
-from webhooks.tests.receivers import ok, receiver
+from webhooks.tests.receivers import ok, receiver, status
 from webhooks.tests.services.delivery.conftest import make_webhook
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +57,20 @@ def test_the_test_endpoint_delivers_to_that_webhook_only_and_answers_with_the_at
     assert request.json()["payload"]["webhookId"] == webhook["id"]
     # Test pings are not part of the organization's feed.
     assert all(row["event"] != "webhook.test" for row in api_client.get("/v1/events").json())
+
+
+@pytest.mark.parametrize(
+    ("answer", "success"), [(ok(), True), (status(500), False)], ids=["200", "500"]
+)
+def test_a_ping_says_success_the_way_the_original_sendooks_clients_read_it(
+    api_client, answer, success
+):
+    # sendook-mcp (the original's published MCP server) reports "passed" only when the test
+    # response carries `success: true`; it does not read `succeeded`.
+    with receiver(answer) as hook:
+        webhook = create_webhook(api_client, hook.url)
+        attempt = api_client.post(f"/v1/webhooks/{webhook['id']}/test").json()
+    assert attempt["success"] is success and attempt["succeeded"] is success
 
 
 def test_one_run_posts_the_webhooks_pending_deliveries_over_one_connection(

@@ -1,0 +1,20 @@
+"""/mcp in the WSGI process (gunicorn sendook.wsgi): MCP's streamable HTTP holds a request open
+for as long as a tool runs (wait_for_message: up to a minute), which a sync worker must not do,
+so only the ASGI process serves it. Here the path answers where to go, as JSON."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from sendook.api import json_error
+
+
+@csrf_exempt  # an MCP client POSTs with a bearer key, never a session cookie
+def served_by_asgi(request: HttpRequest) -> JsonResponse:
+    return json_error(
+        "The MCP server is served by the ASGI process (uvicorn sendook.asgi:application); "
+        "route /mcp to it",
+        "served_by_asgi",
+        503,
+    )

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from inboxes.models import Organization
 from messages import selectors
+from messages.api import sending
 from messages.api.serializers import (
     AddressList,
     AttachmentInput,
@@ -26,14 +27,11 @@ from messages.api.supervision import SendAtField
 from messages.api.viewsets import (
     SEND_THROTTLES,
     InboxNestedViewSet,
-    attachments_of,
     sender_of,
 )
-from messages.exceptions import MessageNotFound
 from messages.services import drafts
 from messages.services.provenance import actor_of_request
 from sendook.api import ApiSerializer, Text, idempotent, validate_no_control_chars
-from sendook.exceptions import ValidationFailed
 
 
 class DraftInput(ApiSerializer):
@@ -75,10 +73,6 @@ class DraftUpdateInput(DraftInput):
         return attrs
 
 
-def _fields(data: dict[str, Any]) -> dict[str, Any]:
-    return {name: data[name] for name in drafts.EDITABLE if name in data}
-
-
 class DraftViewSet(InboxNestedViewSet):
     serializer_class = MessageListItemSerializer
     # Reading drafts is messages:read (the inbox's base); writing them drafts:write; sending one
@@ -103,21 +97,7 @@ class DraftViewSet(InboxNestedViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         def handler() -> Response:
             data = self.validated(NewDraftInput)
-            parent = None
-            if data.get("in_reply_to"):
-                try:
-                    parent = selectors.get_message(self.inbox, data["in_reply_to"])
-                except MessageNotFound:
-                    raise ValidationFailed.for_field(
-                        "inReplyTo", "No message with this id in this inbox."
-                    ) from None
-            draft = drafts.create_draft(
-                self.inbox,
-                fields=_fields(data),
-                attachments=attachments_of(data),
-                parent=parent,
-                created_by=actor_of_request(request),
-            )
+            draft = sending.create_draft(self.inbox, data, created_by=actor_of_request(request))
             return self.respond(draft, 201, serializer_class=MessageSerializer)
 
         return idempotent(request, self.organization, handler)
@@ -125,9 +105,7 @@ class DraftViewSet(InboxNestedViewSet):
     @extend_schema(request=DraftUpdateInput, responses={200: MessageSerializer})
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         draft = self._for_change()
-        data = self.validated(DraftUpdateInput)
-        attachments = attachments_of(data) if "attachments" in data else None
-        updated = drafts.update_draft(draft, fields=_fields(data), attachments=attachments)
+        updated = sending.update_draft(draft, self.validated(DraftUpdateInput))
         return self.respond(updated, serializer_class=MessageSerializer)
 
     @extend_schema(request=None, responses={204: None})

@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from inboxes.models import Inbox, Organization
 from inboxes.selectors import get_inbox
 from messages import selectors
+from messages.api import sending
 from messages.api.approvals import ApprovalActions
 from messages.api.filters import IncludeFilter, MessageListFilter, validated_filters
 from messages.api.lists import ReleaseActions
@@ -46,18 +47,6 @@ def sender_of(request: Request, data: dict[str, Any]) -> outbound.Sender:
     return outbound.Sender(
         created_by=actor_of_request(request), api_key=request.auth, send_at=data.get("send_at")
     )
-
-
-def attachments_of(data: dict[str, Any]) -> list[outbound.NewAttachment]:
-    return [
-        outbound.NewAttachment(
-            name=item["name"],
-            content_type=item["content_type"],
-            content=item["content"],
-            content_id=item.get("content_id", ""),
-        )
-        for item in data.get("attachments", [])
-    ]
 
 
 # --- If-Match on replies ----------------------------------------------------------------------
@@ -176,19 +165,7 @@ class MessageViewSet(ApprovalActions, ReleaseActions, InboxNestedViewSet):
     def send(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         def handler() -> Response:
             data = self.validated(SendInput)
-            message = outbound.send_message(
-                self.inbox,
-                to=data["to"],
-                cc=data.get("cc", []),
-                bcc=data.get("bcc", []),
-                reply_to=data.get("reply_to", []),
-                subject=data["subject"],
-                text=data.get("text", ""),
-                html=data.get("html", ""),
-                labels=data.get("labels", []),
-                attachments=attachments_of(data),
-                sender=sender_of(request, data),
-            )
+            message = sending.send_new(self.inbox, data, sender=sender_of(request, data))
             return self.respond(message, 202, serializer_class=MessageSerializer)
 
         return idempotent(request, self.organization, handler)
@@ -197,17 +174,11 @@ class MessageViewSet(ApprovalActions, ReleaseActions, InboxNestedViewSet):
         def handler() -> Response:
             parent = self.get_object()
             data = self.validated(ReplyInput)
-            message = outbound.reply_to_message(
+            message = sending.send_reply(
                 parent,
-                reply_all=reply_all,
-                text=data.get("text", ""),
-                html=data.get("html", ""),
-                cc=data.get("cc", []),
-                bcc=data.get("bcc", []),
-                reply_to=data.get("reply_to", []),
-                labels=data.get("labels", []),
-                attachments=attachments_of(data),
+                data,
                 sender=sender_of(request, data),
+                reply_all=reply_all,
                 expected_last_message_id=expected_last_message_id(request, data),
             )
             return self.respond(message, 202, serializer_class=MessageSerializer)
@@ -230,15 +201,9 @@ class MessageViewSet(ApprovalActions, ReleaseActions, InboxNestedViewSet):
         def handler() -> Response:
             parent = self.get_object()
             data = self.validated(ForwardInput)
-            message = outbound.forward_message(
+            message = sending.send_forward(
                 parent,
-                to=data["to"],
-                cc=data.get("cc", []),
-                bcc=data.get("bcc", []),
-                text=data.get("text", ""),
-                html=data.get("html", ""),
-                labels=data.get("labels", []),
-                attachments=attachments_of(data),
+                data,
                 sender=sender_of(request, data),
                 expected_last_message_id=expected_last_message_id(request, data),
             )

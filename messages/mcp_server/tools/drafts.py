@@ -9,10 +9,9 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from messages import selectors
+from messages.api import sending
 from messages.api.drafts import DraftUpdateInput, NewDraftInput
 from messages.api.serializers import MessageSerializer
-from messages.api.viewsets import attachments_of
-from messages.exceptions import MessageNotFound
 from messages.mcp_server.calls import body_of, once, run_tool, validated, visible_inbox
 from messages.mcp_server.tools import SEND, WRITE
 from messages.mcp_server.tools.args import (
@@ -30,11 +29,6 @@ from messages.mcp_server.tools.sending import RETURNS, sender_of
 from messages.services import drafts
 from messages.services.provenance import api_key_actor
 from sendook.api import ApiClient
-from sendook.exceptions import ValidationFailed
-
-
-def _fields(data: dict[str, Any]) -> dict[str, Any]:
-    return {name: data[name] for name in drafts.EDITABLE if name in data}
 
 
 def create(client: ApiClient, inbox_id: str, key: str | None, body: dict[str, Any]) -> dict:
@@ -42,21 +36,7 @@ def create(client: ApiClient, inbox_id: str, key: str | None, body: dict[str, An
 
     def handler() -> dict:
         data = validated(NewDraftInput, body)
-        parent = None
-        if data.get("in_reply_to"):
-            try:
-                parent = selectors.get_message(inbox, data["in_reply_to"])
-            except MessageNotFound:
-                raise ValidationFailed.for_field(
-                    "inReplyTo", "No message with this id in this inbox."
-                ) from None
-        draft = drafts.create_draft(
-            inbox,
-            fields=_fields(data),
-            attachments=attachments_of(data),
-            parent=parent,
-            created_by=api_key_actor(client.api_key),
-        )
+        draft = sending.create_draft(inbox, data, created_by=api_key_actor(client.api_key))
         return MessageSerializer(draft).data
 
     return once(client, key, f"/v1/inboxes/{inbox_id}/drafts", body, handler, status=201)
@@ -64,9 +44,7 @@ def create(client: ApiClient, inbox_id: str, key: str | None, body: dict[str, An
 
 def update(client: ApiClient, inbox_id: str, draft_id: str, body: dict[str, Any]) -> dict:
     draft = selectors.get_draft_for_change(visible_inbox(client, inbox_id), draft_id)
-    data = validated(DraftUpdateInput, body)
-    attachments = attachments_of(data) if "attachments" in data else None
-    updated = drafts.update_draft(draft, fields=_fields(data), attachments=attachments)
+    updated = sending.update_draft(draft, validated(DraftUpdateInput, body))
     return MessageSerializer(updated).data
 
 

@@ -10,8 +10,8 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from messages import selectors
+from messages.api import sending
 from messages.api.serializers import ForwardInput, MessageSerializer, ReplyInput, SendInput
-from messages.api.viewsets import attachments_of
 from messages.mcp_server.calls import body_of, once, run_tool, validated, visible_inbox
 from messages.mcp_server.tools import SEND
 from messages.mcp_server.tools.args import (
@@ -51,19 +51,7 @@ def send(client: ApiClient, inbox_id: str, key: str | None, body: dict[str, Any]
 
     def handler() -> dict:
         data = validated(SendInput, body)
-        message = outbound.send_message(
-            inbox,
-            to=data["to"],
-            cc=data.get("cc", []),
-            bcc=data.get("bcc", []),
-            reply_to=data.get("reply_to", []),
-            subject=data["subject"],
-            text=data.get("text", ""),
-            html=data.get("html", ""),
-            labels=data.get("labels", []),
-            attachments=attachments_of(data),
-            sender=sender_of(client, data),
-        )
+        message = sending.send_new(inbox, data, sender=sender_of(client, data))
         return MessageSerializer(message).data
 
     return once(client, key, f"/v1/inboxes/{inbox_id}/messages/send", body, handler)
@@ -84,17 +72,11 @@ def reply(
     def handler() -> dict:
         parent = selectors.get_message(inbox, message_id)
         data = validated(ReplyInput, body)
-        message = outbound.reply_to_message(
+        message = sending.send_reply(
             parent,
-            reply_all=reply_all,
-            text=data.get("text", ""),
-            html=data.get("html", ""),
-            cc=data.get("cc", []),
-            bcc=data.get("bcc", []),
-            reply_to=data.get("reply_to", []),
-            labels=data.get("labels", []),
-            attachments=attachments_of(data),
+            data,
             sender=sender_of(client, data),
+            reply_all=reply_all,
             expected_last_message_id=data.get("expected_last_message_id"),
         )
         return MessageSerializer(message).data
@@ -111,15 +93,9 @@ def forward(
     def handler() -> dict:
         parent = selectors.get_message(inbox, message_id)
         data = validated(ForwardInput, body)
-        message = outbound.forward_message(
+        message = sending.send_forward(
             parent,
-            to=data["to"],
-            cc=data.get("cc", []),
-            bcc=data.get("bcc", []),
-            text=data.get("text", ""),
-            html=data.get("html", ""),
-            labels=data.get("labels", []),
-            attachments=attachments_of(data),
+            data,
             sender=sender_of(client, data),
             expected_last_message_id=data.get("expected_last_message_id"),
         )

@@ -66,3 +66,17 @@ class ServiceUnavailable(SendookError):
     status_code = 503
     code = "service_unavailable"
     message = "A backing service is unavailable; retry later"
+
+
+class ServedByAsgi(ServiceUnavailable):
+    """A path only the ASGI process serves (the event stream, the staff UI's live stream,
+    /mcp: each holds its request open), reached on a WSGI worker, which must not be held."""
+
+    code = "served_by_asgi"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"{path} is served by the ASGI process (uvicorn sendook.asgi:application), not by "
+            "this WSGI worker; route it there (deploy/nginx.conf does)",
+            headers={"Retry-After": "60"},
+        )

@@ -9,7 +9,6 @@ request, so the task sees it, and nothing else does).
 
 from __future__ import annotations
 
-import json
 import logging
 from contextvars import ContextVar
 
@@ -20,7 +19,9 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from messages.mcp_server.sync import run_sync
-from sendook.api import ApiClient, authenticate_bearer, error_body
+from sendook.api import ApiClient, authenticate_bearer
+from sendook.api.auth import Unauthorized
+from sendook.api.errors import send_error, send_json
 from sendook.exceptions import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -38,37 +39,11 @@ def current_client() -> ApiClient:
     return client
 
 
-async def _json(send: Send, status: int, body: dict, headers: dict[str, str]) -> None:
-    raw = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(raw)).encode()),
-                *((name.encode(), value.encode()) for name, value in headers.items()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": raw})
-
-
-async def _unauthorized(send: Send, message: str) -> None:
-    # The REST API's 401 exactly (sendook.api.errors.exception_handler).
-    await _json(
-        send,
-        401,
-        error_body(message, "unauthorized"),
-        {"www-authenticate": 'Bearer realm="sendook"'},
-    )
-
-
 async def _rpc_error(
     send: Send, status: int, message: str, headers: dict[str, str] | None = None
 ) -> None:
     body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}
-    await _json(send, status, body, headers or {})
+    await send_json(send, status, body, headers)
 
 
 def _refused_body(scope: Scope) -> tuple[int, str] | None:
@@ -90,19 +65,17 @@ def require_api_key(app: ASGIApp) -> ASGIApp:
             return  # websocket: not an MCP transport; the server closes it
         header = Headers(scope=scope).get("authorization", "")
         if not header:
-            await _unauthorized(send, "Missing API key")
+            await send_error(send, Unauthorized())
             return
         try:
             client = await run_sync(lambda: authenticate_bearer(header))
         except AuthenticationFailed as exc:
-            await _unauthorized(send, str(exc.detail))
+            await send_error(send, Unauthorized(str(exc.detail)))
             return
         except DatabaseError:
             # The key cannot be checked: the API's 503, not a 500.
             logger.exception("database error while authenticating an MCP request")
-            unavailable = ServiceUnavailable()
-            body = error_body(unavailable.message, unavailable.code)
-            await _json(send, 503, body, {"retry-after": "5"})
+            await send_error(send, ServiceUnavailable(headers={"Retry-After": "5"}))
             return
         if scope["method"] == "GET":
             # Stateless: there is no session for a server-to-client stream to belong to,

@@ -7,14 +7,10 @@ from __future__ import annotations
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from sendook.api import json_error
+from sendook.api.errors import error_json
+from sendook.exceptions import ServedByAsgi
 
 
 @csrf_exempt  # an MCP client POSTs with a bearer key, never a session cookie
 def served_by_asgi(request: HttpRequest) -> JsonResponse:
-    return json_error(
-        "The MCP server is served by the ASGI process (uvicorn sendook.asgi:application); "
-        "route /mcp to it",
-        "served_by_asgi",
-        503,
-    )
+    return error_json(ServedByAsgi("/mcp"))

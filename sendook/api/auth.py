@@ -14,8 +14,21 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from sendook.api.tenancy import ApiKey, get_api_key_model
+from sendook.exceptions import SendookError
 
 API_KEY_PREFIX = "sk_"
+
+
+class Unauthorized(SendookError):
+    """401 for the raw ASGI apps (the event stream, /mcp), which run outside DRF: what DRF's
+    AuthenticationFailed answers on /v1, with the challenge."""
+
+    status_code = 401
+    code = "unauthorized"
+    message = "Missing API key"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="sendook"'})
 
 
 class ApiClient:

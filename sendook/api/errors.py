@@ -2,11 +2,14 @@
 the inputs to blame. `message` repeats `error`: the original Sendook's clients read it (its
 published MCP server, sendook-mcp, shows an agent `message` and nothing else of the body).
 `error_body` builds it; DRF views render it through `exception_handler`, plain Django views
-(error pages, provider webhooks, the JSON errors middleware) through `json_error`."""
+(error pages, provider webhooks, the JSON errors middleware) through `json_error`, and the
+raw ASGI apps of the ASGI process (the event stream, /mcp) through `send_error`."""
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -123,6 +126,16 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     return error_response("Internal server error", "internal_error", 500, headers=headers)
 
 
+def error_json(error: SendookError) -> JsonResponse:
+    """A SendookError as the API's error response from a plain Django view."""
+    body = error_body(error.message, error.code, error.fields)
+    body.update(error.extra)
+    response = JsonResponse(body, status=error.status_code)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
+
+
 def json_error(
     message: str,
     code: str,
@@ -136,3 +149,29 @@ def json_error(
     for name, value in (headers or {}).items():
         response[name] = value
     return response
+
+
+AsgiSend = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def send_json(
+    send: AsgiSend, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> None:
+    """A whole JSON response over a raw ASGI `send`."""
+    payload = json.dumps(body).encode()
+    raw_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", b"%d" % len(payload)),
+    ]
+    raw_headers += [
+        (name.lower().encode(), value.encode()) for name, value in (headers or {}).items()
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+async def send_error(send: AsgiSend, error: SendookError) -> None:
+    """A SendookError as the API's error response, from a raw ASGI app."""
+    body = error_body(error.message, error.code, error.fields)
+    body.update(error.extra)
+    await send_json(send, error.status_code, body, error.headers)

@@ -12,15 +12,7 @@ from sendook.api import OrgScopedViewSet
 from sendook.events import selectors, services
 from sendook.events.models import Organization
 from sendook.events.serializers import EventSerializer
-from sendook.exceptions import ServiceUnavailable
-
-
-class ServedByAsgi(ServiceUnavailable):
-    code = "served_by_asgi"
-    message = (
-        "GET /v1/events/stream is served by the ASGI process "
-        "(uvicorn sendook.asgi:application), not by this WSGI worker"
-    )
+from sendook.exceptions import ServedByAsgi
 
 
 class EventViewSet(OrgScopedViewSet):
@@ -83,4 +75,4 @@ class EventViewSet(OrgScopedViewSet):
     def stream(self, request: Request) -> Response:
         """What a WSGI worker answers: holding one of its few workers per stream would starve
         every other request, so only the ASGI process (sendook/asgi.py) serves the stream."""
-        raise ServedByAsgi(headers={"Retry-After": "60"})
+        raise ServedByAsgi("GET /v1/events/stream")

@@ -504,3 +504,4 @@ def test_the_wsgi_process_says_mcp_is_served_by_the_asgi_process(client):
     response = client.post("/mcp", data=b"{}", content_type="application/json")
     assert response.status_code == 503
     assert response.json()["code"] == "served_by_asgi"
+    assert "/mcp is served by the ASGI process" in response.json()["error"]

@@ -116,6 +116,7 @@ def test_live_events_on_the_wsgi_process_is_503_json_naming_the_asgi_one(staff_c
         assert answer.status_code == 503
         assert answer["Content-Type"].startswith("application/json")
         assert answer.json()["code"] == "served_by_asgi"
+    assert "/live/events is served by the ASGI process" in answer.json()["error"]
 
 
 # --- who the live stream serves (messages/ui/live.py), from a real session ----------------------

@@ -20,7 +20,8 @@ from messages.ui import helpdesk
 from messages.ui.views.base import staff_page
 from messages.ui.views.thread import present_message
 from messages.ui.views.threads import list_query
-from sendook.api.errors import json_error
+from sendook.api.errors import error_json
+from sendook.exceptions import ServedByAsgi
 
 
 @require_GET
@@ -96,12 +97,7 @@ def counts(request: HttpRequest) -> JsonResponse:
 
 def served_by_asgi(request: HttpRequest) -> JsonResponse:
     """/live/events reached the WSGI process: the stream lives in the ASGI one."""
-    response = json_error(
-        "The live stream is served by the ASGI process (uvicorn sendook.asgi:application); "
-        "route /live/events to it.",
-        "served_by_asgi",
-        503,
-    )
+    response = error_json(ServedByAsgi("/live/events"))
     # Every staff page asks once (live.js): on a WSGI-only deployment that is not an error
     # worth a log line per page view (django.utils.log.log_response skips a logged response).
     response._has_been_logged = True  # type: ignore[attr-defined]

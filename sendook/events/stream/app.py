@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 import traceback
@@ -26,8 +25,8 @@ from django.conf import settings
 from django.db import DatabaseError
 from rest_framework import exceptions as drf_exceptions
 
-from sendook.api.auth import authenticate_bearer
-from sendook.api.errors import error_body
+from sendook.api.auth import Unauthorized, authenticate_bearer
+from sendook.api.errors import send_error
 from sendook.api.permissions import MissingScope
 from sendook.api.tenancy import get_api_key_model
 from sendook.events.stream.hub import Listener, StreamOverflow, get_hub, run_db
@@ -63,15 +62,6 @@ class StreamClient:
 
 
 Authenticator = Callable[[Scope], Awaitable[StreamClient]]
-
-
-class Unauthorized(SendookError):
-    status_code = 401
-    code = "unauthorized"
-    message = "Missing API key"
-
-    def __init__(self, message: str | None = None) -> None:
-        super().__init__(message, headers={"WWW-Authenticate": 'Bearer realm="sendook"'})
 
 
 class MethodNotAllowed(SendookError):
@@ -133,16 +123,6 @@ def _key_row(key_pk: int) -> Any:
         _key_rows.clear()
     _key_rows[key_pk] = (now, row)
     return row
-
-
-async def send_error(send: Callable[[dict], Awaitable[None]], error: SendookError) -> None:
-    body = error_body(error.message, error.code, error.fields)
-    body.update(error.extra)
-    payload = json.dumps(body).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(payload))]
-    headers += [(k.lower().encode(), v.encode()) for k, v in error.headers.items()]
-    await send({"type": "http.response.start", "status": error.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
 
 
 async def _open(scope: Scope, authenticate: Authenticator) -> tuple[StreamClient, StreamFilter]:

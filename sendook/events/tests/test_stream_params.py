@@ -130,5 +130,6 @@ def test_under_wsgi_the_stream_route_answers_503_naming_the_asgi_process(api_cli
     response = api_client.get("/v1/events/stream")
     assert response.status_code == 503
     assert response.json()["code"] == "served_by_asgi"
+    assert "/v1/events/stream is served by the ASGI process" in response.json()["error"]
     assert "sendook.asgi" in response.json()["error"]
     assert client.get("/v1/events/stream").status_code == 401

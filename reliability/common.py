@@ -434,6 +434,24 @@ def figure(ok: bool, **values: object) -> int:
     return 0 if ok else 1
 
 
+def _start_server(
+    port: int, env: dict[str, str], log: Path, command: list[str], name: str, timeout: float
+) -> subprocess.Popen:
+    """`command` in its own session, logging to `log`, once it listens on `port`."""
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    started = wait_until(lambda: _port_open(port) or process.poll() is not None, timeout, 0.1)
+    if not started or process.poll() is not None:
+        raise RuntimeError(f"{name} did not start:\n" + log.read_text(errors="replace")[-3000:])
+    return process
+
+
 class Gunicorn:
     """The app under gunicorn (2 workers x 4 threads) on a random loopback port."""
 
@@ -451,7 +469,10 @@ class Gunicorn:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> None:
-        self.process = subprocess.Popen(
+        self.process = _start_server(
+            self.port,
+            self.env,
+            self.log,
             [
                 str(Path(sys.executable).with_name("gunicorn")),
                 self.app,
@@ -464,21 +485,9 @@ class Gunicorn:
                 "--timeout",
                 "60",
             ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            "gunicorn",
+            timeout,
         )
-        if (
-            not wait_until(
-                lambda: _port_open(self.port) or self.process.poll() is not None, timeout, 0.1
-            )
-            or self.process.poll() is not None
-        ):
-            raise RuntimeError(
-                "gunicorn did not start:\n" + self.log.read_text(errors="replace")[-3000:]
-            )
 
     def stop(self) -> None:
         stop(self.process)
@@ -503,7 +512,10 @@ class Uvicorn:
         return self.process.pid
 
     def start(self, timeout: float = 60) -> None:
-        self.process = subprocess.Popen(
+        self.process = _start_server(
+            self.port,
+            self.env,
+            self.log,
             [
                 sys.executable,
                 "-m",
@@ -517,21 +529,9 @@ class Uvicorn:
                 "--log-level",
                 "warning",
             ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log.open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            "uvicorn",
+            timeout,
         )
-        if (
-            not wait_until(
-                lambda: _port_open(self.port) or self.process.poll() is not None, timeout, 0.1
-            )
-            or self.process.poll() is not None
-        ):
-            raise RuntimeError(
-                "uvicorn did not start:\n" + self.log.read_text(errors="replace")[-3000:]
-            )
 
     def stop(self) -> None:
         stop(self.process)

@@ -21,7 +21,7 @@ from django.http.cookie import parse_cookie
 from inboxes.selectors import member_of_user
 from messages.ui.views.base import selected_organization
 from sendook.events.stream import StreamClient
-from sendook.events.stream.hub import run_db
+from sendook.events.stream.db import run_db
 from sendook.exceptions import SendookError
 
 

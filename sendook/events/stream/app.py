@@ -29,7 +29,8 @@ from sendook.api.auth import Unauthorized, authenticate_bearer
 from sendook.api.errors import send_error
 from sendook.api.permissions import MissingScope
 from sendook.api.tenancy import get_api_key_model
-from sendook.events.stream.hub import Listener, StreamOverflow, get_hub, run_db
+from sendook.events.stream.db import run_db
+from sendook.events.stream.hub import Listener, StreamOverflow, get_hub
 from sendook.events.stream.limits import acquire_slot
 from sendook.events.stream.params import (
     StreamFilter,

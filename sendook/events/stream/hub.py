@@ -22,18 +22,16 @@ import logging
 import signal
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connection
 from django.db.models import Max
 
 from sendook.events import feed, selectors
 from sendook.events.models import Event
 from sendook.events.stream import fanout, limits
+from sendook.events.stream.db import run_db
 
 logger = logging.getLogger(__name__)
 
@@ -43,24 +41,6 @@ PAGE = 200
 # client reconnecting, one that read the head just before an event): by count and by size.
 RING_ITEMS = 512
 RING_BYTES = 2 * 1024 * 1024
-DB_THREADS = 4
-
-_executor = ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="sendook-stream-db")
-_T = TypeVar("_T")
-
-
-def _job(func: Callable[..., _T], *args: Any) -> _T:
-    close_old_connections()  # as at the start of a request: drop a connection past its age
-    try:
-        return func(*args)
-    except Exception:
-        connection.close()  # a broken connection (database restarted) is not used again
-        raise
-
-
-async def run_db(func: Callable[..., _T], *args: Any) -> _T:
-    """`func(*args)` on the stream's database threads."""
-    return await sync_to_async(_job, thread_sensitive=False, executor=_executor)(func, *args)
 
 
 @dataclass(frozen=True)
